@@ -1,0 +1,5 @@
+export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
+export { allocatePort, isPortFree } from './ports.ts';
+export { readProcessCpu, childPids, isAlive, pidsMatching, type ProcessCpu } from './proc.ts';
+export { waitFor } from './wait.ts';
+export { httpGet, type ProbeResponse } from './http-probe.ts';

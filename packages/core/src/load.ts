@@ -1,0 +1,107 @@
+import { z } from 'zod';
+
+/** The load tools scaleup knows. One adapter per tool lives in @scaleup/driver. */
+export const LOAD_TOOLS = ['autocannon', 'h2load', 'wrk', 'weighttp'] as const;
+export type LoadToolName = (typeof LOAD_TOOLS)[number];
+export const LoadToolNameSchema = z.enum(LOAD_TOOLS);
+
+/**
+ * What to load and how. Exactly one of `requests` (fixed-count mode, the seed's `-n`) or
+ * `durationSeconds` is set.
+ */
+export const LoadSpecSchema = z
+  .object({
+    url: z.string(),
+    requests: z.number().int().positive().optional(),
+    durationSeconds: z.number().positive().optional(),
+    connections: z.number().int().positive(),
+    threads: z.number().int().positive(),
+    keepAlive: z.boolean(),
+    method: z.string().default('GET'),
+    headers: z.record(z.string(), z.string()).default({}),
+    timeoutSeconds: z.number().positive().default(30),
+    /** CPUs the tool is pinned to (taskset list), or undefined for no pinning. */
+    cpus: z.array(z.number().int().nonnegative()).optional(),
+    /** Body size every successful response must have; a different size is a failed response. */
+    expectedBodyBytes: z.number().int().nonnegative().optional(),
+  })
+  .strict();
+export type LoadSpec = z.infer<typeof LoadSpecSchema>;
+export type LoadSpecInput = z.input<typeof LoadSpecSchema>;
+
+export const LatencySchema = z
+  .object({
+    minMicros: z.number().nonnegative().nullable(),
+    meanMicros: z.number().nonnegative().nullable(),
+    stdevMicros: z.number().nonnegative().nullable(),
+    maxMicros: z.number().nonnegative().nullable(),
+    p50Micros: z.number().nonnegative().nullable(),
+    p75Micros: z.number().nonnegative().nullable(),
+    p90Micros: z.number().nonnegative().nullable(),
+    p99Micros: z.number().nonnegative().nullable(),
+    p999Micros: z.number().nonnegative().nullable(),
+  })
+  .strict();
+export type Latency = z.infer<typeof LatencySchema>;
+
+/**
+ * What one run of a load tool measured. Throughput figures count succeeded responses only:
+ * a tool that reports a large req/s over failed requests must not leak it here.
+ */
+export const LoadResultSchema = z
+  .object({
+    tool: LoadToolNameSchema,
+    toolVersion: z.string(),
+    /** The exact argument array the tool ran with (empty for parsed captures). */
+    argv: z.array(z.string()),
+    elapsedSeconds: z.number().nonnegative(),
+    requests: z
+      .object({
+        total: z.number().int().nonnegative(),
+        started: z.number().int().nonnegative(),
+        done: z.number().int().nonnegative(),
+        succeeded: z.number().int().nonnegative(),
+        failed: z.number().int().nonnegative(),
+        errored: z.number().int().nonnegative(),
+        timedOut: z.number().int().nonnegative(),
+      })
+      .strict(),
+    statusClasses: z
+      .object({
+        '1xx': z.number().int().nonnegative(),
+        '2xx': z.number().int().nonnegative(),
+        '3xx': z.number().int().nonnegative(),
+        '4xx': z.number().int().nonnegative(),
+        '5xx': z.number().int().nonnegative(),
+      })
+      .strict(),
+    bytes: z
+      .object({
+        total: z.number().nonnegative(),
+        headers: z.number().nonnegative().nullable(),
+        body: z.number().nonnegative().nullable(),
+      })
+      .strict(),
+    /** Succeeded responses per second. */
+    requestsPerSecond: z.number().nonnegative(),
+    /** Megabytes (10^6 bytes) per second of succeeded traffic, headers and body. */
+    megabytesPerSecond: z.number().nonnegative(),
+    latency: LatencySchema,
+    /** CPU the tool itself used (user + system), and its share of the cores it had (0..1). */
+    toolCpu: z
+      .object({
+        userSeconds: z.number().nonnegative(),
+        systemSeconds: z.number().nonnegative(),
+        cores: z.number().int().positive(),
+        utilisation: z.number().nonnegative(),
+      })
+      .strict()
+      .nullable(),
+    /** Problems the run had, in words; empty when clean. */
+    errors: z.array(z.string()),
+    /** True when the tool finished and its output parsed completely. */
+    completed: z.boolean(),
+    rawOutputPath: z.string().nullable(),
+  })
+  .strict();
+export type LoadResult = z.infer<typeof LoadResultSchema>;

@@ -1,0 +1,48 @@
+import { z } from 'zod';
+
+export const ACCEPT_MODES = ['shared', 'rr', 'reuseport'] as const;
+export type AcceptMode = (typeof ACCEPT_MODES)[number];
+export const RESOURCE_KINDS = ['file', 'data', 'fixed'] as const;
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+
+export const WorkerStatsSchema = z
+  .object({
+    /** Stable slot number (0..workers-1); a respawned worker keeps its slot. */
+    slot: z.number().int().nonnegative(),
+    pid: z.number().int().positive(),
+    requests: z.number().int().nonnegative(),
+    connections: z.number().int().nonnegative(),
+    cpuUserSeconds: z.number().nonnegative(),
+    cpuSystemSeconds: z.number().nonnegative(),
+    rssBytes: z.number().int().nonnegative(),
+    restarts: z.number().int().nonnegative(),
+  })
+  .strict();
+export type WorkerStats = z.infer<typeof WorkerStatsSchema>;
+
+/** The server's `--stats-file`, rewritten atomically every interval and at shutdown. */
+export const ServerStatsFileSchema = z
+  .object({
+    schema: z.literal('scaleup.server-stats/1'),
+    event: z.enum(['starting', 'ready', 'interval', 'stopping', 'stopped']),
+    masterPid: z.number().int().positive(),
+    accept: z.enum(ACCEPT_MODES),
+    resource: z.enum(RESOURCE_KINDS),
+    payloadBytes: z.number().int().nonnegative(),
+    port: z.number().int().nonnegative(),
+    host: z.string(),
+    backlog: z.number().int().positive(),
+    /** Wall-clock time of this snapshot, ISO 8601. */
+    writtenAt: z.string(),
+    uptimeSeconds: z.number().nonnegative(),
+    workers: z.array(WorkerStatsSchema),
+    /** Counters of workers that exited (crashed or replaced), so totals never go backwards. */
+    retired: z
+      .object({
+        requests: z.number().int().nonnegative(),
+        connections: z.number().int().nonnegative(),
+      })
+      .strict(),
+  })
+  .strict();
+export type ServerStatsFile = z.infer<typeof ServerStatsFileSchema>;
