@@ -1,0 +1,208 @@
+import { z } from 'zod';
+import { LoadToolNameSchema } from './load.ts';
+import { formatIssues } from './results.ts';
+
+/**
+ * Scenario suites and load profiles are data (scenarios/*.json), decoded strictly: unknown keys
+ * and bad values are errors, and every error is reported at once with its file and field.
+ */
+
+const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'ids use letters, digits, ".", "_" and "-"');
+
+export const PLACEHOLDERS = ['port', 'host', 'payload', 'workers'] as const;
+
+export const ScenarioServerSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('scaleup'),
+      resource: z.enum(['fixed', 'file', 'data']),
+      accept: z.enum(['shared', 'rr', 'reuseport']).default('shared'),
+      backlog: z.number().int().positive().default(8192),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('nginx'),
+      preset: z.enum(['stock', 'tuned']).optional(),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('command'),
+      /** argv of the server; {port}, {host}, {payload} and {workers} are filled in. */
+      command: z.array(z.string().min(1)).min(1),
+      cwd: z.string().optional(),
+      /** URL whose answer means ready and is verified; defaults to http://{host}:{port}/. */
+      readyUrl: z.string().optional(),
+      /** URL the load goes to; defaults to readyUrl. */
+      url: z.string().optional(),
+      env: z.record(z.string(), z.string()).optional(),
+      readyTimeoutSeconds: z.number().positive().default(30),
+    })
+    .strict(),
+]);
+export type ScenarioServer = z.infer<typeof ScenarioServerSchema>;
+
+export const ScenarioSchema = z
+  .object({
+    id,
+    label: z.string().min(1),
+    payloadBytes: z.number().int().nonnegative(),
+    server: ScenarioServerSchema,
+    /** The baseline every other scenario of the same payload is compared with. */
+    baseline: z.boolean().default(false),
+    description: z.string().optional(),
+  })
+  .strict();
+export type Scenario = z.infer<typeof ScenarioSchema>;
+
+export const SuiteSchema = z
+  .object({
+    $schema: z.string().optional(),
+    suite: id,
+    description: z.string().optional(),
+    scenarios: z.array(ScenarioSchema).min(1),
+  })
+  .strict()
+  .superRefine((suite, ctx) => {
+    const seen = new Set<string>();
+    suite.scenarios.forEach((scenario, index) => {
+      if (seen.has(scenario.id)) {
+        ctx.addIssue({ code: 'custom', path: ['scenarios', index, 'id'], message: `duplicate id '${scenario.id}'` });
+      }
+      seen.add(scenario.id);
+    });
+    const baselinesByPayload = new Map<number, number>();
+    for (const s of suite.scenarios) {
+      if (s.baseline) baselinesByPayload.set(s.payloadBytes, (baselinesByPayload.get(s.payloadBytes) ?? 0) + 1);
+    }
+    for (const [payload, n] of baselinesByPayload) {
+      if (n > 1) ctx.addIssue({ code: 'custom', path: ['scenarios'], message: `${n} baselines at ${payload} B; at most one` });
+    }
+  });
+export type Suite = z.infer<typeof SuiteSchema>;
+
+export const ProfileSchema = z
+  .object({
+    description: z.string(),
+    /** Tools in order of preference; the first one installed is used. */
+    tools: z.array(LoadToolNameSchema).min(1),
+    requests: z.number().int().positive().optional(),
+    durationSeconds: z.number().positive().optional(),
+    connections: z.number().int().positive(),
+    /** Connections for the baseline when they must differ (the seed gave nginx 1000, not 4000). */
+    baselineConnections: z.number().int().positive().optional(),
+    threads: z.number().int().positive(),
+    keepAlive: z.boolean().default(true),
+    repetitions: z.number().int().positive(),
+    warmupRuns: z.number().int().nonnegative(),
+    warmupSeconds: z.number().nonnegative(),
+    /** split: server on some CPUs, load tool on the rest (pinned); none: unpinned, as the seed ran. */
+    pinning: z.enum(['split', 'none']),
+    /** Server and nginx workers: a number, or 'auto' (the CPUs the server side gets). */
+    workers: z.union([z.number().int().positive(), z.literal('auto')]),
+    nginxPreset: z.enum(['stock', 'tuned']),
+    timeoutSeconds: z.number().positive().default(60),
+  })
+  .strict()
+  .superRefine((profile, ctx) => {
+    if ((profile.requests === undefined) === (profile.durationSeconds === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [], message: 'set exactly one of requests and durationSeconds' });
+    }
+    if (profile.connections < profile.threads) {
+      ctx.addIssue({ code: 'custom', path: ['connections'], message: 'fewer connections than threads' });
+    }
+  });
+export type Profile = z.infer<typeof ProfileSchema>;
+
+export const ProfilesFileSchema = z
+  .object({ $schema: z.string().optional(), profiles: z.record(id, ProfileSchema) })
+  .strict();
+export type ProfilesFile = z.infer<typeof ProfilesFileSchema>;
+
+export class ScenarioError extends Error {
+  override name = 'ScenarioError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(`${source}: ${problems.length} problem${problems.length === 1 ? '' : 's'}: ${problems.join('; ')}`);
+  }
+}
+
+function decode<T>(schema: z.ZodType<T>, raw: unknown, source: string): T {
+  const parsed = schema.safeParse(raw);
+  if (!parsed.success) throw new ScenarioError(source, formatIssues(parsed.error.issues));
+  return parsed.data;
+}
+
+export function parseSuite(raw: unknown, source: string): Suite {
+  return decode(SuiteSchema, raw, source);
+}
+
+export function parseProfiles(raw: unknown, source: string): ProfilesFile {
+  return decode(ProfilesFileSchema, raw, source);
+}
+
+/** Fills {port}-style placeholders; an unknown placeholder is an error, not a literal. */
+export function fillPlaceholders(text: string, values: Partial<Record<(typeof PLACEHOLDERS)[number], string | number>>): string {
+  return text.replace(/\{([a-z]+)\}/g, (match, name: string) => {
+    const value = values[name as (typeof PLACEHOLDERS)[number]];
+    if (value === undefined) throw new Error(`unknown placeholder ${match} (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`);
+    return String(value);
+  });
+}
+
+export interface PlannedGroup {
+  /** Scenarios sharing a payload size: they run interleaved and are compared with one baseline. */
+  key: string;
+  payloadBytes: number;
+  scenarios: Scenario[];
+  baselineId: string | null;
+}
+
+/** Keeps the suite's order of first appearance, so the report reads like the suite file. */
+export function groupByPayload(scenarios: readonly Scenario[]): PlannedGroup[] {
+  const groups = new Map<number, PlannedGroup>();
+  for (const scenario of scenarios) {
+    let group = groups.get(scenario.payloadBytes);
+    if (group === undefined) {
+      group = { key: `${scenario.payloadBytes}B`, payloadBytes: scenario.payloadBytes, scenarios: [], baselineId: null };
+      groups.set(scenario.payloadBytes, group);
+    }
+    group.scenarios.push(scenario);
+    if (scenario.baseline) group.baselineId = scenario.id;
+  }
+  return [...groups.values()];
+}
+
+export interface ScheduledRun {
+  groupKey: string;
+  scenarioId: string;
+  round: number;
+}
+
+/**
+ * The interleaved schedule: within a group, round by round, every scenario once per round
+ * (A B C A B C ...), so drift on a shared machine hits all of them alike.
+ */
+export function interleave(groups: readonly PlannedGroup[], repetitions: number): ScheduledRun[] {
+  const runs: ScheduledRun[] = [];
+  for (const group of groups) {
+    for (let round = 0; round < repetitions; round++) {
+      for (const scenario of group.scenarios) runs.push({ groupKey: group.key, scenarioId: scenario.id, round });
+    }
+  }
+  return runs;
+}
+
+/** `--only 1a,nginx-1`: unknown ids are an error listing what exists. */
+export function selectScenarios(suite: Suite, only: readonly string[] | undefined): Scenario[] {
+  if (only === undefined || only.length === 0) return suite.scenarios;
+  const known = new Set(suite.scenarios.map((s) => s.id));
+  const unknown = only.filter((o) => !known.has(o));
+  if (unknown.length > 0) {
+    throw new ScenarioError('--only', [`unknown scenario ${unknown.join(', ')} (suite ${suite.suite} has ${[...known].join(', ')})`]);
+  }
+  return suite.scenarios.filter((s) => only.includes(s.id));
+}
