@@ -1,0 +1,87 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import {
+  ScenarioError,
+  fillPlaceholders,
+  groupByPayload,
+  interleave,
+  parseProfiles,
+  parseSuite,
+  selectScenarios,
+} from '../src/scenario.ts';
+
+const repoFile = (name: string) => JSON.parse(readFileSync(new URL(`../../../scenarios/${name}`, import.meta.url), 'utf8'));
+
+describe('the shipped suite and profiles', () => {
+  it('decode cleanly and hold the seed matrix', () => {
+    const suite = parseSuite(repoFile('seed.json'), 'scenarios/seed.json');
+    expect(suite.scenarios.map((s) => s.id)).toEqual(['1a', '1b', 'nginx-1', '2a', '2b', 'nginx-2']);
+    const profiles = parseProfiles(repoFile('profiles.json'), 'scenarios/profiles.json').profiles;
+    expect(profiles.seed).toMatchObject({ requests: 1000000, connections: 4000, threads: 4, keepAlive: true, baselineConnections: 1000, pinning: 'none' });
+    expect(Object.keys(profiles)).toEqual(expect.arrayContaining(['seed', 'default', 'smoke']));
+  });
+});
+
+describe('strict decoding', () => {
+  it('reports every problem at once with its field', () => {
+    const raw = {
+      suite: 'bad',
+      extra: true,
+      scenarios: [
+        { id: 'a', label: 'A', payloadBytes: -1, server: { kind: 'scaleup', resource: 'disk' } },
+        { id: 'a', label: 'B', payloadBytes: 40, server: { kind: 'nginx', colour: 'red' } },
+      ],
+    };
+    let error: unknown;
+    try {
+      parseSuite(raw, 'my.json');
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toBeInstanceOf(ScenarioError);
+    const problems = (error as ScenarioError).problems.join('\n');
+    expect(problems).toMatch(/\(root\).*extra/);
+    expect(problems).toMatch(/scenarios\.0\.payloadBytes/);
+    expect(problems).toMatch(/scenarios\.0\.server\.resource/);
+    expect(problems).toMatch(/scenarios\.1\.server.*colour/);
+    expect((error as Error).message).toMatch(/^my\.json: /);
+  });
+
+  it('finds duplicate ids and double baselines', () => {
+    const scenario = (id: string) => ({ id, label: id, payloadBytes: 40, baseline: true, server: { kind: 'nginx' } });
+    expect(() => parseSuite({ suite: 's', scenarios: [scenario('x'), scenario('x')] }, 'f')).toThrow(/duplicate id 'x'.*2 baselines/);
+  });
+
+  it('requires exactly one of requests and durationSeconds', () => {
+    const base = { description: 'd', tools: ['wrk'], connections: 4, threads: 1, repetitions: 1, warmupRuns: 0, warmupSeconds: 0, pinning: 'none', workers: 'auto', nginxPreset: 'stock' };
+    expect(() => parseProfiles({ profiles: { p: base } }, 'f')).toThrow(/exactly one of requests and durationSeconds/);
+    expect(() => parseProfiles({ profiles: { p: { ...base, requests: 10, durationSeconds: 1 } } }, 'f')).toThrow(/exactly one/);
+    expect(() => parseProfiles({ profiles: { p: { ...base, requests: 10, threads: 8 } } }, 'f')).toThrow(/fewer connections than threads/);
+  });
+});
+
+describe('matrix expansion', () => {
+  const suite = parseSuite(repoFile('seed.json'), 'seed.json');
+
+  it('groups by payload in suite order with the baseline found', () => {
+    const groups = groupByPayload(suite.scenarios);
+    expect(groups.map((g) => [g.key, g.scenarios.map((s) => s.id), g.baselineId])).toEqual([
+      ['10000B', ['1a', '1b', 'nginx-1'], 'nginx-1'],
+      ['40B', ['2a', '2b', 'nginx-2'], 'nginx-2'],
+    ]);
+  });
+
+  it('interleaves rep by rep within a group', () => {
+    const runs = interleave(groupByPayload(selectScenarios(suite, ['1a', 'nginx-1'])), 3);
+    expect(runs.map((r) => `${r.scenarioId}@${r.round}`)).toEqual(['1a@0', 'nginx-1@0', '1a@1', 'nginx-1@1', '1a@2', 'nginx-1@2']);
+  });
+
+  it('refuses unknown --only ids, naming them', () => {
+    expect(() => selectScenarios(suite, ['1a', '9z'])).toThrow(/unknown scenario 9z/);
+  });
+
+  it('fills placeholders and refuses unknown ones', () => {
+    expect(fillPlaceholders('--port={port} --payload {payload}', { port: 8081, payload: 40 })).toBe('--port=8081 --payload 40');
+    expect(() => fillPlaceholders('{nope}', {})).toThrow(/unknown placeholder \{nope\}/);
+  });
+});
