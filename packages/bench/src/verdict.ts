@@ -1,10 +1,13 @@
 import type { LoadResult, Verdict } from '@scaleup/core';
+import { bodyBytesFit } from '@scaleup/driver';
 
 export interface VerdictInput {
   load: LoadResult;
   expectedBodyBytes: number;
   /** Server CPU seconds over the repetition divided by (wall seconds x server cores), or null. */
   serverCpuUtilisation: number | null;
+  /** Connections of a duration-mode run, whose last responses may be cut off mid-body; 0 in count mode. */
+  inFlightResponses?: number;
 }
 
 /** Above this share of its cores the tool is saturated. */
@@ -16,7 +19,7 @@ export const SERVER_HAS_ROOM = 0.8;
  * Whether a repetition may enter a summary. A run with any failed, errored, timed-out, non-2xx
  * or wrong-sized response is invalid: its req/s measures something other than serving the page.
  */
-export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation }: VerdictInput): Verdict {
+export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation, inFlightResponses = 0 }: VerdictInput): Verdict {
   const reasons: string[] = [];
   const r = load.requests;
   if (!load.completed) reasons.push('the load tool did not finish or its output was incomplete');
@@ -28,7 +31,7 @@ export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation 
   if (non2xx > 0) reasons.push(`${non2xx} non-2xx responses`);
   if (load.bytes.body !== null && r.succeeded > 0) {
     const expected = r.succeeded * expectedBodyBytes;
-    if (load.bytes.body !== expected) {
+    if (r.failed === 0 && !bodyBytesFit(load.bytes.body, r.succeeded, expectedBodyBytes, inFlightResponses)) {
       reasons.push(`body bytes ${load.bytes.body} != ${r.succeeded} responses x ${expectedBodyBytes} B (${expected})`);
     }
   }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Repetition } from '@scaleup/core';
 import { ratioToBaseline, summarizeScenario } from '../src/summary.ts';
-import { loadResult } from './verdict.test.ts';
+import { loadResult } from './helpers.ts';
 
 function rep(round: number, rps: number, valid = true, workers: [number, number][] | null = null): Repetition {
   return {

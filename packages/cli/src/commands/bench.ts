@@ -1,10 +1,277 @@
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import {
+  LOAD_TOOLS,
+  ScenarioError,
+  UsageError,
+  selectScenarios,
+  type LoadToolName,
+  type Profile,
+  type ResultsFile,
+} from '@scaleup/core';
+import {
+  BenchInterrupted,
+  DEFAULT_PROFILES_PATH,
+  DEFAULT_SUITE_PATH,
+  REPO_DIR,
+  createDefaultDeps,
+  createRunDirectory,
+  formatDuration,
+  loadProfiles,
+  loadSuite,
+  runBench,
+  updateLatestLink,
+  type BenchEvent,
+} from '@scaleup/bench';
+import { writeReports } from '@scaleup/report';
+import { choiceOption, intOption, numberOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { repetitionLine, summaryTable } from './bench-output.ts';
+
+const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole suite, then the reports)
+
+Runs the seed's experiment: starts each server (scaleup and a real nginx), checks its answer,
+warms it up, and measures interleaved repetitions with a real load tool. Writes
+results/<date-time>-<host>/results.json (rewritten after every repetition), the raw output of
+every tool run, then results.xlsx and results.pdf.
+
+  --profile NAME        seed | default | smoke (default: default); see scenarios/profiles.json
+  --suite FILE          scenario suite (default: scenarios/seed.json)
+  --profiles FILE       profiles file (default: scenarios/profiles.json)
+  --only IDS            comma-separated scenario ids, e.g. 1a,nginx-1
+  --all                 every scenario of the suite (the default; refuses --only)
+  --tool NAME           ${LOAD_TOOLS.join(' | ')} (default: the profile's first installed)
+  --reps N              repetitions per scenario
+  --requests N          requests per repetition (fixed-count mode, like weighttp -n)
+  --duration SECONDS    seconds per repetition (duration mode)
+  --connections N       concurrent connections (-c)
+  --threads N           load tool threads (-t)
+  --workers N           server and nginx workers (default: the CPUs the server side gets)
+  --warmup-runs N       warm-up runs per server before measuring
+  --nginx-preset NAME   stock | tuned
+  --no-pin              do not split and pin CPUs between servers and the load tool
+  --out DIR             write the run here instead of results/<date-time>-<host>/
+  --no-report           stop after results.json
+  --json                print the final results.json to stdout (progress stays on stderr)
+  -h, --help            this text
+
+Exit status: 0 every repetition valid; 1 some repetitions invalid or scenarios skipped (the
+summary says which and why); 2 bad input; 130/143 interrupted (partial results kept).`;
+
+function applyOverrides(profile: Profile, values: Record<string, string | boolean | undefined>): Profile {
+  const str = (key: string) => values[key] as string | undefined;
+  const next: Profile = { ...profile };
+  if (str('requests') !== undefined && str('duration') !== undefined) {
+    throw new UsageError('--requests and --duration exclude each other');
+  }
+  if (str('requests') !== undefined) {
+    next.requests = intOption(str('requests'), 'requests', 0, 1);
+    delete next.durationSeconds;
+  }
+  if (str('duration') !== undefined) {
+    next.durationSeconds = numberOption(str('duration'), 'duration', 0, 0.1);
+    delete next.requests;
+  }
+  if (str('reps') !== undefined) next.repetitions = intOption(str('reps'), 'reps', 0, 1, 1000);
+  if (str('connections') !== undefined) {
+    next.connections = intOption(str('connections'), 'connections', 0, 1, 1_000_000);
+    delete next.baselineConnections;
+  }
+  if (str('threads') !== undefined) next.threads = intOption(str('threads'), 'threads', 0, 1, 1024);
+  if (str('workers') !== undefined) next.workers = intOption(str('workers'), 'workers', 0, 1, 1024);
+  if (str('warmup-runs') !== undefined) next.warmupRuns = intOption(str('warmup-runs'), 'warmup-runs', 0, 0, 100);
+  if (str('nginx-preset') !== undefined) next.nginxPreset = choiceOption(str('nginx-preset'), 'nginx-preset', ['stock', 'tuned'], 'tuned');
+  if (values.pin === false) next.pinning = 'none';
+  if (next.connections < next.threads) throw new UsageError(`--connections (${next.connections}) is below --threads (${next.threads})`);
+  return next;
+}
+
+async function scaleupVersion(): Promise<string> {
+  const pkg = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+/** Progress goes to stderr: a line per repetition, and on a terminal a live line while one runs. */
+function progressPrinter(stream: NodeJS.WriteStream) {
+  const live = stream.isTTY === true;
+  let liveShown = false;
+  const clearLive = () => {
+    if (liveShown) {
+      stream.write('\r\x1b[2K');
+      liveShown = false;
+    }
+  };
+  const print = (line: string) => {
+    clearLive();
+    stream.write(`${line}\n`);
+  };
+  let current = '';
+  return (event: BenchEvent) => {
+    switch (event.type) {
+      case 'plan':
+        print(`scaleup bench: ${event.runs} measured runs with ${event.tool}; ${event.topology.description}`);
+        print(`writing ${event.outDir}`);
+        break;
+      case 'warning':
+        print(`warning: ${event.message}`);
+        break;
+      case 'scenario-skipped':
+        print(`skipped ${event.scenarioId}: ${event.reason}`);
+        break;
+      case 'server-ready':
+        print(`${event.scenarioId}: verified ${event.url}`);
+        break;
+      case 'warmup':
+        print(`${event.scenarioId}: warm-up ${event.run}: ${Math.round(event.requestsPerSecond).toLocaleString('en-US')} req/s`);
+        break;
+      case 'rep-start':
+        current = `[${event.index}/${event.runs}] ${event.scenarioId} rep ${event.round + 1}/${event.rounds}`;
+        if (live) {
+          stream.write(`\r\x1b[2K${current} starting`);
+          liveShown = true;
+        }
+        break;
+      case 'rep-progress':
+        if (live) {
+          const p = event.progress;
+          const parts = [`${p.elapsedSeconds.toFixed(1)} s`];
+          if (p.requestsDone !== null) parts.push(`${p.requestsDone.toLocaleString('en-US')} requests`);
+          if (p.requestsPerSecond !== null) parts.push(`${Math.round(p.requestsPerSecond).toLocaleString('en-US')} req/s`);
+          stream.write(`\r\x1b[2K${current} ${parts.join(', ')}`);
+          liveShown = true;
+        }
+        break;
+      case 'rep-done':
+        print(
+          repetitionLine({
+            ...event,
+            eta: event.etaSeconds === null ? null : formatDuration(event.etaSeconds),
+          }),
+        );
+        break;
+    }
+  };
+}
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('scaleup bench: not implemented yet\n');
-    return 2;
+  summary: 'run the benchmark suite and write results.json, results.xlsx and results.pdf',
+  async run(argv) {
+    const { values } = parseCommandArgs(argv, {
+      profile: { type: 'string' },
+      suite: { type: 'string' },
+      profiles: { type: 'string' },
+      only: { type: 'string' },
+      all: { type: 'boolean' },
+      tool: { type: 'string' },
+      reps: { type: 'string' },
+      requests: { type: 'string' },
+      duration: { type: 'string' },
+      connections: { type: 'string' },
+      threads: { type: 'string' },
+      workers: { type: 'string' },
+      'warmup-runs': { type: 'string' },
+      'nginx-preset': { type: 'string' },
+      pin: { type: 'boolean' },
+      out: { type: 'string' },
+      report: { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    });
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    if (values.all && values.only !== undefined) throw new UsageError('--all and --only exclude each other');
+    let suite: Awaited<ReturnType<typeof loadSuite>>;
+    let profiles: Record<string, Profile>;
+    try {
+      suite = await loadSuite(values.suite === undefined ? DEFAULT_SUITE_PATH : resolve(values.suite));
+      profiles = await loadProfiles(values.profiles === undefined ? DEFAULT_PROFILES_PATH : resolve(values.profiles));
+    } catch (error) {
+      if (error instanceof ScenarioError) throw new UsageError(error.message);
+      throw error;
+    }
+    const profileName = values.profile ?? 'default';
+    const baseProfile = profiles[profileName];
+    if (baseProfile === undefined) {
+      throw new UsageError(`unknown --profile '${profileName}' (profiles: ${Object.keys(profiles).join(', ')})`);
+    }
+    const profile = applyOverrides(baseProfile, values);
+    const tool = values.tool === undefined ? undefined : choiceOption<LoadToolName>(values.tool, 'tool', LOAD_TOOLS, 'autocannon');
+    let scenarios: ReturnType<typeof selectScenarios>;
+    try {
+      scenarios = selectScenarios(suite, values.only?.split(',').map((s) => s.trim()).filter(Boolean));
+    } catch (error) {
+      if (error instanceof ScenarioError) throw new UsageError(error.problems.join('; '));
+      throw error;
+    }
+
+    const startedAt = new Date();
+    const outDir = values.out === undefined ? await createRunDirectory(join(REPO_DIR, 'results'), startedAt) : resolve(values.out);
+    const controller = new AbortController();
+    let signalled: NodeJS.Signals | null = null;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (signalled !== null) {
+        // A second Ctrl-C: the user wants out now; children die with us (pdeathsig).
+        process.exit(signal === 'SIGINT' ? 130 : 143);
+      }
+      signalled = signal;
+      process.stderr.write(`\nscaleup bench: ${signal}: stopping load tools and servers, keeping partial results\n`);
+      controller.abort(signal);
+    };
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    let results: ResultsFile;
+    try {
+      results = await runBench(
+        {
+          suite,
+          scenarios,
+          profileName,
+          profile,
+          tool,
+          outDir,
+          argv,
+          runId: outDir.split('/').pop() ?? 'run',
+          scaleupVersion: await scaleupVersion(),
+          repoDir: REPO_DIR,
+          signal: controller.signal,
+          onEvent: progressPrinter(process.stderr),
+        },
+        await createDefaultDeps(),
+      );
+    } catch (error) {
+      if (error instanceof BenchInterrupted) {
+        process.stderr.write(`scaleup bench: interrupted; partial results in ${join(outDir, 'results.json')}\n`);
+        if (values.out === undefined) await updateLatestLink(outDir);
+        return signalled === 'SIGTERM' ? 143 : 130;
+      }
+      if (values.out === undefined) await updateLatestLink(outDir).catch(() => undefined);
+      throw error;
+    } finally {
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+    if (values.out === undefined) await updateLatestLink(outDir);
+
+    process.stderr.write(`\n${summaryTable(results)}\n\n`);
+    process.stderr.write(`results: ${join(outDir, 'results.json')}\n`);
+    if (values.report !== false) {
+      const written = await writeReports(join(outDir, 'results.json'), outDir);
+      process.stderr.write(`reports: ${written.xlsx}\n         ${written.pdf}\n`);
+    }
+    if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+
+    const problems: string[] = [];
+    for (const s of results.scenarios) {
+      if (s.skipped !== null) problems.push(`${s.id} skipped: ${s.skipped}`);
+      const invalid = s.repetitions.filter((r) => !r.verdict.valid);
+      if (invalid.length > 0) {
+        problems.push(`${s.id}: ${invalid.length} invalid repetition(s): ${invalid[0]!.verdict.reasons.join('; ')}`);
+      }
+    }
+    for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
+    return problems.length === 0 ? 0 : 1;
   },
 };

@@ -1,0 +1,220 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { execa, type ResultPromise } from 'execa';
+import {
+  ServerStatsFileSchema,
+  fillPlaceholders,
+  type ProcessCpuSample,
+  type ServerDescription,
+  type ServerStatsFile,
+  type WorkerShare,
+} from '@scaleup/core';
+import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
+
+/**
+ * Anything the runner can put under load: our server, nginx, or a user's command. They share
+ * one shape, so the runner never asks which kind it holds.
+ */
+export interface ServerUnderTest {
+  url: string;
+  description: ServerDescription;
+  /** Every process of the server with its role, for CPU accounting. */
+  processes(): Promise<{ pid: number; role: ProcessCpuSample['role'] }[]>;
+  /** Per-worker cumulative request and connection counts, where the server reports them. */
+  workerCounters(): Promise<WorkerShare[] | null>;
+  stop(): Promise<void>;
+}
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const REPO_DIR = resolve(here, '../../..');
+const CLI_BIN = join(REPO_DIR, 'packages/cli/src/bin.ts');
+
+/** The command line that runs the scaleup CLI in a child: node with tsx's loader, no shell. */
+export function scaleupCliCommand(args: string[]): { file: string; args: string[] } {
+  const require = createRequire(import.meta.url);
+  const tsxLoader = require.resolve('tsx/esm', { paths: [REPO_DIR] });
+  return { file: process.execPath, args: ['--import', `file://${tsxLoader}`, CLI_BIN, ...args] };
+}
+
+/** Stats interval the runner asks for, so per-repetition counters are fresh when read. */
+const STATS_INTERVAL_SECONDS = 0.2;
+
+async function stopChild(child: ResultPromise, graceMs: number): Promise<void> {
+  if (child.exitCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => {
+    child.once('exit', () => resolve());
+  });
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function descendants(pid: number): Promise<number[]> {
+  const all: number[] = [];
+  for (const child of await childPids(pid)) all.push(child, ...(await descendants(child)));
+  return all;
+}
+
+export interface ScaleupServerOptions {
+  resource: 'fixed' | 'file' | 'data';
+  accept: 'shared' | 'rr' | 'reuseport';
+  workers: number;
+  backlog: number;
+  payloadBytes: number;
+  cpus: number[] | undefined;
+  host: string;
+  logPath: string;
+}
+
+export async function startScaleupServer(options: ScaleupServerOptions): Promise<ServerUnderTest> {
+  const port = await allocatePort(options.host);
+  const workDir = await mkdtemp(join(tmpdir(), 'scaleup-bench-server-'));
+  const statsFile = join(workDir, 'stats.json');
+  const cli = scaleupCliCommand([
+    'server',
+    '--port', String(port),
+    '--host', options.host,
+    '--workers', String(options.workers),
+    '--backlog', String(options.backlog),
+    '--resource', options.resource,
+    '--payload', String(options.payloadBytes),
+    '--accept', options.accept,
+    '--silence',
+    '--interval', String(STATS_INTERVAL_SECONDS),
+    '--stats-file', statsFile,
+  ]);
+  const command = supervisedCommand(cli.file, cli.args, { cpus: options.cpus, deathSignal: 'TERM' });
+  const child = execa(command.file, command.args, {
+    reject: false,
+    stdin: 'ignore',
+    stdout: { file: options.logPath, append: true },
+    stderr: { file: options.logPath, append: true },
+    cleanup: true,
+  });
+  const readStats = async (): Promise<ServerStatsFile | undefined> => {
+    try {
+      const parsed = ServerStatsFileSchema.safeParse(JSON.parse(await readFile(statsFile, 'utf8')));
+      return parsed.success ? parsed.data : undefined;
+    } catch {
+      return undefined;
+    }
+  };
+  const stop = async () => {
+    await stopChild(child, 6000);
+    await rm(workDir, { recursive: true, force: true });
+  };
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) {
+          const log = await readFile(options.logPath, 'utf8').catch(() => '');
+          throw new Error(`scaleup server exited with code ${child.exitCode}: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+        }
+        const stats = await readStats();
+        return stats !== undefined && stats.event !== 'starting' && stats.workers.length === options.workers ? stats : undefined;
+      },
+      { timeoutMs: 20_000, what: `scaleup server (${options.resource}) on port ${port} to be ready` },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url: `http://${options.host}:${port}/`,
+    description: {
+      kind: 'scaleup',
+      resource: options.resource,
+      accept: options.accept,
+      workers: options.workers,
+      backlog: options.backlog,
+    },
+    async processes() {
+      const stats = await readStats();
+      if (stats === undefined) return [];
+      return [
+        { pid: stats.masterPid, role: 'master' as const },
+        ...stats.workers.map((w) => ({ pid: w.pid, role: 'worker' as const })),
+      ];
+    },
+    async workerCounters() {
+      // Wait for a snapshot written after this call, so the counters include everything served.
+      const since = Date.now();
+      const stats = await waitFor(
+        async () => {
+          const s = await readStats();
+          return s !== undefined && Date.parse(s.writtenAt) > since ? s : undefined;
+        },
+        { timeoutMs: 3000, intervalMs: 20, what: 'a fresh server stats snapshot' },
+      ).catch(() => readStats());
+      if (stats === undefined) return null;
+      return stats.workers.map((w) => ({ slot: w.slot, pid: w.pid, requests: w.requests, connections: w.connections }));
+    },
+    stop,
+  };
+}
+
+export interface CommandServerOptions {
+  command: string[];
+  cwd: string | undefined;
+  env: Record<string, string> | undefined;
+  readyUrl: string | undefined;
+  url: string | undefined;
+  readyTimeoutSeconds: number;
+  payloadBytes: number;
+  workers: number;
+  host: string;
+  cpus: number[] | undefined;
+  logPath: string;
+  /** Checks one response; the runner's own verification, reused as the readiness probe. */
+  probe: (url: string) => Promise<boolean>;
+}
+
+/** A user's server from a scenario's command line, with {port}-style placeholders filled. */
+export async function startCommandServer(options: CommandServerOptions): Promise<ServerUnderTest> {
+  const port = await allocatePort(options.host);
+  const values = { port, host: options.host, payload: options.payloadBytes, workers: options.workers };
+  const argv = options.command.map((part) => fillPlaceholders(part, values));
+  const readyUrl = fillPlaceholders(options.readyUrl ?? 'http://{host}:{port}/', values);
+  const url = options.url === undefined ? readyUrl : fillPlaceholders(options.url, values);
+  const [file, ...args] = argv;
+  const command = supervisedCommand(file!, args, { cpus: options.cpus, deathSignal: 'TERM' });
+  const child = execa(command.file, command.args, {
+    reject: false,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: 'ignore',
+    stdout: { file: options.logPath, append: true },
+    stderr: { file: options.logPath, append: true },
+    cleanup: true,
+  });
+  const stop = () => stopChild(child, 5000);
+  try {
+    await waitFor(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`'${argv.join(' ')}' exited with code ${child.exitCode} (log: ${options.logPath})`);
+        return (await options.probe(readyUrl)) ? true : undefined;
+      },
+      { timeoutMs: options.readyTimeoutSeconds * 1000, intervalMs: 100, what: `'${argv.join(' ')}' to answer ${readyUrl}` },
+    );
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return {
+    url,
+    description: { kind: 'command', command: argv, cwd: options.cwd ?? null },
+    async processes() {
+      const pid = child.pid;
+      if (pid === undefined || !(await isAlive(pid))) return [];
+      return [pid, ...(await descendants(pid))].map((p) => ({ pid: p, role: 'server' as const }));
+    },
+    async workerCounters() {
+      return null;
+    },
+    stop,
+  };
+}

@@ -1,0 +1,35 @@
+import type { Topology } from '@scaleup/core';
+
+/**
+ * Splits the CPUs between the servers and the load tool. On two cores: servers (and nginx) on
+ * one, the tool on the other, so neither steals the other's cycles. With one CPU nothing can be
+ * split and the run is unpinned, which the topology says.
+ */
+export function planTopology(pinning: 'split' | 'none', cpus: readonly number[]): Topology {
+  if (pinning === 'none') {
+    return { pinned: false, serverCpus: null, loadCpus: null, description: `unpinned on ${cpus.length} CPUs (as the seed ran)` };
+  }
+  if (cpus.length < 2) {
+    return {
+      pinned: false,
+      serverCpus: null,
+      loadCpus: null,
+      description: `unpinned: only ${cpus.length} CPU available, nothing to split`,
+    };
+  }
+  const serverShare = Math.floor(cpus.length / 2);
+  const serverCpus = cpus.slice(0, serverShare);
+  const loadCpus = cpus.slice(serverShare);
+  return {
+    pinned: true,
+    serverCpus,
+    loadCpus,
+    description: `server and nginx pinned to CPU ${serverCpus.join(',')}; load tool pinned to CPU ${loadCpus.join(',')}`,
+  };
+}
+
+/** 'auto' workers: one per CPU the server side gets (all CPUs when unpinned). */
+export function resolveWorkers(workers: number | 'auto', topology: Topology, allCpus: readonly number[]): number {
+  if (workers !== 'auto') return workers;
+  return Math.max(1, topology.serverCpus?.length ?? allCpus.length);
+}

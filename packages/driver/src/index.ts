@@ -1,0 +1,10 @@
+export type { Detection, LoadToolAdapter, ToolCommand } from './adapter.ts';
+export { AUTOCANNON_CHILD, autocannon, autocannonOptions } from './adapters/autocannon.ts';
+export { h2load } from './adapters/h2load.ts';
+export { weighttp } from './adapters/weighttp.ts';
+export { WRK_SUMMARY_SCRIPT, wrk } from './adapters/wrk.ts';
+export { ChildCpuMeter, type CpuSeconds, reapedChildrenCpu } from './cpu.ts';
+export { bodyBytesFit, finishResult, type ParsedRun, type ParseOptions } from './result.ts';
+export { prepareLoad, type RunLoadOptions, runLoad } from './runner.ts';
+export { isLoopbackHost, loadSpecProblems, validateLoadSpec } from './spec.ts';
+export { adapterFor, defaultTool, detectTools, type ToolStatus, toolNamed } from './tools.ts';
