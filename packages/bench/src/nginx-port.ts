@@ -18,6 +18,7 @@ export const nginxPort: NginxPort = {
       connections: options.connections,
       backlog: options.backlog,
       cpus: options.cpus,
+      keepErrorLogAt: options.logPath,
     });
     const settings: Record<string, string | number | boolean | null> = {};
     for (const [key, value] of Object.entries(nginx.settings)) {
@@ -38,6 +39,9 @@ export const nginxPort: NginxPort = {
         ];
       },
       async workerCounters() {
+        return null;
+      },
+      async liveRequests() {
         return null;
       },
       async stop() {

@@ -60,7 +60,8 @@ export interface NginxPort {
     backlog: number;
     cpus: number[] | undefined;
     host: string;
-    logDir: string;
+    /** Where nginx's error log is kept once it stops. */
+    logPath: string;
   }): Promise<ServerUnderTest>;
 }
 
@@ -508,7 +509,7 @@ async function startScenarioServer(
         backlog: context.backlog,
         cpus: context.cpus,
         host: context.host,
-        logDir: context.logDir,
+        logPath,
       });
     }
     case 'command':
@@ -527,6 +528,33 @@ async function startScenarioServer(
         probe: async (url) => (await verifyResponse(url, scenario.payloadBytes, false)).status !== 0,
       });
   }
+}
+
+/**
+ * Live progress while a tool runs: elapsed time always; requests served and the current rate
+ * where the server reports them (scaleup's stats file), since most tools print nothing until done.
+ */
+function progressTicker(server: ServerUnderTest, start: bigint, onProgress: (progress: LoadProgress) => void): () => void {
+  let first: number | null | undefined;
+  let previous: { requests: number; at: bigint } | null = null;
+  const timer = setInterval(() => {
+    void server.liveRequests().then((requests) => {
+      const now = process.hrtime.bigint();
+      if (first === undefined) first = requests;
+      let rate: number | null = null;
+      if (requests !== null && previous !== null && now > previous.at) {
+        rate = ((requests - previous.requests) * 1e9) / Number(now - previous.at);
+      }
+      if (requests !== null) previous = { requests, at: now };
+      onProgress({
+        elapsedSeconds: Number(now - start) / 1e9,
+        requestsDone: requests === null || first === null || first === undefined ? null : requests - first,
+        requestsPerSecond: rate,
+      });
+    });
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
 }
 
 async function measureRepetition(input: {
@@ -550,11 +578,10 @@ async function measureRepetition(input: {
     server.workerCounters(),
   ]);
   const wallStart = process.hrtime.bigint();
-  const load = await input.tool.run(input.spec, {
-    rawOutputPath: input.rawOutputPath,
-    signal: input.signal,
-    onProgress: input.onProgress,
-  });
+  const stopTicker = progressTicker(server, wallStart, input.onProgress);
+  const load = await input.tool
+    .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal, onProgress: input.onProgress })
+    .finally(stopTicker);
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
   const [cpuAfter, tcpAfter, workersAfter] = await Promise.all([
     sampleCpu(processes),
@@ -601,6 +628,7 @@ async function measureRepetition(input: {
       expectedBodyBytes: input.scenario.payloadBytes,
       serverCpuUtilisation,
       inFlightResponses: input.spec.durationSeconds !== undefined ? input.spec.connections : 0,
+      ...(input.spec.requests !== undefined ? { requestedCount: input.spec.requests } : {}),
     }),
   };
 }

@@ -25,6 +25,8 @@ export interface ServerUnderTest {
   processes(): Promise<{ pid: number; role: ProcessCpuSample['role'] }[]>;
   /** Per-worker cumulative request and connection counts, where the server reports them. */
   workerCounters(): Promise<WorkerShare[] | null>;
+  /** Requests served so far as the server last reported them (no waiting), for live progress. */
+  liveRequests(): Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -153,6 +155,10 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
       if (stats === undefined) return null;
       return stats.workers.map((w) => ({ slot: w.slot, pid: w.pid, requests: w.requests, connections: w.connections }));
     },
+    async liveRequests() {
+      const stats = await readStats();
+      return stats === undefined ? null : stats.retired.requests + stats.workers.reduce((sum, w) => sum + w.requests, 0);
+    },
     stop,
   };
 }
@@ -213,6 +219,9 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       return [pid, ...(await descendants(pid))].map((p) => ({ pid: p, role: 'server' as const }));
     },
     async workerCounters() {
+      return null;
+    },
+    async liveRequests() {
       return null;
     },
     stop,

@@ -8,6 +8,8 @@ export interface VerdictInput {
   serverCpuUtilisation: number | null;
   /** Connections of a duration-mode run, whose last responses may be cut off mid-body; 0 in count mode. */
   inFlightResponses?: number;
+  /** Requests a count-mode run asked for; fewer done means the tool stopped short. */
+  requestedCount?: number;
 }
 
 /** Above this share of its cores the tool is saturated. */
@@ -19,10 +21,18 @@ export const SERVER_HAS_ROOM = 0.8;
  * Whether a repetition may enter a summary. A run with any failed, errored, timed-out, non-2xx
  * or wrong-sized response is invalid: its req/s measures something other than serving the page.
  */
-export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation, inFlightResponses = 0 }: VerdictInput): Verdict {
+export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation, inFlightResponses = 0, requestedCount }: VerdictInput): Verdict {
   const reasons: string[] = [];
   const r = load.requests;
-  if (!load.completed) reasons.push('the load tool did not finish or its output was incomplete');
+  if (!load.completed) {
+    reasons.push('the load tool did not finish or its output was incomplete');
+    // Only here are the tool's own lines the explanation; otherwise the counts speak, and a
+    // measurement note (how the tool's CPU was read) must not void a repetition.
+    reasons.push(...load.errors);
+  }
+  if (requestedCount !== undefined && r.done < requestedCount) {
+    reasons.push(`${requestedCount - r.done} of ${requestedCount} requests never finished`);
+  }
   if (r.succeeded === 0) reasons.push('no successful response');
   if (r.failed > 0) reasons.push(`${r.failed} failed responses`);
   if (r.errored > 0) reasons.push(`${r.errored} errored requests`);
@@ -35,7 +45,6 @@ export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation,
       reasons.push(`body bytes ${load.bytes.body} != ${r.succeeded} responses x ${expectedBodyBytes} B (${expected})`);
     }
   }
-  for (const error of load.errors) if (!reasons.includes(error)) reasons.push(error);
 
   let clientBound = false;
   let clientBoundReason: string | null = null;

@@ -32,6 +32,15 @@ describe('repetition verdicts', () => {
     expect(verdict.reasons.join('\n')).toMatch(/body bytes 40007 != 1000 responses x 40 B/);
   });
 
+  it('rejects a count-mode run that stopped short, but not a measurement note', () => {
+    const short = loadResult({ requests: { total: 1000, started: 1000, done: 900, succeeded: 900, failed: 0, errored: 0, timedOut: 0 }, bytes: { total: 1, headers: 1, body: 900 * 40 } });
+    expect(judgeRepetition({ load: short, expectedBodyBytes: 40, serverCpuUtilisation: 1, requestedCount: 1000 }).reasons).toEqual([
+      '100 of 1000 requests never finished',
+    ]);
+    const noted = loadResult({ errors: ['tool CPU from the last /proc sample'] });
+    expect(judgeRepetition({ load: noted, expectedBodyBytes: 40, serverCpuUtilisation: 1 }).valid).toBe(true);
+  });
+
   it('rejects an incomplete run and one with no success', () => {
     const none = loadResult({
       completed: false,
@@ -53,9 +62,11 @@ describe('repetition verdicts', () => {
 
 describe('duration-mode body bytes', () => {
   it('allows partial bodies of in-flight responses cut off at the end, never fewer bytes', () => {
-    const load = loadResult({ bytes: { total: 1, headers: 1, body: 1000 * 40 + 39 * 16 } });
+    const load = loadResult({ bytes: { total: 1, headers: 1, body: 1000 * 40 + 40 * 16 } });
     expect(judgeRepetition({ load, expectedBodyBytes: 40, serverCpuUtilisation: 1, inFlightResponses: 16 }).valid).toBe(true);
     expect(judgeRepetition({ load, expectedBodyBytes: 40, serverCpuUtilisation: 1 }).valid).toBe(false);
+    const tooMuch = loadResult({ bytes: { total: 1, headers: 1, body: 1000 * 40 + 40 * 16 + 1 } });
+    expect(judgeRepetition({ load: tooMuch, expectedBodyBytes: 40, serverCpuUtilisation: 1, inFlightResponses: 16 }).valid).toBe(false);
     const short = loadResult({ bytes: { total: 1, headers: 1, body: 1000 * 40 - 1 } });
     expect(judgeRepetition({ load: short, expectedBodyBytes: 40, serverCpuUtilisation: 1, inFlightResponses: 16 }).valid).toBe(false);
   });

@@ -156,12 +156,13 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
 
 /**
  * Whether a tool's body byte total fits `responses` bodies of `expected` bytes. In duration mode
- * up to one partial body per connection may be counted too, as the run ends mid-transfer.
+ * up to one more body per connection may be counted too: h2load counts the bytes of responses
+ * still in flight when the time is up (seen here: exactly connections x payload extra).
  */
 export function bodyBytesFit(bodyBytes: number, responses: number, expected: number, inFlight: number): boolean {
   const exact = responses * expected;
   if (inFlight === 0 || expected === 0) return bodyBytes === exact;
-  return bodyBytes >= exact && bodyBytes < exact + inFlight * expected;
+  return bodyBytes >= exact && bodyBytes <= exact + inFlight * expected;
 }
 
 /** The usual lines for non-2xx responses and errored requests, so `errors` says what went wrong. */

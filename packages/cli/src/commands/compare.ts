@@ -1,10 +1,39 @@
+import { UsageError } from '@scaleup/core';
+import { writeComparison } from '@scaleup/report';
+import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+
+const HELP = `usage: scaleup compare <run A> <run B> [<run C> ...] [--out DIR]
+
+Puts several runs (typically one per machine) side by side and writes comparison.xlsx and
+comparison.pdf into --out DIR (default: the current directory), then prints the paths. Each run
+is a run directory or a results.json. Per scenario it shows every machine's medians with 95%
+confidence intervals and its ratio to nginx measured on the same machine (the figure that
+transfers across machines), plus the environment fields that differ. Scenarios not measured by
+every run are left out and listed, here on stderr and in both files.
+
+  --out DIR   directory to write comparison.xlsx and comparison.pdf into (created if missing)
+  -h, --help  show this help`;
 
 export const compareCommand: Command = {
   name: 'compare',
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('scaleup compare: not implemented yet\n');
-    return 2;
+  summary: 'compare runs from several machines: medians, CIs, ratios to nginx, environment diff',
+  async run(argv) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { out: { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+      true,
+    );
+    if (values.help) {
+      process.stdout.write(`${HELP}\n`);
+      return 0;
+    }
+    if (positionals.length < 2) {
+      throw new UsageError(`expected at least two runs to compare, got ${positionals.length} (see --help)`);
+    }
+    const result = await writeComparison(positionals, values.out ?? '.');
+    for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
+    process.stdout.write(`${result.xlsx}\n${result.pdf}\n`);
+    return 0;
   },
 };

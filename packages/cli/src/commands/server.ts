@@ -1,10 +1,15 @@
+import { parseServerArgs, runServer, SERVER_USAGE } from '@scaleup/server';
 import type { Command } from '../command.ts';
 
 export const serverCommand: Command = {
   name: 'server',
-  summary: 'not implemented yet',
-  async run() {
-    process.stderr.write('scaleup server: not implemented yet\n');
-    return 2;
+  summary: 'run the shared-socket multi-process HTTP server (the seed design)',
+  async run(argv) {
+    const options = parseServerArgs(argv);
+    if (options === 'help') {
+      process.stdout.write(`${SERVER_USAGE}\n`);
+      return 0;
+    }
+    return runServer(options);
   },
 };

@@ -1,0 +1,98 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseResults } from '@scaleup/core';
+import { childPids, isAlive, waitFor } from '@scaleup/core/io';
+import { scaleupCliCommand } from '../src/servers.ts';
+
+const dirs: string[] = [];
+const started: number[] = [];
+
+afterEach(async () => {
+  for (const pid of started.splice(0)) if (await isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function tempDir(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'scaleup-bench-e2e-'));
+  dirs.push(dir);
+  return dir;
+}
+
+async function descendantsOf(pid: number): Promise<number[]> {
+  const all: number[] = [];
+  for (const child of await childPids(pid)) all.push(child, ...(await descendantsOf(child)));
+  return all;
+}
+
+describe('bench end to end (real server, real nginx, real load tool)', () => {
+  it('runs the seed suite with the smoke profile and writes a valid, complete results.json', async () => {
+    const out = await tempDir();
+    const cli = scaleupCliCommand(['bench', '--all', '--profile', 'smoke', '--out', out, '--no-report']);
+    const run = await execa(cli.file, cli.args, { reject: false, timeout: 240_000 });
+    const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+    expect(results.complete).toBe(true);
+    expect(results.interrupted).toBeNull();
+    expect(results.scenarios.map((s) => s.id)).toEqual(['1a', '1b', 'nginx-1', '2a', '2b', 'nginx-2']);
+    for (const scenario of results.scenarios) {
+      expect(scenario.skipped, `${scenario.id} skipped`).toBeNull();
+      expect(scenario.verification?.ok).toBe(true);
+      expect(scenario.repetitions).toHaveLength(results.plan.repetitions);
+      for (const rep of scenario.repetitions) {
+        expect(rep.verdict.reasons, `${scenario.id} round ${rep.round}`).toEqual([]);
+        expect(rep.load.requests.succeeded).toBeGreaterThan(0);
+        expect(rep.serverCpu.length).toBeGreaterThan(0);
+      }
+      expect(scenario.summary?.requestsPerSecond?.n).toBe(results.plan.repetitions);
+      if (scenario.server.kind === 'scaleup') {
+        expect(scenario.repetitions[0]!.workers?.reduce((sum, w) => sum + w.requests, 0)).toBeGreaterThan(0);
+        expect(scenario.summary?.ratioToBaseline?.baseline).toMatch(/^nginx-/);
+      }
+      if (scenario.server.kind === 'nginx') expect(scenario.server.settings.preset).toBe(results.plan.repetitions > 0 ? 'tuned' : '');
+    }
+    // Rounds interleave: within a group, every scenario's round r starts before any round r+1.
+    const group = results.scenarios.filter((s) => s.group === '40B');
+    const starts = group.flatMap((s) => s.repetitions.map((r) => ({ round: r.round, at: Date.parse(r.startedAt) })));
+    const lastOfRound0 = Math.max(...starts.filter((s) => s.round === 0).map((s) => s.at));
+    const firstOfRound1 = Math.min(...starts.filter((s) => s.round === 1).map((s) => s.at));
+    expect(lastOfRound0).toBeLessThanOrEqual(firstOfRound1);
+    expect(run.exitCode, run.stderr).toBe(0);
+    expect(run.stderr).toMatch(/ETA/);
+    expect(run.stderr).toMatch(/vs nginx/);
+  }, 300_000);
+
+  it('keeps partial results and leaves no process behind when interrupted', async () => {
+    const out = await tempDir();
+    const cli = scaleupCliCommand(['bench', '--profile', 'smoke', '--reps', '20', '--only', '2a,nginx-2', '--out', out, '--no-report']);
+    const child = execa(cli.file, cli.args, { reject: false, timeout: 120_000 });
+    started.push(child.pid!);
+    const seen = new Set<number>();
+    await waitFor(
+      async () => {
+        for (const pid of await descendantsOf(child.pid!)) seen.add(pid);
+        try {
+          const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+          return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+      { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
+    );
+    for (const pid of await descendantsOf(child.pid!)) seen.add(pid);
+    child.kill('SIGINT');
+    const finished = await child;
+    expect(finished.exitCode).toBe(130);
+    const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+    expect(results.complete).toBe(false);
+    expect(results.interrupted).toMatch(/SIGINT/);
+    expect(results.scenarios.flatMap((s) => s.repetitions).length).toBeGreaterThan(0);
+    expect(seen.size).toBeGreaterThan(2);
+    await waitFor(async () => ((await Promise.all([...seen].map(isAlive))).some(Boolean) ? undefined : true), {
+      timeoutMs: 5000,
+      what: 'every process the run started to exit',
+    });
+  }, 150_000);
+});

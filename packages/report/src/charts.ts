@@ -1,0 +1,193 @@
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import { FONT_FAMILY, textWidth } from './font.ts';
+
+/**
+ * Charts as SVG: vega-lite spec, compiled to vega, rendered headless. Text widths come from the
+ * embedded TTF instead of vega's length-times-size estimate, so labels fit the way pdfkit will
+ * draw them.
+ */
+
+export interface BarDatum {
+  category: string;
+  /** Series within a category (a machine in a comparison); null for a single series. */
+  series?: string | null;
+  value: number | null;
+  ciLow: number | null;
+  ciHigh: number | null;
+}
+
+export interface BarChartOptions {
+  title: string;
+  yTitle: string;
+  /** d3-format specifier for value labels and the axis, e.g. ',.0f'. */
+  format: string;
+  width: number;
+  height: number;
+  /** Category order; categories without a value keep their slot. */
+  categories: string[];
+  series?: string[];
+  /** A dashed reference line (1.0 for ratios to nginx). */
+  rule?: number;
+}
+
+export const BAR_COLOUR = '#4F81BD';
+const SERIES_COLOURS = ['#4F81BD', '#C0504D', '#9BBB59', '#8064A2', '#4BACC6', '#F79646'];
+
+type TextMetrics = { width: (item: { fontSize?: number }, text: unknown) => number };
+const metrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
+metrics.width = (item, text) => {
+  const value = text == null ? '' : String(text).trim();
+  const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11;
+  return size <= 0 || value === '' ? 0 : textWidth(value, size);
+};
+
+const LABEL_SIZE = 8;
+
+/** Greedy word wrap by the embedded font's real widths. */
+export function wrapText(text: string, width: number, size: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    const candidate = line ? `${line} ${word}` : word;
+    if (line && textWidth(candidate, size) > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = candidate;
+    }
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+/** Axis labels split over lines to fit their band; vega labels accept an array as lines. */
+function labelExpr(categories: string[], band: number): string {
+  const cases = categories.map(
+    (c) => `datum.label === ${JSON.stringify(c)} ? ${JSON.stringify(wrapText(c, band, LABEL_SIZE))}`,
+  );
+  return cases.length ? `${cases.join(' : ')} : datum.label` : 'datum.label';
+}
+
+export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.TopLevelSpec {
+  const grouped = options.series !== undefined && options.series.length > 1;
+  const values = data.map((d) => ({ ...d, series: d.series ?? '', label: d.value }));
+  const band = (0.9 * options.width) / Math.max(1, options.categories.length);
+  const x = {
+    field: 'category',
+    type: 'nominal' as const,
+    sort: options.categories,
+    scale: { domain: options.categories },
+    axis: {
+      title: null,
+      labelAngle: 0,
+      labelExpr: labelExpr(options.categories, band),
+      // Labels are wrapped above by real widths. No limit: the SVG renderer comes from a second
+      // vega-scenegraph copy (vega-view's) that would truncate by vega's rough estimate.
+      labelLimit: 0,
+    },
+  };
+  const xOffset = grouped
+    ? { xOffset: { field: 'series', type: 'nominal' as const, sort: options.series } }
+    : {};
+  const colour = grouped
+    ? {
+        color: {
+          field: 'series',
+          type: 'nominal' as const,
+          sort: options.series,
+          scale: { domain: options.series, range: SERIES_COLOURS },
+          legend: { title: null, orient: 'bottom' as const },
+        },
+      }
+    : {};
+  const y = {
+    field: 'value',
+    type: 'quantitative' as const,
+    title: options.yTitle,
+    axis: { format: options.format },
+  };
+  const layers: Record<string, unknown>[] = [
+    {
+      mark: { type: 'bar', ...(grouped ? {} : { color: BAR_COLOUR }), width: { band: grouped ? 0.9 : 0.5 } },
+      encoding: { x, ...xOffset, y, ...colour },
+    },
+    {
+      transform: [{ filter: 'isValid(datum.ciLow) && isValid(datum.ciHigh)' }],
+      mark: { type: 'errorbar', ticks: { size: 8 }, color: '#000000', thickness: 1 },
+      encoding: {
+        x,
+        ...xOffset,
+        y: { field: 'ciLow', type: 'quantitative', title: options.yTitle },
+        y2: { field: 'ciHigh' },
+      },
+    },
+    {
+      transform: [{ filter: 'isValid(datum.value)' }],
+      mark: { type: 'text', baseline: 'bottom', dy: -3, fontSize: grouped ? 7 : 9, color: '#000000' },
+      encoding: {
+        x,
+        ...xOffset,
+        y: { field: 'top', type: 'quantitative' },
+        text: { field: 'value', type: 'quantitative', format: options.format },
+      },
+    },
+  ];
+  if (options.rule !== undefined) {
+    layers.push({
+      data: { values: [{ rule: options.rule }] },
+      mark: { type: 'rule', strokeDash: [4, 3], color: '#808080' },
+      encoding: { y: { field: 'rule', type: 'quantitative' } },
+    });
+  }
+  // Built loosely and checked by vega-lite at compile time: its layer types are not exported.
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: options.width,
+    height: options.height,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 4,
+    background: '#ffffff',
+    title: { text: options.title, fontSize: 11, font: FONT_FAMILY, fontWeight: 'normal' },
+    data: { values },
+    transform: [{ calculate: 'max(datum.value || 0, datum.ciHigh || 0)', as: 'top' }],
+    layer: layers,
+    config: {
+      font: FONT_FAMILY,
+      view: { stroke: null },
+      axis: {
+        labelFont: FONT_FAMILY,
+        titleFont: FONT_FAMILY,
+        labelFontSize: LABEL_SIZE,
+        titleFontSize: 9,
+        titleFontWeight: 'normal',
+      },
+      axisY: { gridDash: [3, 3] },
+      legend: { labelFont: FONT_FAMILY, labelFontSize: 8 },
+      title: { font: FONT_FAMILY },
+    },
+  } as unknown as vl.TopLevelSpec;
+}
+
+/** Renders serially: vega's SVG definition ids are a module-wide counter reset per chart. */
+let queue: Promise<unknown> = Promise.resolve();
+
+export function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
+  const run = async () => {
+    const compiled = vl.compile(spec).spec;
+    const view = new vega.View(vega.parse(compiled), { renderer: 'none' });
+    try {
+      vega.resetSVGDefIds();
+      return await view.toSVG();
+    } finally {
+      view.finalize();
+    }
+  };
+  const result = queue.then(run, run);
+  queue = result.catch(() => undefined);
+  return result;
+}
+
+export function barChartSvg(data: BarDatum[], options: BarChartOptions): Promise<string> {
+  return renderSvg(barChartSpec(data, options));
+}

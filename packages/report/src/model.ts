@@ -1,0 +1,267 @@
+import type { Ratio, ResultsFile, ScenarioResult, ServerDescription, StatSummary } from '@scaleup/core';
+
+/**
+ * The seed's table, derived from whatever scenarios a run holds: one row per server
+ * configuration, one column group per payload size. Every exporter draws from this one model so
+ * the workbook, the PDF and the comparison can never disagree about which number is which.
+ */
+
+export type Metric = 'requestsPerSecond' | 'megabytesPerSecond';
+export const METRICS: readonly Metric[] = ['requestsPerSecond', 'megabytesPerSecond'];
+
+export interface ServerRow {
+  /** Stable identity of the server configuration (kind, resource, accept mode, ...). */
+  key: string;
+  label: string;
+  kind: ServerDescription['kind'];
+  /** Scenario per payload size; absent when the run has no scenario for that cell. */
+  cells: Map<number, ScenarioResult>;
+}
+
+export interface ResultsTable {
+  /** Payload sizes present, ascending (the seed's 40 B then 10 kB). */
+  payloads: number[];
+  rows: ServerRow[];
+}
+
+export function payloadLabel(bytes: number): string {
+  if (bytes >= 1_000_000 && bytes % 1_000_000 === 0) return `${bytes / 1_000_000} MB`;
+  if (bytes >= 1000 && bytes % 1000 === 0) return `${bytes / 1000} kB`;
+  return `${bytes} bytes`;
+}
+
+export function metricLabel(metric: Metric): string {
+  return metric === 'requestsPerSecond' ? 'Responses/s' : 'MB/s';
+}
+
+/** The seed's own chart and column titles, e.g. "Served HTTP Responses/s (40 bytes payload)". */
+export function metricTitle(metric: Metric, payloadBytes: number): string {
+  return `Served HTTP ${metricLabel(metric)} (${payloadLabel(payloadBytes)} payload)`;
+}
+
+function baseKey(server: ServerDescription): string {
+  switch (server.kind) {
+    case 'scaleup':
+      return `scaleup:${server.resource}`;
+    case 'nginx':
+      return 'nginx';
+    case 'command':
+      return `command:${server.command.join(' ')}`;
+  }
+}
+
+/** Configuration details that can split one base row into several (accept mode, preset, ...). */
+function variantKey(server: ServerDescription): string {
+  switch (server.kind) {
+    case 'scaleup':
+      return `accept ${server.accept}, ${server.workers} worker${server.workers === 1 ? '' : 's'}, backlog ${server.backlog}`;
+    case 'nginx':
+      return `${server.preset}, ${server.workers} worker${server.workers === 1 ? '' : 's'}`;
+    case 'command':
+      return server.cwd ?? '';
+  }
+}
+
+function baseLabel(scenario: ScenarioResult): string {
+  const server = scenario.server;
+  switch (server.kind) {
+    case 'scaleup':
+      return `scaleup ${server.resource} resource`;
+    case 'nginx':
+      return 'nginx';
+    case 'command':
+      return scenario.label;
+  }
+}
+
+// The seed's order: file resource, fixed resource, then nginx last as the yardstick.
+const KIND_ORDER: Record<string, number> = { 'scaleup:file': 0, 'scaleup:fixed': 1, 'scaleup:data': 2 };
+function rowRank(row: ServerRow): number {
+  const key = row.key.split('|')[0]!;
+  if (key in KIND_ORDER) return KIND_ORDER[key]!;
+  return row.kind === 'nginx' ? 9 : 5;
+}
+
+export function buildTable(results: ResultsFile): ResultsTable {
+  const payloads = [...new Set(results.scenarios.map((s) => s.payloadBytes))].sort((a, b) => a - b);
+  const variantsPerBase = new Map<string, Set<string>>();
+  for (const s of results.scenarios) {
+    const base = baseKey(s.server);
+    if (!variantsPerBase.has(base)) variantsPerBase.set(base, new Set());
+    variantsPerBase.get(base)!.add(variantKey(s.server));
+  }
+  const rows: ServerRow[] = [];
+  for (const s of results.scenarios) {
+    const base = baseKey(s.server);
+    const variant = variantKey(s.server);
+    const split = variantsPerBase.get(base)!.size > 1;
+    let key = split ? `${base}|${variant}` : base;
+    let row = rows.find((r) => r.key === key);
+    // Two scenarios for the same server and payload (a suite can repeat one) keep both figures.
+    if (row?.cells.has(s.payloadBytes)) {
+      key = `${key}|${s.id}`;
+      row = rows.find((r) => r.key === key);
+    }
+    if (row === undefined) {
+      let label = split && variant ? `${baseLabel(s)} (${variant})` : baseLabel(s);
+      if (key.endsWith(`|${s.id}`)) label = `${label} [${s.id}]`;
+      row = { key, label, kind: s.server.kind, cells: new Map() };
+      rows.push(row);
+    }
+    row.cells.set(s.payloadBytes, s);
+  }
+  const order = new Map(rows.map((r, i) => [r, i]));
+  rows.sort((a, b) => rowRank(a) - rowRank(b) || order.get(a)! - order.get(b)!);
+  return { payloads, rows };
+}
+
+export function stat(scenario: ScenarioResult | undefined, metric: Metric): StatSummary | null {
+  return scenario?.summary?.[metric] ?? null;
+}
+
+export function ratio(scenario: ScenarioResult | undefined): Ratio | null {
+  return scenario?.summary?.ratioToBaseline ?? null;
+}
+
+/**
+ * The instant a report is "made": the run's end (or start). Taking it from results.json instead
+ * of the clock is what makes the output a pure function of its input.
+ */
+export function reportDate(results: ResultsFile): Date {
+  for (const value of [results.run.finishedAt, results.run.startedAt]) {
+    if (value === null) continue;
+    const date = new Date(value);
+    if (!Number.isNaN(date.getTime()) && date.getUTCFullYear() >= 1980 && date.getUTCFullYear() < 2100) {
+      return new Date(Math.floor(date.getTime() / 1000) * 1000);
+    }
+  }
+  // Zip timestamps cannot go before 1980; an unparseable date gets a fixed stand-in.
+  return new Date(Date.UTC(1980, 0, 1));
+}
+
+export function machineLabel(results: ResultsFile): string {
+  return `${results.environment.hostname} (${results.environment.cpuModel})`;
+}
+
+export function describeServer(server: ServerDescription): string {
+  switch (server.kind) {
+    case 'scaleup':
+      return `scaleup, ${server.resource} resource, accept ${server.accept}, ${server.workers} worker(s), backlog ${server.backlog}`;
+    case 'nginx':
+      return `nginx ${server.version ?? ''} ${server.preset}, ${server.workers} worker(s)`.replace(
+        /\s+/g,
+        ' ',
+      );
+    case 'command':
+      return `command: ${server.command.join(' ')}`;
+  }
+}
+
+export interface Concern {
+  scenario: string | null;
+  text: string;
+}
+
+/** Everything a reader should distrust, in one list: run warnings, bad repetitions, tuning. */
+export function concerns(results: ResultsFile): Concern[] {
+  const out: Concern[] = [];
+  if (!results.complete) {
+    out.push({
+      scenario: null,
+      text: `The run is incomplete${results.interrupted ? `: ${results.interrupted}` : ''}.`,
+    });
+  }
+  for (const w of results.warnings) out.push({ scenario: null, text: w });
+  for (const s of results.scenarios) {
+    if (s.skipped !== null) out.push({ scenario: s.id, text: `Skipped: ${s.skipped}` });
+    if (s.verification && !s.verification.ok) {
+      out.push({
+        scenario: s.id,
+        text: `Response check failed: status ${s.verification.status}, ${s.verification.bodyBytes} of ${s.verification.expectedBodyBytes} body bytes${s.verification.detail ? ` (${s.verification.detail})` : ''}`,
+      });
+    }
+    for (const rep of s.repetitions) {
+      if (!rep.verdict.valid) {
+        out.push({
+          scenario: s.id,
+          text: `Round ${rep.round} invalid: ${rep.verdict.reasons.join('; ') || 'no reason given'}`,
+        });
+      }
+      if (rep.verdict.clientBound) {
+        out.push({
+          scenario: s.id,
+          text: `Round ${rep.round} client-bound: ${rep.verdict.clientBoundReason ?? 'the load tool was the bottleneck'}`,
+        });
+      }
+    }
+  }
+  for (const t of results.tuning) {
+    if (!t.ok) {
+      out.push({
+        scenario: null,
+        text: `Tuning: ${t.setting} is ${t.actual ?? 'unreadable'} (recommended ${t.recommended}); ${t.impact}. Fix: ${t.fix}`,
+      });
+    }
+  }
+  return out;
+}
+
+/** Environment as ordered label/value pairs; shared by the sheets, the PDF and the diff. */
+export function environmentPairs(results: ResultsFile): [string, string][] {
+  const e = results.environment;
+  const text = (v: string | number | boolean | null) => (v === null ? '(unknown)' : String(v));
+  const pairs: [string, string][] = [
+    ['Hostname', e.hostname],
+    ['CPU model', e.cpuModel],
+    ['Physical cores', text(e.physicalCores)],
+    ['Logical cores', text(e.logicalCores)],
+    ['SMT', text(e.smt)],
+    ['Memory (GiB)', (e.memoryBytes / 2 ** 30).toFixed(1)],
+    ['Kernel', e.kernel],
+    ['Distribution', text(e.distribution)],
+    ['Virtualisation', text(e.virtualisation)],
+    ['CPU governor', text(e.cpuGovernor)],
+    ['Node.js', e.nodeVersion],
+    ['nginx', e.nginx.version ?? e.nginx.missing ?? '(unknown)'],
+  ];
+  for (const tool of e.tools)
+    pairs.push([`Load tool ${tool.name}`, tool.version ?? tool.missing ?? '(unknown)']);
+  pairs.push(['Open files (soft/hard)', `${text(e.openFilesSoft)} / ${text(e.openFilesHard)}`]);
+  for (const [name, value] of Object.entries(e.sysctls).sort(([a], [b]) => a.localeCompare(b))) {
+    pairs.push([`sysctl ${name}`, text(value)]);
+  }
+  pairs.push(['Git commit', `${text(e.git.commit)}${e.git.dirty ? ' (dirty)' : ''}`]);
+  return pairs;
+}
+
+export function runPairs(results: ResultsFile): [string, string][] {
+  const p = results.plan;
+  const load =
+    p.durationSeconds !== null
+      ? `${p.durationSeconds} s per repetition`
+      : `${p.requests ?? '?'} requests per repetition`;
+  return [
+    ['Run id', results.run.id],
+    ['Started', results.run.startedAt],
+    ['Finished', results.run.finishedAt ?? '(not finished)'],
+    ['Complete', results.complete ? 'yes' : `no${results.interrupted ? ` (${results.interrupted})` : ''}`],
+    ['Profile', results.run.profile],
+    ['Suite', results.run.suite],
+    ['Command', results.run.argv.join(' ')],
+    ['scaleup version', results.run.scaleupVersion],
+    ['Load tool', p.tool],
+    ['Load', load],
+    [
+      'Connections',
+      `${p.connections}${p.baselineConnections !== null ? ` (nginx baseline: ${p.baselineConnections})` : ''}`,
+    ],
+    ['Client threads', String(p.threads)],
+    ['Keep-alive', p.keepAlive ? 'yes' : 'no'],
+    ['Repetitions', String(p.repetitions)],
+    ['Warm-up', `${p.warmupRuns} run(s) of ${p.warmupSeconds} s`],
+    ['Pinning', results.topology.pinned ? 'yes' : 'no'],
+    ['Server CPUs', results.topology.serverCpus?.join(',') ?? '(any)'],
+    ['Load tool CPUs', results.topology.loadCpus?.join(',') ?? '(any)'],
+    ['Topology', results.topology.description],
+  ];
+}

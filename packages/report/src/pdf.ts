@@ -1,0 +1,340 @@
+import type { ResultsFile, ScenarioResult } from '@scaleup/core';
+import { median } from '@scaleup/core';
+import { type BarDatum, barChartSvg } from './charts.ts';
+import type { Exporter } from './exporter.ts';
+import { textWidth } from './font.ts';
+import {
+  buildTable,
+  concerns,
+  describeServer,
+  environmentPairs,
+  METRICS,
+  type Metric,
+  machineLabel,
+  metricLabel,
+  metricTitle,
+  payloadLabel,
+  type ResultsTable,
+  reportDate,
+  runPairs,
+  stat,
+} from './model.ts';
+import {
+  bullets,
+  contentWidth,
+  createDoc,
+  drawSvg,
+  FONT,
+  finishDoc,
+  fmt,
+  fmtCi,
+  heading,
+  MARGIN,
+  paragraph,
+  table,
+} from './pdf-doc.ts';
+
+export const DIGITS: Record<Metric, number> = { requestsPerSecond: 0, megabytesPerSecond: 2 };
+const D3_FORMAT: Record<Metric, string> = { requestsPerSecond: ',.0f', megabytesPerSecond: ',.2f' };
+
+export const METHODOLOGY = [
+  'Each scenario runs one server configuration (a scaleup resource with its workers, or nginx) at one payload size. Scenarios of the same payload are interleaved: every round runs each of them once, in turn, so slow drifts of the machine (thermal, noisy neighbours) hit all of them alike.',
+  'Before the measured rounds, each server gets warm-up runs whose figures are discarded (JIT compilation, page cache, connection set-up).',
+  'When pinning is on, the server (or nginx) runs on one half of the CPUs and the load tool on the other, so the two do not compete for cores. A repetition where the load tool saturated its own CPU is flagged client-bound: it measures the client, not the server.',
+  'A repetition is invalid when the tool did not finish, responses failed or had the wrong size, or the kernel dropped connections; invalid repetitions are listed but never enter the statistics.',
+  'Every figure is the median over valid repetitions, with a percentile-bootstrap 95% confidence interval of the median (seeded, so the same data always give the same interval).',
+  'The ratio to nginx is paired: within each round the server is divided by nginx measured at the same payload on the same machine, and the median of those ratios is reported with its bootstrap 95% CI. Absolute figures depend on the machine; the ratio is the figure that transfers between machines.',
+  'MB/s counts 10^6 bytes of succeeded responses (headers and body) per second.',
+];
+
+/** Page 1: the seed's page, the headline charts in a grid, now with CI whiskers. */
+export async function chartsPage(
+  doc: PDFKit.PDFDocument,
+  results: ResultsFile,
+  table: ResultsTable,
+): Promise<void> {
+  const title = `Scaling a multi-process Node server against nginx on ${machineLabel(results)}`;
+  const p = results.plan;
+  const load = p.durationSeconds !== null ? `${p.durationSeconds} s` : `${fmt(p.requests)} requests`;
+  const subtitle = `Run ${results.run.id} · ${results.run.startedAt} · profile ${results.run.profile} · ${p.tool}, ${p.connections} connections, ${load} per repetition, ${p.repetitions} repetitions · bars: medians, whiskers: bootstrap 95% CI of the median`;
+  // One line each when the font can shrink enough; long CPU names wrap rather than overflow.
+  const fit = (text: string, max: number, min: number) =>
+    Math.max(min, Math.min(max, (max * contentWidth(doc)) / Math.max(1, textWidth(text, max))));
+  doc
+    .font(FONT)
+    .fontSize(fit(title, 15, 11))
+    .fillColor('#000000')
+    .text(title, MARGIN, MARGIN, { width: contentWidth(doc), align: 'center' });
+  doc
+    .fontSize(fit(subtitle, 8.5, 6.5))
+    .fillColor('#333333')
+    .text(subtitle, MARGIN, doc.y + 2, { width: contentWidth(doc), align: 'center' });
+  const top = doc.y + 8;
+  const columns = Math.max(1, table.payloads.length);
+  const gap = 14;
+  const cellWidth = (contentWidth(doc) - gap * (columns - 1)) / columns;
+  const cellHeight = (doc.page.height - MARGIN - 10 - top - gap) / 2;
+  const categories = table.rows.map((r) => r.label);
+  for (const [m, metric] of METRICS.entries()) {
+    for (const [c, payload] of table.payloads.entries()) {
+      const data: BarDatum[] = table.rows.map((row) => {
+        const s = stat(row.cells.get(payload), metric);
+        return {
+          category: row.label,
+          value: s?.median ?? null,
+          ciLow: s?.ciLow ?? null,
+          ciHigh: s?.ciHigh ?? null,
+        };
+      });
+      const svg = await barChartSvg(data, {
+        title: metricTitle(metric, payload),
+        yTitle: metricLabel(metric),
+        format: D3_FORMAT[metric],
+        width: cellWidth,
+        height: cellHeight,
+        categories,
+      });
+      drawSvg(doc, svg, MARGIN + c * (cellWidth + gap), top + m * (cellHeight + gap), cellWidth, cellHeight);
+    }
+  }
+}
+
+function scenarioRows(results: ResultsFile): string[][] {
+  return results.scenarios.map((s) => {
+    const rps = s.summary?.requestsPerSecond ?? null;
+    const mbps = s.summary?.megabytesPerSecond ?? null;
+    const r = s.summary?.ratioToBaseline ?? null;
+    const reps =
+      s.skipped !== null ? 'skipped' : `${s.summary?.validRepetitions ?? 0} of ${s.repetitions.length}`;
+    return [
+      s.id,
+      s.label,
+      payloadLabel(s.payloadBytes),
+      reps,
+      `${fmt(rps?.median)}\n${fmtCi(rps?.ciLow, rps?.ciHigh)}`,
+      `${fmt(mbps?.median, 2)}\n${fmtCi(mbps?.ciLow, mbps?.ciHigh, 2)}`,
+      s.baseline
+        ? 'baseline'
+        : r
+          ? `${fmt(r.ratio, 3)}\n${fmtCi(r.ciLow, r.ciHigh, 3)}${r.paired ? '' : ' (unpaired)'}`
+          : '–',
+      rps ? `${fmt(rps.cv * 100, 1)}%` : '–',
+    ];
+  });
+}
+
+function workerRows(s: ScenarioResult): string[][] {
+  const bySlot = new Map<number, { requests: number; connections: number }>();
+  for (const rep of s.repetitions) {
+    for (const w of rep.workers ?? []) {
+      const entry = bySlot.get(w.slot) ?? { requests: 0, connections: 0 };
+      entry.requests += w.requests;
+      entry.connections += w.connections;
+      bySlot.set(w.slot, entry);
+    }
+  }
+  const totalRequests = [...bySlot.values()].reduce((sum, w) => sum + w.requests, 0);
+  const totalConnections = [...bySlot.values()].reduce((sum, w) => sum + w.connections, 0);
+  return [...bySlot.entries()]
+    .sort(([a], [b]) => a - b)
+    .map(([slot, w]) => [
+      `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}`,
+      String(slot),
+      fmt(w.requests),
+      totalRequests ? `${fmt((100 * w.requests) / totalRequests, 1)}%` : '–',
+      fmt(w.connections),
+      totalConnections ? `${fmt((100 * w.connections) / totalConnections, 1)}%` : '–',
+    ]);
+}
+
+function cpuRows(s: ScenarioResult): string[][] {
+  const roles = new Map<string, { processes: number; user: number[]; system: number[] }>();
+  for (const rep of s.repetitions) {
+    const perRole = new Map<string, { processes: number; user: number; system: number }>();
+    for (const p of rep.serverCpu) {
+      const e = perRole.get(p.role) ?? { processes: 0, user: 0, system: 0 };
+      e.processes++;
+      e.user += p.userSeconds;
+      e.system += p.systemSeconds;
+      perRole.set(p.role, e);
+    }
+    for (const [role, e] of perRole) {
+      const acc = roles.get(role) ?? { processes: 0, user: [], system: [] };
+      acc.processes = Math.max(acc.processes, e.processes);
+      acc.user.push(e.user);
+      acc.system.push(e.system);
+      roles.set(role, acc);
+    }
+  }
+  const utilisation = s.repetitions.flatMap((r) =>
+    r.serverCpuUtilisation === null ? [] : [r.serverCpuUtilisation],
+  );
+  return [...roles.entries()]
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([role, e]) => [
+      `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}`,
+      role,
+      String(e.processes),
+      fmt(median(e.user), 2),
+      fmt(median(e.system), 2),
+      fmt(median(e.user) / Math.max(1, e.processes) + median(e.system) / Math.max(1, e.processes), 2),
+      utilisation.length ? `${fmt(100 * median(utilisation), 0)}%` : '–',
+    ]);
+}
+
+export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
+  const date = reportDate(results);
+  const tableModel = buildTable(results);
+  const doc = createDoc({
+    title: `scaleup results: ${machineLabel(results)}`,
+    subject: `Run ${results.run.id} (${results.run.suite}, profile ${results.run.profile})`,
+    date,
+  });
+  await chartsPage(doc, results, tableModel);
+
+  doc.addPage();
+  heading(doc, 'Medians, 95% confidence intervals and ratios to nginx');
+  paragraph(
+    doc,
+    `Machine: ${machineLabel(results)}. Medians over valid repetitions; brackets: bootstrap 95% CI of the median. The ratio divides each server by nginx at the same payload on this machine, paired per round.`,
+  );
+  table(
+    doc,
+    [
+      { title: 'Scenario', weight: 0.8 },
+      { title: 'Server', weight: 2.4 },
+      { title: 'Payload', weight: 0.9 },
+      { title: 'Valid reps', weight: 0.9 },
+      { title: 'Responses/s', weight: 1.8, align: 'right' },
+      { title: 'MB/s', weight: 1.6, align: 'right' },
+      { title: 'Ratio to nginx', weight: 1.6, align: 'right' },
+      { title: 'CV', weight: 0.7, align: 'right' },
+    ],
+    scenarioRows(results),
+  );
+  const skipped = results.scenarios.filter((s) => s.skipped !== null);
+  if (skipped.length) {
+    heading(doc, 'Skipped scenarios', 11);
+    bullets(
+      doc,
+      skipped.map((s) => `${s.id} (${s.label}, ${payloadLabel(s.payloadBytes)}): ${s.skipped}`),
+    );
+  }
+  heading(doc, 'Servers', 11);
+  bullets(
+    doc,
+    results.scenarios.map((s) => `${s.id}: ${describeServer(s.server)}${s.url ? ` at ${s.url}` : ''}`),
+    8,
+  );
+
+  doc.addPage();
+  heading(doc, 'Work per worker and CPU per process');
+  const withWorkers = results.scenarios.filter((s) =>
+    s.repetitions.some((r) => (r.workers ?? []).length > 0),
+  );
+  if (withWorkers.length) {
+    paragraph(
+      doc,
+      'Requests and connections each worker served, summed over all repetitions. With keep-alive the split of connections is decided in the first milliseconds and can be very uneven. Jain fairness (1 = even): ' +
+        withWorkers
+          .map(
+            (s) =>
+              `${s.id} ${fmt(s.summary?.fairnessRequests, 2)} (requests) / ${fmt(s.summary?.fairnessConnections, 2)} (connections)`,
+          )
+          .join('; ') +
+        '.',
+    );
+    table(
+      doc,
+      [
+        { title: 'Scenario', weight: 3 },
+        { title: 'Worker', weight: 0.7, align: 'right' },
+        { title: 'Requests', weight: 1.3, align: 'right' },
+        { title: 'Share', weight: 0.8, align: 'right' },
+        { title: 'Connections', weight: 1.1, align: 'right' },
+        { title: 'Share', weight: 0.8, align: 'right' },
+      ],
+      withWorkers.flatMap(workerRows),
+    );
+  } else {
+    paragraph(doc, 'No per-worker counts were recorded in this run.');
+  }
+  const withCpu = results.scenarios.filter((s) => s.repetitions.some((r) => r.serverCpu.length > 0));
+  heading(doc, 'CPU per process', 11);
+  if (withCpu.length) {
+    paragraph(
+      doc,
+      'CPU seconds per repetition (median over repetitions), summed over the processes of each role; per process is that sum divided by the processes. Utilisation: the server processes’ CPU over the wall time and the cores they had.',
+    );
+    table(
+      doc,
+      [
+        { title: 'Scenario', weight: 3 },
+        { title: 'Role', weight: 1.1 },
+        { title: 'Processes', weight: 0.8, align: 'right' },
+        { title: 'User s', weight: 0.8, align: 'right' },
+        { title: 'System s', weight: 0.8, align: 'right' },
+        { title: 'Per process s', weight: 1, align: 'right' },
+        { title: 'Server CPU', weight: 0.9, align: 'right' },
+      ],
+      withCpu.flatMap(cpuRows),
+    );
+  } else {
+    paragraph(doc, 'No per-process CPU samples were recorded in this run.');
+  }
+
+  doc.addPage();
+  heading(doc, 'Warnings');
+  const warnings = concerns(results);
+  if (warnings.length === 0)
+    paragraph(doc, 'None: every repetition was valid, none was client-bound, and every tuning check passed.');
+  else
+    bullets(
+      doc,
+      warnings.map((c) => (c.scenario ? `[${c.scenario}] ${c.text}` : c.text)),
+    );
+
+  heading(doc, 'Environment', 12);
+  const pairs = [...runPairs(results), ...environmentPairs(results)];
+  table(
+    doc,
+    [
+      { title: 'Item', weight: 1 },
+      { title: 'Value', weight: 4 },
+    ],
+    pairs,
+  );
+  if (results.tuning.length) {
+    heading(doc, 'Tuning checks', 12);
+    table(
+      doc,
+      [
+        { title: 'Setting', weight: 1.6 },
+        { title: 'Actual', weight: 1 },
+        { title: 'Recommended', weight: 1 },
+        { title: 'OK', weight: 0.4 },
+        { title: 'What a shortfall limits', weight: 2.5 },
+        { title: 'Fix', weight: 2.5 },
+      ],
+      results.tuning.map((t) => [
+        t.setting,
+        t.actual ?? '(unreadable)',
+        t.recommended,
+        t.ok ? 'yes' : 'NO',
+        t.impact,
+        t.fix,
+      ]),
+    );
+  }
+
+  heading(doc, 'Methodology', 12);
+  bullets(doc, METHODOLOGY);
+
+  return finishDoc(doc, `scaleup · ${results.environment.hostname} · run ${results.run.id}`);
+}
+
+export const pdfExporter: Exporter = {
+  name: 'pdf',
+  extension: '.pdf',
+  render: renderPdf,
+};
