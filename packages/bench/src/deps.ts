@@ -10,7 +10,12 @@ export async function createDefaultDeps(): Promise<RunnerDeps> {
       return (await detectTools()).map(({ tool, detection }) =>
         detection.found
           ? { name: tool, version: detection.version, path: detection.path, missing: null }
-          : { name: tool, version: null, path: null, missing: `${detection.reason}; install: ${detection.install}` },
+          : {
+              name: tool,
+              version: null,
+              path: null,
+              missing: `${detection.reason}; install: ${detection.install}`,
+            },
       );
     },
     async loadTool(name) {

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { cpus, hostname, release, totalmem } from 'node:os';
-import { execa } from 'execa';
 import type { Environment, ToolInfo } from '@scaleup/core';
+import { execa } from 'execa';
 import { RECORDED_SYSCTLS, SEED_SYSCTLS } from './tuning.ts';
 
 async function readText(path: string): Promise<string | null> {
@@ -31,7 +31,8 @@ export function countPhysicalCores(cpuinfo: string): number | null {
 /** "Max open files" soft and hard limits from /proc/self/limits ("unlimited" as Infinity). */
 export function parseOpenFilesLimit(limits: string): { soft: number | null; hard: number | null } {
   const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(limits);
-  const toNumber = (s: string | undefined) => (s === undefined ? null : s === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(s));
+  const toNumber = (s: string | undefined) =>
+    s === undefined ? null : s === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(s);
   return { soft: toNumber(match?.[1]), hard: toNumber(match?.[2]) };
 }
 
@@ -50,7 +51,11 @@ async function detectVirtualisation(cpuinfo: string): Promise<string | null> {
 async function gitState(cwd: string): Promise<{ commit: string | null; dirty: boolean | null }> {
   const commit = await execa('git', ['rev-parse', 'HEAD'], { cwd, reject: false, timeout: 5000 });
   if (commit.exitCode !== 0) return { commit: null, dirty: null };
-  const status = await execa('git', ['status', '--porcelain', '--untracked-files=no'], { cwd, reject: false, timeout: 5000 });
+  const status = await execa('git', ['status', '--porcelain', '--untracked-files=no'], {
+    cwd,
+    reject: false,
+    timeout: 5000,
+  });
   return { commit: commit.stdout.trim(), dirty: status.exitCode === 0 ? status.stdout.trim() !== '' : null };
 }
 
@@ -67,7 +72,8 @@ export async function collectEnvironment(extras: EnvironmentExtras): Promise<Env
   const limits = parseOpenFilesLimit((await readText('/proc/self/limits')) ?? '');
   const smtActive = await readText('/sys/devices/system/cpu/smt/active');
   const sysctls: Record<string, string | null> = {};
-  for (const key of [...SEED_SYSCTLS.map((s) => s.key), ...RECORDED_SYSCTLS]) sysctls[key] = await readSysctl(key);
+  for (const key of [...SEED_SYSCTLS.map((s) => s.key), ...RECORDED_SYSCTLS])
+    sysctls[key] = await readSysctl(key);
   const cpuList = cpus();
   return {
     hostname: hostname(),

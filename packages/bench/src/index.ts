@@ -1,23 +1,36 @@
+export { createDefaultDeps } from './deps.ts';
+export { collectEnvironment, countPhysicalCores, parseOpenFilesLimit, readSysctl } from './environment.ts';
+export { estimateRemainingSeconds, formatDuration } from './eta.ts';
+export { parseProcNetCounters, tcpCounterDelta, tcpCountersFrom } from './kernel.ts';
+export { createRunDirectory, runDirectoryName, updateLatestLink } from './results-dir.ts';
 export {
-  runBench,
-  verifyResponse,
-  BenchInterrupted,
   type BenchEvent,
+  BenchInterrupted,
   type BenchOptions,
   type LoadProgress,
   type LoadToolPort,
   type NginxPort,
   type RunnerDeps,
+  runBench,
+  verifyResponse,
 } from './runner.ts';
-export { createDefaultDeps } from './deps.ts';
-export { startScaleupServer, startCommandServer, scaleupCliCommand, REPO_DIR, type ServerUnderTest } from './servers.ts';
-export { collectEnvironment, countPhysicalCores, parseOpenFilesLimit, readSysctl } from './environment.ts';
-export { checkTuning, tuningWarnings, SEED_SYSCTLS, RECORDED_SYSCTLS, SEED_OPEN_FILES, type TuningInput } from './tuning.ts';
-export { judgeRepetition, CLIENT_SATURATED, SERVER_HAS_ROOM, type VerdictInput } from './verdict.ts';
-export { summarizeScenario, ratioToBaseline } from './summary.ts';
-export { parseProcNetCounters, tcpCountersFrom, tcpCounterDelta } from './kernel.ts';
+export {
+  REPO_DIR,
+  type ServerUnderTest,
+  scaleupCliCommand,
+  startCommandServer,
+  startScaleupServer,
+} from './servers.ts';
+export { DEFAULT_PROFILES_PATH, DEFAULT_SUITE_PATH, loadProfiles, loadSuite } from './suite-files.ts';
+export { ratioToBaseline, summarizeScenario } from './summary.ts';
 export { readTcpCounters } from './tcp.ts';
 export { planTopology, resolveWorkers } from './topology.ts';
-export { formatDuration, estimateRemainingSeconds } from './eta.ts';
-export { runDirectoryName, createRunDirectory, updateLatestLink } from './results-dir.ts';
-export { loadSuite, loadProfiles, DEFAULT_SUITE_PATH, DEFAULT_PROFILES_PATH } from './suite-files.ts';
+export {
+  checkTuning,
+  RECORDED_SYSCTLS,
+  SEED_OPEN_FILES,
+  SEED_SYSCTLS,
+  type TuningInput,
+  tuningWarnings,
+} from './tuning.ts';
+export { CLIENT_SATURATED, judgeRepetition, SERVER_HAS_ROOM, type VerdictInput } from './verdict.ts';

@@ -29,7 +29,13 @@ export const nginxPort: NginxPort = {
     }
     return {
       url: nginx.url,
-      description: { kind: 'nginx', preset: options.preset, workers: options.workers, version: nginx.version, settings },
+      description: {
+        kind: 'nginx',
+        preset: options.preset,
+        workers: options.workers,
+        version: nginx.version,
+        settings,
+      },
       async processes() {
         if (nginx.hasExited()) return [];
         const workers = await nginx.workerPids();

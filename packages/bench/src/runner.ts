@@ -1,33 +1,33 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
-  RESULTS_SCHEMA_ID,
-  RESULTS_SCHEMA_VERSION,
+  type Environment,
   groupByPayload,
   interleave,
-  serializeResults,
-  type Environment,
   type LoadPlan,
   type LoadResult,
   type LoadSpec,
   type LoadToolName,
   type ProcessCpuSample,
   type Profile,
+  RESULTS_SCHEMA_ID,
+  RESULTS_SCHEMA_VERSION,
   type Repetition,
   type ResultsFile,
   type Scenario,
   type ScenarioResult,
   type Suite,
+  serializeResults,
   type ToolInfo,
   type Topology,
 } from '@scaleup/core';
 import { allowedCpus, httpGet, readProcessCpu, writeFileAtomic } from '@scaleup/core/io';
 import { collectEnvironment } from './environment.ts';
 import { estimateRemainingSeconds } from './eta.ts';
-import { startCommandServer, startScaleupServer, type ServerUnderTest } from './servers.ts';
+import { tcpCounterDelta } from './kernel.ts';
+import { type ServerUnderTest, startCommandServer, startScaleupServer } from './servers.ts';
 import { summarizeScenario } from './summary.ts';
 import { readTcpCounters } from './tcp.ts';
-import { tcpCounterDelta } from './kernel.ts';
 import { planTopology, resolveWorkers } from './topology.ts';
 import { checkTuning, tuningWarnings } from './tuning.ts';
 import { judgeRepetition } from './verdict.ts';
@@ -128,9 +128,21 @@ export async function verifyResponse(url: string, payloadBytes: number, exactSta
           ? `status ${response.status}`
           : `body is ${response.body.length} B${exactStars ? ' or not all "*"' : ''}, expected ${payloadBytes} B`;
     }
-    return { status: response.status, bodyBytes: response.body.length, expectedBodyBytes: payloadBytes, ok, detail };
+    return {
+      status: response.status,
+      bodyBytes: response.body.length,
+      expectedBodyBytes: payloadBytes,
+      ok,
+      detail,
+    };
   } catch (error) {
-    return { status: 0, bodyBytes: 0, expectedBodyBytes: payloadBytes, ok: false, detail: (error as Error).message };
+    return {
+      status: 0,
+      bodyBytes: 0,
+      expectedBodyBytes: payloadBytes,
+      ok: false,
+      detail: (error as Error).message,
+    };
   }
 }
 
@@ -160,7 +172,8 @@ function loadSpecFor(
   cpus: number[] | undefined,
   warmup: boolean,
 ): LoadSpec {
-  const connections = baseline && profile.baselineConnections !== undefined ? profile.baselineConnections : profile.connections;
+  const connections =
+    baseline && profile.baselineConnections !== undefined ? profile.baselineConnections : profile.connections;
   const spec: LoadSpec = {
     url,
     connections,
@@ -177,7 +190,9 @@ function loadSpecFor(
   } else {
     const requests = profile.requests!;
     // Count-only tools get a warm-up sized like warmupSeconds at a modest 50k req/s.
-    spec.requests = warmup ? Math.max(connections, Math.min(requests, Math.round(50_000 * profile.warmupSeconds))) : requests;
+    spec.requests = warmup
+      ? Math.max(connections, Math.min(requests, Math.round(50_000 * profile.warmupSeconds)))
+      : requests;
   }
   return spec;
 }
@@ -287,7 +302,13 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   await save();
 
   const schedule = interleave(groups, profile.repetitions);
-  options.onEvent({ type: 'plan', runs: schedule.length, tool: chosen.name, topology, outDir: options.outDir });
+  options.onEvent({
+    type: 'plan',
+    runs: schedule.length,
+    tool: chosen.name,
+    topology,
+    outDir: options.outDir,
+  });
   let finishedRuns = 0;
   let elapsedInRuns = 0;
   let scheduleIndex = 0;
@@ -341,7 +362,14 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
           result.warmup = { runs: 0, requestsPerSecond: [] };
           for (let run = 0; run < profile.warmupRuns; run++) {
             checkAbort();
-            const spec = loadSpecFor(profile, server.url, scenario.payloadBytes, scenario.baseline, loadCpus, true);
+            const spec = loadSpecFor(
+              profile,
+              server.url,
+              scenario.payloadBytes,
+              scenario.baseline,
+              loadCpus,
+              true,
+            );
             const load = await tool.run(spec, {
               rawOutputPath: join(rawDir, `${scenario.id}-warmup${run + 1}.txt`),
               signal: options.signal,
@@ -349,7 +377,12 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
             checkAbort();
             result.warmup.runs += 1;
             result.warmup.requestsPerSecond.push(load.requestsPerSecond);
-            options.onEvent({ type: 'warmup', scenarioId: scenario.id, run: run + 1, requestsPerSecond: load.requestsPerSecond });
+            options.onEvent({
+              type: 'warmup',
+              scenarioId: scenario.id,
+              run: run + 1,
+              requestsPerSecond: load.requestsPerSecond,
+            });
           }
           await save();
         }
@@ -381,7 +414,12 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
             signal: options.signal,
             now,
             onProgress: (progress) =>
-              options.onEvent({ type: 'rep-progress', scenarioId: scenario.id, round: planned.round, progress }),
+              options.onEvent({
+                type: 'rep-progress',
+                scenarioId: scenario.id,
+                round: planned.round,
+                progress,
+              }),
           });
           checkAbort();
           result.repetitions.push(repetition);
@@ -419,9 +457,14 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   } catch (error) {
     results.complete = false;
     results.interrupted =
-      error instanceof BenchInterrupted ? `interrupted: ${error.message}` : `failed: ${(error as Error).message}`;
+      error instanceof BenchInterrupted
+        ? `interrupted: ${error.message}`
+        : `failed: ${(error as Error).message}`;
     results.run.finishedAt = now().toISOString();
-    refreshSummariesAll(groups.map((g) => g.scenarios).flat(), scenarioResults);
+    refreshSummariesAll(
+      groups.flatMap((g) => g.scenarios),
+      scenarioResults,
+    );
     await save();
     if (!(error instanceof BenchInterrupted)) await warn(results.interrupted);
     throw error;
@@ -433,7 +476,8 @@ function refreshSummaries(scenarios: readonly Scenario[], results: Map<string, S
   for (const scenario of scenarios) {
     const result = results.get(scenario.id)!;
     if (result.repetitions.length === 0) continue;
-    const baselineResult = baseline === undefined || baseline.id === scenario.id ? null : results.get(baseline.id)!;
+    const baselineResult =
+      baseline === undefined || baseline.id === scenario.id ? null : results.get(baseline.id)!;
     result.summary = summarizeScenario(
       result.repetitions,
       baselineResult === null ? null : { id: baselineResult.id, repetitions: baselineResult.repetitions },
@@ -455,17 +499,33 @@ function describePlanned(
   const s = scenario.server;
   switch (s.kind) {
     case 'scaleup':
-      return { kind: 'scaleup', resource: s.resource, accept: s.accept, workers, backlog: s.backlog ?? backlog };
+      return {
+        kind: 'scaleup',
+        resource: s.resource,
+        accept: s.accept,
+        workers,
+        backlog: s.backlog ?? backlog,
+      };
     case 'nginx':
-      return { kind: 'nginx', preset: s.preset ?? profile.nginxPreset, workers, version: nginxInfo.version, settings: {} };
+      return {
+        kind: 'nginx',
+        preset: s.preset ?? profile.nginxPreset,
+        workers,
+        version: nginxInfo.version,
+        settings: {},
+      };
     case 'command':
       return { kind: 'command', command: s.command, cwd: s.cwd ?? null };
   }
 }
 
 /** Keeps what the plan knew and adds what the started server reported (nginx settings, argv). */
-function mergeDescription(planned: ScenarioResult['server'], actual: ScenarioResult['server']): ScenarioResult['server'] {
-  if (planned.kind === 'nginx' && actual.kind === 'nginx') return { ...planned, ...actual, version: actual.version ?? planned.version };
+function mergeDescription(
+  planned: ScenarioResult['server'],
+  actual: ScenarioResult['server'],
+): ScenarioResult['server'] {
+  if (planned.kind === 'nginx' && actual.kind === 'nginx')
+    return { ...planned, ...actual, version: actual.version ?? planned.version };
   return actual;
 }
 
@@ -534,7 +594,11 @@ async function startScenarioServer(
  * Live progress while a tool runs: elapsed time always; requests served and the current rate
  * where the server reports them (scaleup's stats file), since most tools print nothing until done.
  */
-function progressTicker(server: ServerUnderTest, start: bigint, onProgress: (progress: LoadProgress) => void): () => void {
+function progressTicker(
+  server: ServerUnderTest,
+  start: bigint,
+  onProgress: (progress: LoadProgress) => void,
+): () => void {
   let first: number | null | undefined;
   let previous: { requests: number; at: bigint } | null = null;
   const timer = setInterval(() => {
@@ -580,7 +644,11 @@ async function measureRepetition(input: {
   const wallStart = process.hrtime.bigint();
   const stopTicker = progressTicker(server, wallStart, input.onProgress);
   const load = await input.tool
-    .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal, onProgress: input.onProgress })
+    .run(input.spec, {
+      rawOutputPath: input.rawOutputPath,
+      signal: input.signal,
+      onProgress: input.onProgress,
+    })
     .finally(stopTicker);
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
   const [cpuAfter, tcpAfter, workersAfter] = await Promise.all([

@@ -1,18 +1,18 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createRequire } from 'node:module';
-import { execa, type ResultPromise } from 'execa';
 import {
-  ServerStatsFileSchema,
   fillPlaceholders,
   type ProcessCpuSample,
   type ServerDescription,
   type ServerStatsFile,
+  ServerStatsFileSchema,
   type WorkerShare,
 } from '@scaleup/core';
 import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
+import { execa, type ResultPromise } from 'execa';
 
 /**
  * Anything the runner can put under load: our server, nginx, or a user's command. They share
@@ -78,16 +78,25 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
   const statsFile = join(workDir, 'stats.json');
   const cli = scaleupCliCommand([
     'server',
-    '--port', String(port),
-    '--host', options.host,
-    '--workers', String(options.workers),
-    '--backlog', String(options.backlog),
-    '--resource', options.resource,
-    '--payload', String(options.payloadBytes),
-    '--accept', options.accept,
+    '--port',
+    String(port),
+    '--host',
+    options.host,
+    '--workers',
+    String(options.workers),
+    '--backlog',
+    String(options.backlog),
+    '--resource',
+    options.resource,
+    '--payload',
+    String(options.payloadBytes),
+    '--accept',
+    options.accept,
     '--silence',
-    '--interval', String(STATS_INTERVAL_SECONDS),
-    '--stats-file', statsFile,
+    '--interval',
+    String(STATS_INTERVAL_SECONDS),
+    '--stats-file',
+    statsFile,
   ]);
   const command = supervisedCommand(cli.file, cli.args, { cpus: options.cpus, deathSignal: 'TERM' });
   const child = execa(command.file, command.args, {
@@ -114,10 +123,14 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
       async () => {
         if (child.exitCode !== null) {
           const log = await readFile(options.logPath, 'utf8').catch(() => '');
-          throw new Error(`scaleup server exited with code ${child.exitCode}: ${log.trim().split('\n').slice(-3).join(' | ')}`);
+          throw new Error(
+            `scaleup server exited with code ${child.exitCode}: ${log.trim().split('\n').slice(-3).join(' | ')}`,
+          );
         }
         const stats = await readStats();
-        return stats !== undefined && stats.event !== 'starting' && stats.workers.length === options.workers ? stats : undefined;
+        return stats !== undefined && stats.event !== 'starting' && stats.workers.length === options.workers
+          ? stats
+          : undefined;
       },
       { timeoutMs: 20_000, what: `scaleup server (${options.resource}) on port ${port} to be ready` },
     );
@@ -153,11 +166,18 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
         { timeoutMs: 3000, intervalMs: 20, what: 'a fresh server stats snapshot' },
       ).catch(() => readStats());
       if (stats === undefined) return null;
-      return stats.workers.map((w) => ({ slot: w.slot, pid: w.pid, requests: w.requests, connections: w.connections }));
+      return stats.workers.map((w) => ({
+        slot: w.slot,
+        pid: w.pid,
+        requests: w.requests,
+        connections: w.connections,
+      }));
     },
     async liveRequests() {
       const stats = await readStats();
-      return stats === undefined ? null : stats.retired.requests + stats.workers.reduce((sum, w) => sum + w.requests, 0);
+      return stats === undefined
+        ? null
+        : stats.retired.requests + stats.workers.reduce((sum, w) => sum + w.requests, 0);
     },
     stop,
   };
@@ -201,10 +221,15 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   try {
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`'${argv.join(' ')}' exited with code ${child.exitCode} (log: ${options.logPath})`);
+        if (child.exitCode !== null)
+          throw new Error(`'${argv.join(' ')}' exited with code ${child.exitCode} (log: ${options.logPath})`);
         return (await options.probe(readyUrl)) ? true : undefined;
       },
-      { timeoutMs: options.readyTimeoutSeconds * 1000, intervalMs: 100, what: `'${argv.join(' ')}' to answer ${readyUrl}` },
+      {
+        timeoutMs: options.readyTimeoutSeconds * 1000,
+        intervalMs: 100,
+        what: `'${argv.join(' ')}' to answer ${readyUrl}`,
+      },
     );
   } catch (error) {
     await stop();

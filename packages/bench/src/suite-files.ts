@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ScenarioError, parseProfiles, parseSuite, type Profile, type Suite } from '@scaleup/core';
+import { type Profile, parseProfiles, parseSuite, ScenarioError, type Suite } from '@scaleup/core';
 import { REPO_DIR } from './servers.ts';
 
 export const DEFAULT_SUITE_PATH = join(REPO_DIR, 'scenarios/seed.json');
@@ -11,7 +11,9 @@ async function readJson(path: string): Promise<unknown> {
   try {
     text = await readFile(path, 'utf8');
   } catch (error) {
-    throw new ScenarioError(path, [`cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`]);
+    throw new ScenarioError(path, [
+      `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    ]);
   }
   try {
     return JSON.parse(text);

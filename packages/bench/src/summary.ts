@@ -1,12 +1,12 @@
 import {
   jainFairness,
   median,
-  ratioEstimate,
-  summarize,
   type Ratio,
   type Repetition,
+  ratioEstimate,
   type ScenarioResult,
   type StatSummary,
+  summarize,
 } from '@scaleup/core';
 
 /** Below this many paired rounds the ratio falls back to resampling each side independently. */
@@ -24,7 +24,11 @@ function statOf(values: number[]): StatSummary | null {
  * Ratio of a scenario's req/s to its baseline's. Rounds in which both were valid are paired
  * (they ran back to back and share the machine's drift); otherwise all valid reps are used.
  */
-export function ratioToBaseline(reps: readonly Repetition[], baselineReps: readonly Repetition[], baselineId: string): Ratio | null {
+export function ratioToBaseline(
+  reps: readonly Repetition[],
+  baselineReps: readonly Repetition[],
+  baselineId: string,
+): Ratio | null {
   const mine = validRepetitions(reps);
   const theirs = validRepetitions(baselineReps);
   if (mine.length === 0 || theirs.length === 0) return null;

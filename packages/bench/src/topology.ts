@@ -7,7 +7,12 @@ import type { Topology } from '@scaleup/core';
  */
 export function planTopology(pinning: 'split' | 'none', cpus: readonly number[]): Topology {
   if (pinning === 'none') {
-    return { pinned: false, serverCpus: null, loadCpus: null, description: `unpinned on ${cpus.length} CPUs (as the seed ran)` };
+    return {
+      pinned: false,
+      serverCpus: null,
+      loadCpus: null,
+      description: `unpinned on ${cpus.length} CPUs (as the seed ran)`,
+    };
   }
   if (cpus.length < 2) {
     return {
@@ -29,7 +34,11 @@ export function planTopology(pinning: 'split' | 'none', cpus: readonly number[])
 }
 
 /** 'auto' workers: one per CPU the server side gets (all CPUs when unpinned). */
-export function resolveWorkers(workers: number | 'auto', topology: Topology, allCpus: readonly number[]): number {
+export function resolveWorkers(
+  workers: number | 'auto',
+  topology: Topology,
+  allCpus: readonly number[],
+): number {
   if (workers !== 'auto') return workers;
   return Math.max(1, topology.serverCpus?.length ?? allCpus.length);
 }

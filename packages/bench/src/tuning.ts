@@ -1,14 +1,54 @@
 import type { TuningCheck } from '@scaleup/core';
 
 /** The sysctls the seed's author set before measuring, and the values he used. */
-export const SEED_SYSCTLS: readonly { key: string; recommended: string; minimum: number | null; impact: string }[] = [
-  { key: 'net.core.somaxconn', recommended: '8192', minimum: 8192, impact: 'caps every listen backlog; a full accept queue drops or resets new connections' },
-  { key: 'net.ipv4.tcp_max_syn_backlog', recommended: '8192', minimum: 8192, impact: 'half-open connections queued during a connection storm' },
-  { key: 'net.ipv4.tcp_max_orphans', recommended: '8192', minimum: 8192, impact: 'closed-but-unacknowledged sockets kept before the kernel resets them' },
-  { key: 'net.core.netdev_max_backlog', recommended: '262144', minimum: 262144, impact: 'packets queued per CPU before the stack processes them' },
-  { key: 'net.ipv4.ip_local_port_range', recommended: '1024 65535', minimum: null, impact: 'ephemeral ports available to the load tool; each client connection needs one' },
-  { key: 'fs.file-max', recommended: '16777216', minimum: 16777216, impact: 'open files on the whole system' },
-  { key: 'fs.pipe-max-size', recommended: '134217728', minimum: 134217728, impact: 'largest pipe buffer (the seed raised it; scaleup does not rely on it)' },
+export const SEED_SYSCTLS: readonly {
+  key: string;
+  recommended: string;
+  minimum: number | null;
+  impact: string;
+}[] = [
+  {
+    key: 'net.core.somaxconn',
+    recommended: '8192',
+    minimum: 8192,
+    impact: 'caps every listen backlog; a full accept queue drops or resets new connections',
+  },
+  {
+    key: 'net.ipv4.tcp_max_syn_backlog',
+    recommended: '8192',
+    minimum: 8192,
+    impact: 'half-open connections queued during a connection storm',
+  },
+  {
+    key: 'net.ipv4.tcp_max_orphans',
+    recommended: '8192',
+    minimum: 8192,
+    impact: 'closed-but-unacknowledged sockets kept before the kernel resets them',
+  },
+  {
+    key: 'net.core.netdev_max_backlog',
+    recommended: '262144',
+    minimum: 262144,
+    impact: 'packets queued per CPU before the stack processes them',
+  },
+  {
+    key: 'net.ipv4.ip_local_port_range',
+    recommended: '1024 65535',
+    minimum: null,
+    impact: 'ephemeral ports available to the load tool; each client connection needs one',
+  },
+  {
+    key: 'fs.file-max',
+    recommended: '16777216',
+    minimum: 16777216,
+    impact: 'open files on the whole system',
+  },
+  {
+    key: 'fs.pipe-max-size',
+    recommended: '134217728',
+    minimum: 134217728,
+    impact: 'largest pipe buffer (the seed raised it; scaleup does not rely on it)',
+  },
 ];
 
 /** The informational sysctls the seed listed; recorded, never judged. */
@@ -89,6 +129,11 @@ export function checkTuning(input: TuningInput): TuningCheck[] {
 export function tuningWarnings(checks: readonly TuningCheck[], connections: number): string[] {
   return checks
     .filter((c) => !c.ok)
-    .filter((c) => c.setting.startsWith('open files') || c.setting === 'net.core.somaxconn' || connections >= 1000)
-    .map((c) => `${c.setting} is ${c.actual ?? 'unknown'} (recommended ${c.recommended}): ${c.impact}. Fix: ${c.fix}`);
+    .filter(
+      (c) => c.setting.startsWith('open files') || c.setting === 'net.core.somaxconn' || connections >= 1000,
+    )
+    .map(
+      (c) =>
+        `${c.setting} is ${c.actual ?? 'unknown'} (recommended ${c.recommended}): ${c.impact}. Fix: ${c.fix}`,
+    );
 }

@@ -21,7 +21,13 @@ export const SERVER_HAS_ROOM = 0.8;
  * Whether a repetition may enter a summary. A run with any failed, errored, timed-out, non-2xx
  * or wrong-sized response is invalid: its req/s measures something other than serving the page.
  */
-export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation, inFlightResponses = 0, requestedCount }: VerdictInput): Verdict {
+export function judgeRepetition({
+  load,
+  expectedBodyBytes,
+  serverCpuUtilisation,
+  inFlightResponses = 0,
+  requestedCount,
+}: VerdictInput): Verdict {
   const reasons: string[] = [];
   const r = load.requests;
   if (!load.completed) {
@@ -37,12 +43,18 @@ export function judgeRepetition({ load, expectedBodyBytes, serverCpuUtilisation,
   if (r.failed > 0) reasons.push(`${r.failed} failed responses`);
   if (r.errored > 0) reasons.push(`${r.errored} errored requests`);
   if (r.timedOut > 0) reasons.push(`${r.timedOut} timed-out requests`);
-  const non2xx = load.statusClasses['1xx'] + load.statusClasses['3xx'] + load.statusClasses['4xx'] + load.statusClasses['5xx'];
+  const non2xx =
+    load.statusClasses['1xx'] +
+    load.statusClasses['3xx'] +
+    load.statusClasses['4xx'] +
+    load.statusClasses['5xx'];
   if (non2xx > 0) reasons.push(`${non2xx} non-2xx responses`);
   if (load.bytes.body !== null && r.succeeded > 0) {
     const expected = r.succeeded * expectedBodyBytes;
     if (r.failed === 0 && !bodyBytesFit(load.bytes.body, r.succeeded, expectedBodyBytes, inFlightResponses)) {
-      reasons.push(`body bytes ${load.bytes.body} != ${r.succeeded} responses x ${expectedBodyBytes} B (${expected})`);
+      reasons.push(
+        `body bytes ${load.bytes.body} != ${r.succeeded} responses x ${expectedBodyBytes} B (${expected})`,
+      );
     }
   }
 

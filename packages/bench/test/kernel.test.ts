@@ -23,8 +23,17 @@ describe('kernel TCP counters', () => {
   });
 
   it('takes deltas and never goes negative', () => {
-    const zero = { listenOverflows: 0, listenDrops: 0, resetsSent: 0, resetsReceivedEstablished: 0, connectionsAborted: 0, retransmittedSegments: 0 };
-    expect(tcpCounterDelta({ ...zero, listenOverflows: 5 }, { ...zero, listenOverflows: 8, resetsSent: 2 })).toEqual({
+    const zero = {
+      listenOverflows: 0,
+      listenDrops: 0,
+      resetsSent: 0,
+      resetsReceivedEstablished: 0,
+      connectionsAborted: 0,
+      retransmittedSegments: 0,
+    };
+    expect(
+      tcpCounterDelta({ ...zero, listenOverflows: 5 }, { ...zero, listenOverflows: 8, resetsSent: 2 }),
+    ).toEqual({
       ...zero,
       listenOverflows: 3,
       resetsSent: 2,

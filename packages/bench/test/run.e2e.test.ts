@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { execa } from 'execa';
-import { afterEach, describe, expect, it } from 'vitest';
 import { parseResults } from '@scaleup/core';
 import { childPids, isAlive, waitFor } from '@scaleup/core/io';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
 import { scaleupCliCommand } from '../src/servers.ts';
 
 const dirs: string[] = [];
@@ -50,11 +50,14 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
         expect(scenario.repetitions[0]!.workers?.reduce((sum, w) => sum + w.requests, 0)).toBeGreaterThan(0);
         expect(scenario.summary?.ratioToBaseline?.baseline).toMatch(/^nginx-/);
       }
-      if (scenario.server.kind === 'nginx') expect(scenario.server.settings.preset).toBe(results.plan.repetitions > 0 ? 'tuned' : '');
+      if (scenario.server.kind === 'nginx')
+        expect(scenario.server.settings.preset).toBe(results.plan.repetitions > 0 ? 'tuned' : '');
     }
     // Rounds interleave: within a group, every scenario's round r starts before any round r+1.
     const group = results.scenarios.filter((s) => s.group === '40B');
-    const starts = group.flatMap((s) => s.repetitions.map((r) => ({ round: r.round, at: Date.parse(r.startedAt) })));
+    const starts = group.flatMap((s) =>
+      s.repetitions.map((r) => ({ round: r.round, at: Date.parse(r.startedAt) })),
+    );
     const lastOfRound0 = Math.max(...starts.filter((s) => s.round === 0).map((s) => s.at));
     const firstOfRound1 = Math.min(...starts.filter((s) => s.round === 1).map((s) => s.at));
     expect(lastOfRound0).toBeLessThanOrEqual(firstOfRound1);
@@ -65,7 +68,18 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
 
   it('keeps partial results and leaves no process behind when interrupted', async () => {
     const out = await tempDir();
-    const cli = scaleupCliCommand(['bench', '--profile', 'smoke', '--reps', '20', '--only', '2a,nginx-2', '--out', out, '--no-report']);
+    const cli = scaleupCliCommand([
+      'bench',
+      '--profile',
+      'smoke',
+      '--reps',
+      '20',
+      '--only',
+      '2a,nginx-2',
+      '--out',
+      out,
+      '--no-report',
+    ]);
     const child = execa(cli.file, cli.args, { reject: false, timeout: 120_000 });
     started.push(child.pid!);
     const seen = new Set<number>();
@@ -90,9 +104,12 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
     expect(results.interrupted).toMatch(/SIGINT/);
     expect(results.scenarios.flatMap((s) => s.repetitions).length).toBeGreaterThan(0);
     expect(seen.size).toBeGreaterThan(2);
-    await waitFor(async () => ((await Promise.all([...seen].map(isAlive))).some(Boolean) ? undefined : true), {
-      timeoutMs: 5000,
-      what: 'every process the run started to exit',
-    });
+    await waitFor(
+      async () => ((await Promise.all([...seen].map(isAlive))).some(Boolean) ? undefined : true),
+      {
+        timeoutMs: 5000,
+        what: 'every process the run started to exit',
+      },
+    );
   }, 150_000);
 });

@@ -1,18 +1,31 @@
-import { describe, expect, it } from 'vitest';
 import type { Repetition } from '@scaleup/core';
+import { describe, expect, it } from 'vitest';
 import { ratioToBaseline, summarizeScenario } from '../src/summary.ts';
 import { loadResult } from './helpers.ts';
 
-function rep(round: number, rps: number, valid = true, workers: [number, number][] | null = null): Repetition {
+function rep(
+  round: number,
+  rps: number,
+  valid = true,
+  workers: [number, number][] | null = null,
+): Repetition {
   return {
     round,
     startedAt: '2026-11-26T00:00:00.000Z',
     load: loadResult({ requestsPerSecond: rps, megabytesPerSecond: rps / 1000 }),
     serverCpu: [],
     serverCpuUtilisation: null,
-    workers: workers === null ? null : workers.map(([requests, connections], slot) => ({ slot, pid: 100 + slot, requests, connections })),
+    workers:
+      workers === null
+        ? null
+        : workers.map(([requests, connections], slot) => ({ slot, pid: 100 + slot, requests, connections })),
     tcp: null,
-    verdict: { valid, reasons: valid ? [] : ['3 failed responses'], clientBound: false, clientBoundReason: null },
+    verdict: {
+      valid,
+      reasons: valid ? [] : ['3 failed responses'],
+      clientBound: false,
+      clientBoundReason: null,
+    },
   };
 }
 
@@ -35,7 +48,11 @@ describe('scenario summaries', () => {
   });
 
   it('falls back to unpaired when too few rounds pair', () => {
-    const ratio = ratioToBaseline([rep(0, 50), rep(1, 70)], [rep(0, 100, false), rep(1, 100, false), rep(2, 140)], 'n')!;
+    const ratio = ratioToBaseline(
+      [rep(0, 50), rep(1, 70)],
+      [rep(0, 100, false), rep(1, 100, false), rep(2, 140)],
+      'n',
+    )!;
     expect(ratio.paired).toBe(false);
     expect(ratio.ratio).toBeCloseTo(60 / 140, 12);
     expect(ratioToBaseline([rep(0, 50)], [rep(0, 100, false)], 'n')).toBeNull();
@@ -44,9 +61,18 @@ describe('scenario summaries', () => {
   it('reports the median fairness over repetitions', () => {
     const summary = summarizeScenario(
       [
-        rep(0, 1, true, [[50, 5], [50, 5]]),
-        rep(1, 1, true, [[100, 10], [0, 0]]),
-        rep(2, 1, true, [[75, 6], [25, 4]]),
+        rep(0, 1, true, [
+          [50, 5],
+          [50, 5],
+        ]),
+        rep(1, 1, true, [
+          [100, 10],
+          [0, 0],
+        ]),
+        rep(2, 1, true, [
+          [75, 6],
+          [25, 4],
+        ]),
       ],
       null,
     );

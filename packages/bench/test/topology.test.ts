@@ -19,19 +19,47 @@ describe('topology', () => {
   });
 
   it('cannot split a single CPU and says so', () => {
-    expect(planTopology('split', [0])).toMatchObject({ pinned: false, description: expect.stringMatching(/only 1 CPU/) });
+    expect(planTopology('split', [0])).toMatchObject({
+      pinned: false,
+      description: expect.stringMatching(/only 1 CPU/),
+    });
   });
 });
 
 describe('progress helpers', () => {
   it('formats durations', () => {
-    expect([formatDuration(42), formatDuration(185), formatDuration(3720)]).toEqual(['42s', '3m05s', '1h02m']);
+    expect([formatDuration(42), formatDuration(185), formatDuration(3720)]).toEqual([
+      '42s',
+      '3m05s',
+      '1h02m',
+    ]);
   });
 
   it('estimates from the plan first, then from measured runs', () => {
-    expect(estimateRemainingSeconds({ remainingRuns: 10, finishedRuns: 0, elapsedInRunsSeconds: 0, plannedSecondsPerRun: 5 })).toBe(60);
-    expect(estimateRemainingSeconds({ remainingRuns: 10, finishedRuns: 4, elapsedInRunsSeconds: 28, plannedSecondsPerRun: 5 })).toBe(70);
-    expect(estimateRemainingSeconds({ remainingRuns: 3, finishedRuns: 0, elapsedInRunsSeconds: 0, plannedSecondsPerRun: null })).toBeNull();
+    expect(
+      estimateRemainingSeconds({
+        remainingRuns: 10,
+        finishedRuns: 0,
+        elapsedInRunsSeconds: 0,
+        plannedSecondsPerRun: 5,
+      }),
+    ).toBe(60);
+    expect(
+      estimateRemainingSeconds({
+        remainingRuns: 10,
+        finishedRuns: 4,
+        elapsedInRunsSeconds: 28,
+        plannedSecondsPerRun: 5,
+      }),
+    ).toBe(70);
+    expect(
+      estimateRemainingSeconds({
+        remainingRuns: 3,
+        finishedRuns: 0,
+        elapsedInRunsSeconds: 0,
+        plannedSecondsPerRun: null,
+      }),
+    ).toBeNull();
   });
 
   it('names run directories by UTC time and host', () => {

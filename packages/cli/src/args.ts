@@ -1,4 +1,4 @@
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { UsageError } from '@scaleup/core';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -17,7 +17,13 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
 }
 
 /** A whole number option within bounds, or a UsageError naming the option. */
-export function intOption(value: string | undefined, name: string, fallback: number, min = 0, max = Number.MAX_SAFE_INTEGER): number {
+export function intOption(
+  value: string | undefined,
+  name: string,
+  fallback: number,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
   if (value === undefined) return fallback;
   if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number, got '${value}'`);
   const n = Number(value);
@@ -36,7 +42,12 @@ export function numberOption(value: string | undefined, name: string, fallback: 
 }
 
 /** One of a fixed set of words, or a UsageError listing them. */
-export function choiceOption<C extends string>(value: string | undefined, name: string, choices: readonly C[], fallback: C): C {
+export function choiceOption<C extends string>(
+  value: string | undefined,
+  name: string,
+  choices: readonly C[],
+  fallback: C,
+): C {
   if (value === undefined) return fallback;
   if (!(choices as readonly string[]).includes(value)) {
     throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);

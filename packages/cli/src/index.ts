@@ -1,2 +1,2 @@
-export { main } from './main.ts';
 export type { Command } from './command.ts';
+export { main } from './main.ts';

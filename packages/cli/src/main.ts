@@ -37,7 +37,9 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = commands.find((c) => c.name === name);
   if (command === undefined) {
-    process.stderr.write(`scaleup: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`);
+    process.stderr.write(
+      `scaleup: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`,
+    );
     return 2;
   }
   try {
@@ -53,4 +55,3 @@ export async function main(argv: string[]): Promise<number> {
     return 1;
   }
 }
-

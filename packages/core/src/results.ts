@@ -191,10 +191,19 @@ export const ScenarioResultSchema = z
     /** Set when the scenario did not run, with the reason and what would fix it. */
     skipped: z.string().nullable(),
     verification: z
-      .object({ status: count, bodyBytes: count, expectedBodyBytes: count, ok: z.boolean(), detail: z.string().nullable() })
+      .object({
+        status: count,
+        bodyBytes: count,
+        expectedBodyBytes: count,
+        ok: z.boolean(),
+        detail: z.string().nullable(),
+      })
       .strict()
       .nullable(),
-    warmup: z.object({ runs: count, requestsPerSecond: z.array(nonNegative) }).strict().nullable(),
+    warmup: z
+      .object({ runs: count, requestsPerSecond: z.array(nonNegative) })
+      .strict()
+      .nullable(),
     repetitions: z.array(RepetitionSchema),
     summary: z
       .object({
@@ -291,10 +300,13 @@ export function parseResults(raw: unknown, source = 'results.json'): ResultsFile
       throw new ResultsSchemaError(`${source}: not JSON (${(error as Error).message})`);
     }
   }
-  if (typeof value !== 'object' || value === null) throw new ResultsSchemaError(`${source}: not a results object`);
+  if (typeof value !== 'object' || value === null)
+    throw new ResultsSchemaError(`${source}: not a results object`);
   const header = value as { schema?: unknown; schemaVersion?: unknown };
   if (header.schema !== RESULTS_SCHEMA_ID) {
-    throw new ResultsSchemaError(`${source}: not a scaleup results file (schema is ${JSON.stringify(header.schema)})`);
+    throw new ResultsSchemaError(
+      `${source}: not a scaleup results file (schema is ${JSON.stringify(header.schema)})`,
+    );
   }
   if (typeof header.schemaVersion === 'number' && header.schemaVersion > RESULTS_SCHEMA_VERSION) {
     throw new ResultsSchemaError(
@@ -315,7 +327,9 @@ export function parseResults(raw: unknown, source = 'results.json'): ResultsFile
 export function serializeResults(results: ResultsFile): string {
   const parsed = ResultsFileSchema.safeParse(results);
   if (!parsed.success) {
-    throw new ResultsSchemaError(`refusing to write invalid results: ${formatIssues(parsed.error.issues).slice(0, 20).join('; ')}`);
+    throw new ResultsSchemaError(
+      `refusing to write invalid results: ${formatIssues(parsed.error.issues).slice(0, 20).join('; ')}`,
+    );
   }
   return `${JSON.stringify(parsed.data, null, 2)}\n`;
 }

@@ -68,16 +68,26 @@ export const SuiteSchema = z
     const seen = new Set<string>();
     suite.scenarios.forEach((scenario, index) => {
       if (seen.has(scenario.id)) {
-        ctx.addIssue({ code: 'custom', path: ['scenarios', index, 'id'], message: `duplicate id '${scenario.id}'` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scenarios', index, 'id'],
+          message: `duplicate id '${scenario.id}'`,
+        });
       }
       seen.add(scenario.id);
     });
     const baselinesByPayload = new Map<number, number>();
     for (const s of suite.scenarios) {
-      if (s.baseline) baselinesByPayload.set(s.payloadBytes, (baselinesByPayload.get(s.payloadBytes) ?? 0) + 1);
+      if (s.baseline)
+        baselinesByPayload.set(s.payloadBytes, (baselinesByPayload.get(s.payloadBytes) ?? 0) + 1);
     }
     for (const [payload, n] of baselinesByPayload) {
-      if (n > 1) ctx.addIssue({ code: 'custom', path: ['scenarios'], message: `${n} baselines at ${payload} B; at most one` });
+      if (n > 1)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['scenarios'],
+          message: `${n} baselines at ${payload} B; at most one`,
+        });
     }
   });
 export type Suite = z.infer<typeof SuiteSchema>;
@@ -145,10 +155,16 @@ export function parseProfiles(raw: unknown, source: string): ProfilesFile {
 }
 
 /** Fills {port}-style placeholders; an unknown placeholder is an error, not a literal. */
-export function fillPlaceholders(text: string, values: Partial<Record<(typeof PLACEHOLDERS)[number], string | number>>): string {
+export function fillPlaceholders(
+  text: string,
+  values: Partial<Record<(typeof PLACEHOLDERS)[number], string | number>>,
+): string {
   return text.replace(/\{([a-z]+)\}/g, (match, name: string) => {
     const value = values[name as (typeof PLACEHOLDERS)[number]];
-    if (value === undefined) throw new Error(`unknown placeholder ${match} (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`);
+    if (value === undefined)
+      throw new Error(
+        `unknown placeholder ${match} (known: ${PLACEHOLDERS.map((p) => `{${p}}`).join(', ')})`,
+      );
     return String(value);
   });
 }
@@ -167,7 +183,12 @@ export function groupByPayload(scenarios: readonly Scenario[]): PlannedGroup[] {
   for (const scenario of scenarios) {
     let group = groups.get(scenario.payloadBytes);
     if (group === undefined) {
-      group = { key: `${scenario.payloadBytes}B`, payloadBytes: scenario.payloadBytes, scenarios: [], baselineId: null };
+      group = {
+        key: `${scenario.payloadBytes}B`,
+        payloadBytes: scenario.payloadBytes,
+        scenarios: [],
+        baselineId: null,
+      };
       groups.set(scenario.payloadBytes, group);
     }
     group.scenarios.push(scenario);
@@ -190,7 +211,8 @@ export function interleave(groups: readonly PlannedGroup[], repetitions: number)
   const runs: ScheduledRun[] = [];
   for (const group of groups) {
     for (let round = 0; round < repetitions; round++) {
-      for (const scenario of group.scenarios) runs.push({ groupKey: group.key, scenarioId: scenario.id, round });
+      for (const scenario of group.scenarios)
+        runs.push({ groupKey: group.key, scenarioId: scenario.id, round });
     }
   }
   return runs;
@@ -202,7 +224,9 @@ export function selectScenarios(suite: Suite, only: readonly string[] | undefine
   const known = new Set(suite.scenarios.map((s) => s.id));
   const unknown = only.filter((o) => !known.has(o));
   if (unknown.length > 0) {
-    throw new ScenarioError('--only', [`unknown scenario ${unknown.join(', ')} (suite ${suite.suite} has ${[...known].join(', ')})`]);
+    throw new ScenarioError('--only', [
+      `unknown scenario ${unknown.join(', ')} (suite ${suite.suite} has ${[...known].join(', ')})`,
+    ]);
   }
   return suite.scenarios.filter((s) => only.includes(s.id));
 }

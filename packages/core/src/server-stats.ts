@@ -31,7 +31,10 @@ export const ServerStatsFileSchema = z
     payloadBytes: z.number().int().nonnegative(),
     port: z.number().int().nonnegative(),
     host: z.string(),
+    /** The listen backlog requested with --backlog. */
     backlog: z.number().int().positive(),
+    /** What the kernel uses: the requested backlog capped at net.core.somaxconn (when readable). */
+    effectiveBacklog: z.number().int().positive().optional(),
     /** Wall-clock time of this snapshot, ISO 8601. */
     writtenAt: z.string(),
     uptimeSeconds: z.number().nonnegative(),

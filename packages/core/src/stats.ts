@@ -150,17 +150,26 @@ export function ratioEstimate(
   if (denominator.some((d) => d <= 0)) throw new RangeError('ratio: denominator must be positive');
   const confidence = options.confidence ?? 0.95;
   if (options.paired) {
-    if (numerator.length !== denominator.length) throw new RangeError('paired ratio: samples differ in length');
+    if (numerator.length !== denominator.length)
+      throw new RangeError('paired ratio: samples differ in length');
     const ratios = numerator.map((x, i) => x / denominator[i]!);
     const ci = bootstrapCI(ratios, median, options);
-    return { ratio: median(ratios), ciLow: ci.low, ciHigh: ci.high, confidence, paired: true, n: ratios.length };
+    return {
+      ratio: median(ratios),
+      ciLow: ci.low,
+      ciHigh: ci.high,
+      confidence,
+      paired: true,
+      n: ratios.length,
+    };
   }
   const resamples = options.resamples ?? 10_000;
   const random = seededRandom(options.seed ?? 0x5ca1e);
   const estimates = new Array<number>(resamples);
   const resample = (values: readonly number[]) =>
     Array.from({ length: values.length }, () => values[Math.floor(random() * values.length)]!);
-  for (let r = 0; r < resamples; r++) estimates[r] = median(resample(numerator)) / median(resample(denominator));
+  for (let r = 0; r < resamples; r++)
+    estimates[r] = median(resample(numerator)) / median(resample(denominator));
   const alpha = (1 - confidence) / 2;
   return {
     ratio: median(numerator) / median(denominator),

@@ -1,23 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
-  ScenarioError,
   fillPlaceholders,
   groupByPayload,
   interleave,
   parseProfiles,
   parseSuite,
+  ScenarioError,
   selectScenarios,
 } from '../src/scenario.ts';
 
-const repoFile = (name: string) => JSON.parse(readFileSync(new URL(`../../../scenarios/${name}`, import.meta.url), 'utf8'));
+const repoFile = (name: string) =>
+  JSON.parse(readFileSync(new URL(`../../../scenarios/${name}`, import.meta.url), 'utf8'));
 
 describe('the shipped suite and profiles', () => {
   it('decode cleanly and hold the seed matrix', () => {
     const suite = parseSuite(repoFile('seed.json'), 'scenarios/seed.json');
     expect(suite.scenarios.map((s) => s.id)).toEqual(['1a', '1b', 'nginx-1', '2a', '2b', 'nginx-2']);
     const profiles = parseProfiles(repoFile('profiles.json'), 'scenarios/profiles.json').profiles;
-    expect(profiles.seed).toMatchObject({ requests: 1000000, connections: 4000, threads: 4, keepAlive: true, baselineConnections: 1000, pinning: 'none' });
+    expect(profiles.seed).toMatchObject({
+      requests: 1000000,
+      connections: 4000,
+      threads: 4,
+      keepAlive: true,
+      baselineConnections: 1000,
+      pinning: 'none',
+    });
     expect(Object.keys(profiles)).toEqual(expect.arrayContaining(['seed', 'default', 'smoke']));
   });
 });
@@ -48,15 +56,40 @@ describe('strict decoding', () => {
   });
 
   it('finds duplicate ids and double baselines', () => {
-    const scenario = (id: string) => ({ id, label: id, payloadBytes: 40, baseline: true, server: { kind: 'nginx' } });
-    expect(() => parseSuite({ suite: 's', scenarios: [scenario('x'), scenario('x')] }, 'f')).toThrow(/duplicate id 'x'.*2 baselines/);
+    const scenario = (id: string) => ({
+      id,
+      label: id,
+      payloadBytes: 40,
+      baseline: true,
+      server: { kind: 'nginx' },
+    });
+    expect(() => parseSuite({ suite: 's', scenarios: [scenario('x'), scenario('x')] }, 'f')).toThrow(
+      /duplicate id 'x'.*2 baselines/,
+    );
   });
 
   it('requires exactly one of requests and durationSeconds', () => {
-    const base = { description: 'd', tools: ['wrk'], connections: 4, threads: 1, repetitions: 1, warmupRuns: 0, warmupSeconds: 0, pinning: 'none', workers: 'auto', nginxPreset: 'stock' };
-    expect(() => parseProfiles({ profiles: { p: base } }, 'f')).toThrow(/exactly one of requests and durationSeconds/);
-    expect(() => parseProfiles({ profiles: { p: { ...base, requests: 10, durationSeconds: 1 } } }, 'f')).toThrow(/exactly one/);
-    expect(() => parseProfiles({ profiles: { p: { ...base, requests: 10, threads: 8 } } }, 'f')).toThrow(/fewer connections than threads/);
+    const base = {
+      description: 'd',
+      tools: ['wrk'],
+      connections: 4,
+      threads: 1,
+      repetitions: 1,
+      warmupRuns: 0,
+      warmupSeconds: 0,
+      pinning: 'none',
+      workers: 'auto',
+      nginxPreset: 'stock',
+    };
+    expect(() => parseProfiles({ profiles: { p: base } }, 'f')).toThrow(
+      /exactly one of requests and durationSeconds/,
+    );
+    expect(() =>
+      parseProfiles({ profiles: { p: { ...base, requests: 10, durationSeconds: 1 } } }, 'f'),
+    ).toThrow(/exactly one/);
+    expect(() => parseProfiles({ profiles: { p: { ...base, requests: 10, threads: 8 } } }, 'f')).toThrow(
+      /fewer connections than threads/,
+    );
   });
 });
 
@@ -73,7 +106,14 @@ describe('matrix expansion', () => {
 
   it('interleaves rep by rep within a group', () => {
     const runs = interleave(groupByPayload(selectScenarios(suite, ['1a', 'nginx-1'])), 3);
-    expect(runs.map((r) => `${r.scenarioId}@${r.round}`)).toEqual(['1a@0', 'nginx-1@0', '1a@1', 'nginx-1@1', '1a@2', 'nginx-1@2']);
+    expect(runs.map((r) => `${r.scenarioId}@${r.round}`)).toEqual([
+      '1a@0',
+      'nginx-1@0',
+      '1a@1',
+      'nginx-1@1',
+      '1a@2',
+      'nginx-1@2',
+    ]);
   });
 
   it('refuses unknown --only ids, naming them', () => {
@@ -81,7 +121,9 @@ describe('matrix expansion', () => {
   });
 
   it('fills placeholders and refuses unknown ones', () => {
-    expect(fillPlaceholders('--port={port} --payload {payload}', { port: 8081, payload: 40 })).toBe('--port=8081 --payload 40');
+    expect(fillPlaceholders('--port={port} --payload {payload}', { port: 8081, payload: 40 })).toBe(
+      '--port=8081 --payload 40',
+    );
     expect(() => fillPlaceholders('{nope}', {})).toThrow(/unknown placeholder \{nope\}/);
   });
 });

@@ -1,5 +1,15 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCI, jainFairness, mean, median, quantile, ratioEstimate, seededRandom, stdev, summarize } from '../src/stats.ts';
+import {
+  bootstrapCI,
+  jainFairness,
+  mean,
+  median,
+  quantile,
+  ratioEstimate,
+  seededRandom,
+  stdev,
+  summarize,
+} from '../src/stats.ts';
 
 describe('descriptive statistics (hand-computed vectors)', () => {
   it('median of odd and even samples', () => {

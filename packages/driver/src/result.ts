@@ -159,7 +159,12 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
  * up to one more body per connection may be counted too: h2load counts the bytes of responses
  * still in flight when the time is up (seen here: exactly connections x payload extra).
  */
-export function bodyBytesFit(bodyBytes: number, responses: number, expected: number, inFlight: number): boolean {
+export function bodyBytesFit(
+  bodyBytes: number,
+  responses: number,
+  expected: number,
+  inFlight: number,
+): boolean {
   const exact = responses * expected;
   if (inFlight === 0 || expected === 0) return bodyBytes === exact;
   return bodyBytes >= exact && bodyBytes <= exact + inFlight * expected;

@@ -43,11 +43,27 @@ function ci(low: number, high: number, format: (n: number) => string): string {
 
 /** The final table: medians with their 95% CI, spread, ratio to the baseline, valid reps. */
 export function summaryTable(results: ResultsFile): string {
-  const header = ['scenario', 'payload', 'server', 'req/s median', '95% CI', 'cv', 'MB/s', 'vs nginx', '95% CI', 'valid', 'fairness'];
+  const header = [
+    'scenario',
+    'payload',
+    'server',
+    'req/s median',
+    '95% CI',
+    'cv',
+    'MB/s',
+    'vs nginx',
+    '95% CI',
+    'valid',
+    'fairness',
+  ];
   const rows: string[][] = [];
   for (const s of results.scenarios) {
     const server =
-      s.server.kind === 'scaleup' ? `scaleup ${s.server.resource}` : s.server.kind === 'nginx' ? `nginx ${s.server.preset}` : 'command';
+      s.server.kind === 'scaleup'
+        ? `scaleup ${s.server.resource}`
+        : s.server.kind === 'nginx'
+          ? `nginx ${s.server.preset}`
+          : 'command';
     if (s.skipped !== null || s.summary === null) {
       rows.push([s.id, `${s.payloadBytes} B`, server, `skipped: ${s.skipped ?? 'no repetitions'}`]);
       continue;
@@ -69,10 +85,15 @@ export function summaryTable(results: ResultsFile): string {
       s.summary.fairnessRequests === null ? '' : s.summary.fairnessRequests.toFixed(3),
     ]);
   }
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 4).map((r) => (r[i] ?? '').length)));
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.filter((r) => r.length > 4).map((r) => (r[i] ?? '').length)),
+  );
   const line = (cells: string[]) =>
     cells.length <= 4
       ? cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')
-      : cells.map((c, i) => (i >= 3 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
+      : cells
+          .map((c, i) => (i >= 3 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+          .join('  ')
+          .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }

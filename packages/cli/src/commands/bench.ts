@@ -1,28 +1,28 @@
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
-  LOAD_TOOLS,
-  ScenarioError,
-  UsageError,
-  selectScenarios,
-  type LoadToolName,
-  type Profile,
-  type ResultsFile,
-} from '@scaleup/core';
-import {
+  type BenchEvent,
   BenchInterrupted,
-  DEFAULT_PROFILES_PATH,
-  DEFAULT_SUITE_PATH,
-  REPO_DIR,
   createDefaultDeps,
   createRunDirectory,
+  DEFAULT_PROFILES_PATH,
+  DEFAULT_SUITE_PATH,
   formatDuration,
   loadProfiles,
   loadSuite,
+  REPO_DIR,
   runBench,
   updateLatestLink,
-  type BenchEvent,
 } from '@scaleup/bench';
+import {
+  LOAD_TOOLS,
+  type LoadToolName,
+  type Profile,
+  type ResultsFile,
+  ScenarioError,
+  selectScenarios,
+  UsageError,
+} from '@scaleup/core';
 import { writeReports } from '@scaleup/report';
 import { choiceOption, intOption, numberOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -79,10 +79,13 @@ function applyOverrides(profile: Profile, values: Record<string, string | boolea
   }
   if (str('threads') !== undefined) next.threads = intOption(str('threads'), 'threads', 0, 1, 1024);
   if (str('workers') !== undefined) next.workers = intOption(str('workers'), 'workers', 0, 1, 1024);
-  if (str('warmup-runs') !== undefined) next.warmupRuns = intOption(str('warmup-runs'), 'warmup-runs', 0, 0, 100);
-  if (str('nginx-preset') !== undefined) next.nginxPreset = choiceOption(str('nginx-preset'), 'nginx-preset', ['stock', 'tuned'], 'tuned');
+  if (str('warmup-runs') !== undefined)
+    next.warmupRuns = intOption(str('warmup-runs'), 'warmup-runs', 0, 0, 100);
+  if (str('nginx-preset') !== undefined)
+    next.nginxPreset = choiceOption(str('nginx-preset'), 'nginx-preset', ['stock', 'tuned'], 'tuned');
   if (values.pin === false) next.pinning = 'none';
-  if (next.connections < next.threads) throw new UsageError(`--connections (${next.connections}) is below --threads (${next.threads})`);
+  if (next.connections < next.threads)
+    throw new UsageError(`--connections (${next.connections}) is below --threads (${next.threads})`);
   return next;
 }
 
@@ -122,7 +125,9 @@ function progressPrinter(stream: NodeJS.WriteStream) {
         print(`${event.scenarioId}: verified ${event.url}`);
         break;
       case 'warmup':
-        print(`${event.scenarioId}: warm-up ${event.run}: ${Math.round(event.requestsPerSecond).toLocaleString('en-US')} req/s`);
+        print(
+          `${event.scenarioId}: warm-up ${event.run}: ${Math.round(event.requestsPerSecond).toLocaleString('en-US')} req/s`,
+        );
         break;
       case 'rep-start':
         current = `[${event.index}/${event.runs}] ${event.scenarioId} rep ${event.round + 1}/${event.rounds}`;
@@ -136,7 +141,8 @@ function progressPrinter(stream: NodeJS.WriteStream) {
           const p = event.progress;
           const parts = [`${p.elapsedSeconds.toFixed(1)} s`];
           if (p.requestsDone !== null) parts.push(`${p.requestsDone.toLocaleString('en-US')} requests`);
-          if (p.requestsPerSecond !== null) parts.push(`${Math.round(p.requestsPerSecond).toLocaleString('en-US')} req/s`);
+          if (p.requestsPerSecond !== null)
+            parts.push(`${Math.round(p.requestsPerSecond).toLocaleString('en-US')} req/s`);
           stream.write(`\r\x1b[2K${current} ${parts.join(', ')}`);
           liveShown = true;
         }
@@ -187,7 +193,9 @@ export const benchCommand: Command = {
     let profiles: Record<string, Profile>;
     try {
       suite = await loadSuite(values.suite === undefined ? DEFAULT_SUITE_PATH : resolve(values.suite));
-      profiles = await loadProfiles(values.profiles === undefined ? DEFAULT_PROFILES_PATH : resolve(values.profiles));
+      profiles = await loadProfiles(
+        values.profiles === undefined ? DEFAULT_PROFILES_PATH : resolve(values.profiles),
+      );
     } catch (error) {
       if (error instanceof ScenarioError) throw new UsageError(error.message);
       throw error;
@@ -195,20 +203,34 @@ export const benchCommand: Command = {
     const profileName = values.profile ?? 'default';
     const baseProfile = profiles[profileName];
     if (baseProfile === undefined) {
-      throw new UsageError(`unknown --profile '${profileName}' (profiles: ${Object.keys(profiles).join(', ')})`);
+      throw new UsageError(
+        `unknown --profile '${profileName}' (profiles: ${Object.keys(profiles).join(', ')})`,
+      );
     }
     const profile = applyOverrides(baseProfile, values);
-    const tool = values.tool === undefined ? undefined : choiceOption<LoadToolName>(values.tool, 'tool', LOAD_TOOLS, 'autocannon');
+    const tool =
+      values.tool === undefined
+        ? undefined
+        : choiceOption<LoadToolName>(values.tool, 'tool', LOAD_TOOLS, 'autocannon');
     let scenarios: ReturnType<typeof selectScenarios>;
     try {
-      scenarios = selectScenarios(suite, values.only?.split(',').map((s) => s.trim()).filter(Boolean));
+      scenarios = selectScenarios(
+        suite,
+        values.only
+          ?.split(',')
+          .map((s) => s.trim())
+          .filter(Boolean),
+      );
     } catch (error) {
       if (error instanceof ScenarioError) throw new UsageError(error.problems.join('; '));
       throw error;
     }
 
     const startedAt = new Date();
-    const outDir = values.out === undefined ? await createRunDirectory(join(REPO_DIR, 'results'), startedAt) : resolve(values.out);
+    const outDir =
+      values.out === undefined
+        ? await createRunDirectory(join(REPO_DIR, 'results'), startedAt)
+        : resolve(values.out);
     const controller = new AbortController();
     let signalled: NodeJS.Signals | null = null;
     const onSignal = (signal: NodeJS.Signals) => {
@@ -217,7 +239,9 @@ export const benchCommand: Command = {
         process.exit(signal === 'SIGINT' ? 130 : 143);
       }
       signalled = signal;
-      process.stderr.write(`\nscaleup bench: ${signal}: stopping load tools and servers, keeping partial results\n`);
+      process.stderr.write(
+        `\nscaleup bench: ${signal}: stopping load tools and servers, keeping partial results\n`,
+      );
       controller.abort(signal);
     };
     process.on('SIGINT', onSignal);
@@ -243,7 +267,9 @@ export const benchCommand: Command = {
       );
     } catch (error) {
       if (error instanceof BenchInterrupted) {
-        process.stderr.write(`scaleup bench: interrupted; partial results in ${join(outDir, 'results.json')}\n`);
+        process.stderr.write(
+          `scaleup bench: interrupted; partial results in ${join(outDir, 'results.json')}\n`,
+        );
         if (values.out === undefined) await updateLatestLink(outDir);
         return signalled === 'SIGTERM' ? 143 : 130;
       }
@@ -268,7 +294,9 @@ export const benchCommand: Command = {
       if (s.skipped !== null) problems.push(`${s.id} skipped: ${s.skipped}`);
       const invalid = s.repetitions.filter((r) => !r.verdict.valid);
       if (invalid.length > 0) {
-        problems.push(`${s.id}: ${invalid.length} invalid repetition(s): ${invalid[0]!.verdict.reasons.join('; ')}`);
+        problems.push(
+          `${s.id}: ${invalid.length} invalid repetition(s): ${invalid[0]!.verdict.reasons.join('; ')}`,
+        );
       }
     }
     for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);

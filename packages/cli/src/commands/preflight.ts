@@ -1,5 +1,5 @@
-import { ScenarioError, UsageError, type Environment, type TuningCheck } from '@scaleup/core';
-import { REPO_DIR, checkTuning, collectEnvironment, createDefaultDeps, loadProfiles } from '@scaleup/bench';
+import { checkTuning, collectEnvironment, createDefaultDeps, loadProfiles, REPO_DIR } from '@scaleup/bench';
+import { type Environment, ScenarioError, type TuningCheck, UsageError } from '@scaleup/core';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -15,7 +15,9 @@ prints the commands that would fix each shortfall. It changes nothing.
   -h, --help       this text`;
 
 function environmentLines(env: Environment): string[] {
-  const tools = env.tools.map((t) => (t.missing === null ? `${t.name} ${t.version ?? '?'}` : `${t.name}: missing (${t.missing})`));
+  const tools = env.tools.map((t) =>
+    t.missing === null ? `${t.name} ${t.version ?? '?'}` : `${t.name}: missing (${t.missing})`,
+  );
   return [
     `host            ${env.hostname}`,
     `cpu             ${env.cpuModel}; ${env.physicalCores ?? '?'} physical / ${env.logicalCores} logical cores; SMT ${env.smt === null ? 'unknown' : env.smt ? 'on' : 'off'}`,
@@ -33,7 +35,10 @@ function environmentLines(env: Environment): string[] {
 
 function tuningLines(checks: TuningCheck[]): string[] {
   const width = Math.max(...checks.map((c) => c.setting.length));
-  const lines = checks.map((c) => `${c.ok ? 'ok  ' : 'LOW '} ${c.setting.padEnd(width)}  ${c.actual ?? '?'}  (seed/needed: ${c.recommended})`);
+  const lines = checks.map(
+    (c) =>
+      `${c.ok ? 'ok  ' : 'LOW '} ${c.setting.padEnd(width)}  ${c.actual ?? '?'}  (seed/needed: ${c.recommended})`,
+  );
   const low = checks.filter((c) => !c.ok);
   if (low.length > 0) {
     lines.push('', 'What limits results on this machine:');
@@ -66,7 +71,8 @@ export const preflightCommand: Command = {
     }
     const name = values.profile ?? 'default';
     const profile = profiles[name];
-    if (profile === undefined) throw new UsageError(`unknown --profile '${name}' (profiles: ${Object.keys(profiles).join(', ')})`);
+    if (profile === undefined)
+      throw new UsageError(`unknown --profile '${name}' (profiles: ${Object.keys(profiles).join(', ')})`);
     const deps = await createDefaultDeps();
     const [tools, nginx] = await Promise.all([deps.detectTools(), deps.nginx.detect()]);
     const environment = await collectEnvironment({ tools, nginx, repoDir: REPO_DIR });
@@ -79,7 +85,9 @@ export const preflightCommand: Command = {
       backlog: 8192,
     });
     if (values.json) {
-      process.stdout.write(`${JSON.stringify({ profile: name, connections, environment, tuning }, null, 2)}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ profile: name, connections, environment, tuning }, null, 2)}\n`,
+      );
       return 0;
     }
     const out = [

@@ -1,7 +1,7 @@
 export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
-export { allocatePort, isPortFree } from './ports.ts';
-export { readProcessCpu, childPids, isAlive, pidsMatching, type ProcessCpu } from './proc.ts';
-export { waitFor } from './wait.ts';
-export { httpGet, type ProbeResponse } from './http-probe.ts';
-export { supervisedCommand, type SupervisedCommand } from './supervise.ts';
 export { allowedCpus, parseCpuList } from './cpus.ts';
+export { httpGet, type ProbeResponse } from './http-probe.ts';
+export { allocatePort, isPortFree } from './ports.ts';
+export { childPids, isAlive, type ProcessCpu, pidsMatching, readProcessCpu } from './proc.ts';
+export { type SupervisedCommand, supervisedCommand } from './supervise.ts';
+export { waitFor } from './wait.ts';

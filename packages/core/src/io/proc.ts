@@ -1,4 +1,4 @@
-import { readFile, readdir } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 
 /** Clock ticks per second for /proc/<pid>/stat; 100 on every Linux build that matters here. */
 const CLOCK_TICKS_PER_SECOND = 100;
