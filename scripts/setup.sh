@@ -20,7 +20,7 @@ pnpm_version=$(node -p "require('./package.json').packageManager.split('@')[1]")
 
 apt_packages=(nginx-light nghttp2-client wrk)
 if $want_test_tools; then
-  apt_packages+=(poppler-utils)
+  apt_packages+=(poppler-utils libreoffice-calc-nogui)
 fi
 
 missing=()
