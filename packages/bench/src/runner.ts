@@ -2,6 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Environment,
+  UsageError,
   groupByPayload,
   interleave,
   type LoadPlan,
@@ -151,7 +152,7 @@ function pickTool(tools: ToolInfo[], preferences: readonly LoadToolName[], force
   if (forced !== undefined) {
     const tool = tools.find((t) => t.name === forced);
     if (!available(forced)) {
-      throw new Error(`--tool ${forced} is not available: ${tool?.missing ?? 'unknown tool'}`);
+      throw new UsageError(`--tool ${forced} is not available: ${tool?.missing ?? 'unknown tool'}`);
     }
     return { name: forced, warnings: [] as string[] };
   }
@@ -161,7 +162,7 @@ function pickTool(tools: ToolInfo[], preferences: readonly LoadToolName[], force
     const missing = tools.find((t) => t.name === name)?.missing ?? 'not found';
     warnings.push(`load tool ${name} skipped: ${missing}`);
   }
-  throw new Error(`none of the profile's load tools (${preferences.join(', ')}) is available`);
+  throw new UsageError(`none of the profile's load tools (${preferences.join(', ')}) is available`);
 }
 
 function loadSpecFor(
@@ -214,8 +215,6 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   const resultsPath = join(options.outDir, 'results.json');
   const rawDir = join(options.outDir, 'raw');
   const logDir = join(options.outDir, 'logs');
-  await mkdir(rawDir, { recursive: true });
-  await mkdir(logDir, { recursive: true });
 
   const [tools, nginxInfo] = await Promise.all([deps.detectTools(), deps.nginx.detect()]);
   const chosen = pickTool(tools, profile.tools, options.tool);
@@ -229,6 +228,8 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
 
   // Refuse a spec the tool cannot run before any server starts.
   tool.validate(loadSpecFor(profile, `http://${host}:1/`, 0, false, loadCpus, false));
+  await mkdir(rawDir, { recursive: true });
+  await mkdir(logDir, { recursive: true });
 
   const environment = await collectEnvironment({ nginx: nginxInfo, tools, repoDir: options.repoDir });
   const maxConnections = Math.max(profile.connections, profile.baselineConnections ?? 0);

@@ -1,21 +1,50 @@
 import { UsageError } from '@scaleup/core';
 import type { Command } from './command.ts';
-import { benchCommand } from './commands/bench.ts';
-import { compareCommand } from './commands/compare.ts';
-import { loadCommand } from './commands/load.ts';
-import { nginxCommand } from './commands/nginx.ts';
-import { preflightCommand } from './commands/preflight.ts';
-import { reportCommand } from './commands/report.ts';
-import { serverCommand } from './commands/server.ts';
 
-const commands: Command[] = [
-  serverCommand,
-  nginxCommand,
-  loadCommand,
-  benchCommand,
-  reportCommand,
-  compareCommand,
-  preflightCommand,
+interface CommandEntry {
+  name: string;
+  summary: string;
+  /** Loaded on use: `pnpm server` should not pay for the report's chart stack, nor its workers. */
+  load(): Promise<Command>;
+}
+
+const commands: CommandEntry[] = [
+  {
+    name: 'server',
+    summary: 'run the shared-socket multi-process HTTP server (the seed design)',
+    load: async () => (await import('./commands/server.ts')).serverCommand,
+  },
+  {
+    name: 'nginx',
+    summary: 'run a configured nginx in the foreground (presets stock, tuned)',
+    load: async () => (await import('./commands/nginx.ts')).nginxCommand,
+  },
+  {
+    name: 'load',
+    summary:
+      'run one bounded load with h2load, wrk, autocannon or weighttp; parse captured output; list tools',
+    load: async () => (await import('./commands/load.ts')).loadCommand,
+  },
+  {
+    name: 'bench',
+    summary: 'run the benchmark suite and write results.json, results.xlsx and results.pdf',
+    load: async () => (await import('./commands/bench.ts')).benchCommand,
+  },
+  {
+    name: 'report',
+    summary: 'regenerate results.xlsx and results.pdf from a results.json',
+    load: async () => (await import('./commands/report.ts')).reportCommand,
+  },
+  {
+    name: 'compare',
+    summary: 'compare runs from several machines: medians, CIs, ratios to nginx, environment diff',
+    load: async () => (await import('./commands/compare.ts')).compareCommand,
+  },
+  {
+    name: 'preflight',
+    summary: "check this machine against the seed's tuning and the run's needs (changes nothing)",
+    load: async () => (await import('./commands/preflight.ts')).preflightCommand,
+  },
 ];
 
 function usage(): string {
@@ -35,14 +64,15 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${usage()}\n`);
     return name === undefined ? 2 : 0;
   }
-  const command = commands.find((c) => c.name === name);
-  if (command === undefined) {
+  const entry = commands.find((c) => c.name === name);
+  if (entry === undefined) {
     process.stderr.write(
       `scaleup: unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})\n`,
     );
     return 2;
   }
   try {
+    const command = await entry.load();
     return await command.run(rest);
   } catch (error) {
     if (error instanceof UsageError) {

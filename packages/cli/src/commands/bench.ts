@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BenchEvent,
@@ -161,7 +161,6 @@ function progressPrinter(stream: NodeJS.WriteStream) {
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'run the benchmark suite and write results.json, results.xlsx and results.pdf',
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       profile: { type: 'string' },
@@ -227,6 +226,7 @@ export const benchCommand: Command = {
     }
 
     const startedAt = new Date();
+    const createdRunDir = values.out === undefined;
     const outDir =
       values.out === undefined
         ? await createRunDirectory(join(REPO_DIR, 'results'), startedAt)
@@ -273,7 +273,12 @@ export const benchCommand: Command = {
         if (values.out === undefined) await updateLatestLink(outDir);
         return signalled === 'SIGTERM' ? 143 : 130;
       }
-      if (values.out === undefined) await updateLatestLink(outDir).catch(() => undefined);
+      if (error instanceof UsageError && createdRunDir) {
+        // Refused before anything was measured: leave no empty run behind.
+        await rm(outDir, { recursive: true, force: true });
+      } else if (createdRunDir) {
+        await updateLatestLink(outDir).catch(() => undefined);
+      }
       throw error;
     } finally {
       process.off('SIGINT', onSignal);

@@ -17,7 +17,6 @@ every run are left out and listed, here on stderr and in both files.
 
 export const compareCommand: Command = {
   name: 'compare',
-  summary: 'compare runs from several machines: medians, CIs, ratios to nginx, environment diff',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,

@@ -199,7 +199,6 @@ async function toolsCommand(argv: string[]): Promise<number> {
 
 export const loadCommand: Command = {
   name: 'load',
-  summary: 'run one bounded load with h2load, wrk, autocannon or weighttp; parse captured output; list tools',
   async run(argv) {
     const [first, ...rest] = argv;
     if (first === 'parse') return parseCommand(rest);

@@ -58,7 +58,6 @@ function waitForStopSignal(): Promise<NodeJS.Signals> {
 
 export const nginxCommand: Command = {
   name: 'nginx',
-  summary: 'run a configured nginx in the foreground (presets stock, tuned)',
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       port: { type: 'string' },

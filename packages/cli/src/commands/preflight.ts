@@ -51,7 +51,6 @@ function tuningLines(checks: TuningCheck[]): string[] {
 
 export const preflightCommand: Command = {
   name: 'preflight',
-  summary: "check this machine against the seed's tuning and the run's needs (changes nothing)",
   async run(argv) {
     const { values } = parseCommandArgs(argv, {
       profile: { type: 'string' },

@@ -14,7 +14,6 @@ byte-identical reports on any machine and in any time zone.
 
 export const reportCommand: Command = {
   name: 'report',
-  summary: 'regenerate results.xlsx and results.pdf from a results.json',
   async run(argv) {
     const { values, positionals } = parseCommandArgs(
       argv,

@@ -3,7 +3,6 @@ import type { Command } from '../command.ts';
 
 export const serverCommand: Command = {
   name: 'server',
-  summary: 'run the shared-socket multi-process HTTP server (the seed design)',
   async run(argv) {
     const options = parseServerArgs(argv);
     if (options === 'help') {
