@@ -2,6 +2,12 @@ export { createDefaultDeps } from './deps.ts';
 export { collectEnvironment, countPhysicalCores, parseOpenFilesLimit, readSysctl } from './environment.ts';
 export { estimateRemainingSeconds, formatDuration } from './eta.ts';
 export { parseProcNetCounters, tcpCounterDelta, tcpCountersFrom } from './kernel.ts';
+export {
+  measureHarnessOverhead,
+  type OverheadOptions,
+  type OverheadPair,
+  type OverheadReport,
+} from './overhead.ts';
 export { createRunDirectory, runDirectoryName, updateLatestLink } from './results-dir.ts';
 export {
   type BenchEvent,

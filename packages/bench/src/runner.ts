@@ -2,7 +2,6 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
   type Environment,
-  UsageError,
   groupByPayload,
   interleave,
   type LoadPlan,
@@ -21,6 +20,7 @@ import {
   serializeResults,
   type ToolInfo,
   type Topology,
+  UsageError,
 } from '@scaleup/core';
 import { allowedCpus, httpGet, readProcessCpu, writeFileAtomic } from '@scaleup/core/io';
 import { collectEnvironment } from './environment.ts';

@@ -27,6 +27,7 @@ import { writeReports } from '@scaleup/report';
 import { choiceOption, intOption, numberOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { repetitionLine, summaryTable } from './bench-output.ts';
+import { runOverheadCommand } from './bench-overhead.ts';
 
 const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole suite, then the reports)
 
@@ -54,6 +55,8 @@ every tool run, then results.xlsx and results.pdf.
   --no-report           stop after results.json
   --json                print the final results.json to stdout (progress stays on stderr)
   -h, --help            this text
+
+pnpm bench overhead [--help]   measures the harness's own overhead against the tool run by hand
 
 Exit status: 0 every repetition valid; 1 some repetitions invalid or scenarios skipped (the
 summary says which and why); 2 bad input; 130/143 interrupted (partial results kept).`;
@@ -162,6 +165,7 @@ function progressPrinter(stream: NodeJS.WriteStream) {
 export const benchCommand: Command = {
   name: 'bench',
   async run(argv) {
+    if (argv[0] === 'overhead') return runOverheadCommand(argv.slice(1));
     const { values } = parseCommandArgs(argv, {
       profile: { type: 'string' },
       suite: { type: 'string' },
