@@ -1,6 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { RESULTS_SCHEMA_VERSION, ResultsSchemaError, parseResults, serializeResults } from '../src/results.ts';
+import {
+  parseResults,
+  RESULTS_SCHEMA_VERSION,
+  ResultsSchemaError,
+  serializeResults,
+} from '../src/results.ts';
 
 // A real results.json written by `pnpm bench --profile smoke` on the development machine.
 const text = readFileSync(new URL('fixtures/smoke-results.json', import.meta.url), 'utf8');
@@ -15,7 +20,9 @@ describe('results schema', () => {
   it('refuses a newer schema version with one clear reason', () => {
     const newer = { ...JSON.parse(text), schemaVersion: RESULTS_SCHEMA_VERSION + 1, somethingNew: true };
     expect(() => parseResults(newer, 'x.json')).toThrow(
-      new ResultsSchemaError(`x.json: schema version ${RESULTS_SCHEMA_VERSION + 1} is newer than this scaleup reads (${RESULTS_SCHEMA_VERSION}); update scaleup`),
+      new ResultsSchemaError(
+        `x.json: schema version ${RESULTS_SCHEMA_VERSION + 1} is newer than this scaleup reads (${RESULTS_SCHEMA_VERSION}); update scaleup`,
+      ),
     );
   });
 
