@@ -1,0 +1,42 @@
+export { FileResource, type FileResourceOptions } from './file-resource.ts';
+export {
+  hasBareLineFeed,
+  MAX_BODY_BYTES,
+  MAX_HEAD_BYTES,
+  MAX_HEADERS,
+  newRequestHead,
+  parseRequestHead,
+  type RequestHead,
+} from './http-parser.ts';
+export { DEFAULT_TIMEOUTS, type HttpCounters, HttpServer, type HttpTimeouts } from './http-server.ts';
+export { readSomaxconn, respawnDelayMs, runServer, type ServerIo } from './master.ts';
+export { DEFAULT_MIME_TYPE, MIME_TYPES, mimeTypeFor } from './mime.ts';
+export {
+  MAX_PAYLOAD_BYTES,
+  MAX_WORKERS,
+  parseServerArgs,
+  SERVER_DEFAULTS,
+  SERVER_USAGE,
+  type ServerOptions,
+  supportsReusePort,
+} from './options.ts';
+export {
+  directoryLocation,
+  isInsideRoot,
+  resolveTargetPath,
+  type TargetPath,
+  targetPathPart,
+} from './paths.ts';
+export { parseRange, type RangeResult } from './ranges.ts';
+export { createMemoryResource, payloadOf, type Reply, type Resource, type StreamReply } from './resource.ts';
+export { formatWorkerLine, readyLine, statsFile, type WorkerSample, workerStats } from './stats.ts';
+export {
+  etagMatches,
+  type FileStamp,
+  ifRangeAllows,
+  isNotModified,
+  makeEtag,
+  sameStamp,
+  stampOf,
+} from './validators.ts';
+export { createResource, runWorker, type WorkerConfig } from './worker.ts';

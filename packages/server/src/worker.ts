@@ -1,0 +1,123 @@
+import type { AcceptMode, ResourceKind } from '@scaleup/core';
+import { startClock } from './clock.ts';
+import { FileResource } from './file-resource.ts';
+import { HttpServer, type HttpTimeouts } from './http-server.ts';
+import { createMemoryResource, type Resource } from './resource.ts';
+import { type MasterMessage, sampleProcess, type WorkerMessage } from './stats.ts';
+
+/** Everything a worker needs, passed by the master in the environment (see WORKER_CONFIG_ENV). */
+export interface WorkerConfig {
+  slot: number;
+  host: string;
+  port: number;
+  backlog: number;
+  accept: AcceptMode;
+  resource: ResourceKind;
+  payloadBytes: number;
+  /** Resolved directory for the file resource. */
+  root: string | undefined;
+  timeouts: HttpTimeouts;
+  /** How often the worker pushes its counters to the master unasked. */
+  reportMs: number;
+}
+
+export const WORKER_CONFIG_ENV = 'SCALEUP_SERVER_WORKER_CONFIG';
+
+export async function createResource(
+  config: Pick<WorkerConfig, 'resource' | 'payloadBytes' | 'root'>,
+): Promise<Resource> {
+  if (config.resource === 'file') {
+    if (config.root === undefined) throw new Error('the file resource needs a root directory');
+    return FileResource.create({ root: config.root });
+  }
+  return createMemoryResource(config.payloadBytes, config.resource === 'data' ? 'text/html' : null);
+}
+
+function send(message: WorkerMessage, done?: () => void): void {
+  if (process.send === undefined || !process.connected) {
+    done?.();
+    return;
+  }
+  try {
+    process.send(message, undefined, {}, () => done?.());
+  } catch {
+    done?.();
+  }
+}
+
+/**
+ * A worker process: listens on the shared socket (in cluster's SCHED_NONE mode `listen` receives
+ * the master's handle and only sets the backlog), serves, and reports counters over IPC.
+ */
+export async function runWorker(config: WorkerConfig): Promise<void> {
+  startClock();
+  const resource = await createResource(config);
+  const http = new HttpServer(resource, config.timeouts);
+  const sample = () => sampleProcess(http.counters.requests, http.counters.connections);
+  let stopping = false;
+
+  const shutdown = async (graceMs: number) => {
+    if (stopping) return;
+    stopping = true;
+    const force = setTimeout(() => http.destroyAll(), graceMs);
+    force.unref();
+    await http.shutdown();
+    clearTimeout(force);
+    resource.close();
+    const exit = () => process.exit(0);
+    // The IPC write must flush before exit, or the master never sees the final counters.
+    setTimeout(exit, 500).unref();
+    send({ type: 'stats', sample: sample(), final: true }, exit);
+  };
+
+  process.on('message', (message: MasterMessage) => {
+    if (message.type === 'stats?') send({ type: 'stats', sample: sample(), final: false });
+    else if (message.type === 'shutdown') void shutdown(message.graceMs);
+  });
+  // Ctrl-C reaches the whole process group; the master coordinates the stop, so ignore it here.
+  process.on('SIGINT', () => {});
+  process.on('SIGTERM', () => void shutdown(4000));
+
+  const report = setInterval(() => send({ type: 'stats', sample: sample(), final: false }), config.reportMs);
+  report.unref();
+
+  http.server.on('error', (error: NodeJS.ErrnoException) => {
+    send(
+      {
+        type: 'fatal',
+        message: `cannot listen on ${config.host}:${config.port}: ${error.code ?? error.message}`,
+      },
+      () => process.exit(1),
+    );
+  });
+  const reusePort = config.accept === 'reuseport';
+  http.server.listen(
+    {
+      host: config.host,
+      port: config.port,
+      backlog: config.backlog,
+      // reuseport: each worker binds its own socket, so it must not go through the cluster master.
+      exclusive: reusePort,
+      ...(reusePort ? { reusePort: true } : {}),
+    },
+    () => {
+      const address = http.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.port;
+      send({ type: 'listening', port, sample: sample() });
+    },
+  );
+}
+
+/** Entry point of a forked worker: config from the environment, any startup error is fatal. */
+export function workerMain(): void {
+  const raw = process.env[WORKER_CONFIG_ENV];
+  if (raw === undefined) {
+    process.stderr.write('scaleup server worker: started without its configuration\n');
+    process.exit(1);
+  }
+  const config = JSON.parse(raw) as WorkerConfig;
+  runWorker(config).catch((error: unknown) => {
+    const message = error instanceof Error ? error.message : String(error);
+    send({ type: 'fatal', message: `worker ${config.slot}: ${message}` }, () => process.exit(1));
+  });
+}

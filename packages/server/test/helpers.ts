@@ -1,0 +1,213 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
+
+export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = 'packages/server/src/bin.ts';
+const READY =
+  /^scaleup server ready: http:\/\/(.+):(\d+)\/ \((\d+) workers, accept=(\w+), resource=(\w+), payload=(\d+) B, master pid (\d+)\)$/m;
+
+export interface RunningServer {
+  child: ChildProcess;
+  port: number;
+  masterPid: number;
+  stdout: () => string;
+  stderr: () => string;
+  readyLine: string;
+  /** Current worker pids (children of the master). */
+  workerPids: () => Promise<number[]>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+const started = new Set<RunningServer>();
+/** Every pid any started server ever had, so cleanup can reach workers of a dead master. */
+const knownPids = new Set<number>();
+
+export async function runCli(
+  args: string[],
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  clearTimeout(timer);
+  return { code, stdout, stderr };
+}
+
+/** Starts the real multi-process server on an allocated loopback port and waits for its ready line. */
+export async function startServer(args: string[], options: { port?: number } = {}): Promise<RunningServer> {
+  const port = options.port ?? (await allocatePort());
+  const command = supervisedCommand(process.execPath, [
+    '--import',
+    'tsx',
+    BIN,
+    '--host',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    ...args,
+  ]);
+  const child = spawn(command.file, command.args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('exit', (code, signal) => resolve({ code, signal })),
+  );
+  if (child.pid !== undefined) knownPids.add(child.pid);
+  const masterPid = child.pid!;
+  const server: RunningServer = {
+    child,
+    port,
+    masterPid,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    readyLine: '',
+    workerPids: async () => {
+      const pids = await childPids(masterPid);
+      for (const pid of pids) knownPids.add(pid);
+      return pids;
+    },
+    exited,
+  };
+  started.add(server);
+  let exitedEarly = false;
+  void exited.then(() => {
+    exitedEarly = true;
+  });
+  const match = await waitFor(
+    async () => {
+      if (exitedEarly) throw new Error(`server exited before ready: ${stderr}`);
+      await server.workerPids();
+      return READY.exec(stdout) ?? undefined;
+    },
+    { timeoutMs: 30_000, intervalMs: 50, what: `server ready line (stderr: ${stderr})` },
+  );
+  server.readyLine = match[0];
+  expectEqual(Number(match[7]), masterPid, 'master pid in the ready line');
+  await server.workerPids();
+  return server;
+}
+
+function expectEqual(a: unknown, b: unknown, what: string): void {
+  if (a !== b) throw new Error(`${what}: ${String(a)} !== ${String(b)}`);
+}
+
+/** SIGKILLs every process a test started that is still alive: masters first, then their workers. */
+export async function cleanupServers(): Promise<void> {
+  for (const server of started) {
+    await server.workerPids().catch(() => []);
+    if (server.child.exitCode === null && server.child.signalCode === null) server.child.kill('SIGKILL');
+  }
+  started.clear();
+  for (const pid of knownPids) {
+    if (await isAlive(pid)) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+  }
+  knownPids.clear();
+}
+
+export async function stopServer(server: RunningServer, signal: NodeJS.Signals = 'SIGTERM') {
+  server.child.kill(signal);
+  return server.exited;
+}
+
+export interface Response {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Buffer;
+}
+
+/** One request on its own connection. */
+export function http(
+  port: number,
+  path: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<Response> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: options.method ?? 'GET',
+        headers: options.headers,
+        agent: false,
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+        res.on('error', reject);
+      },
+    );
+    req.setTimeout(5000, () => req.destroy(new Error(`timeout on ${path}`)));
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Writes raw bytes and collects the answer until the server closes (or the timeout). */
+export function raw(
+  port: number,
+  parts: (string | Buffer)[],
+  options: { timeoutMs?: number; gapMs?: number } = {},
+): Promise<{ text: string; closedByServer: boolean }> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1');
+    let text = '';
+    const timer = setTimeout(() => {
+      socket.destroy();
+      resolve({ text, closedByServer: false });
+    }, options.timeoutMs ?? 3000);
+    socket.on('data', (d) => {
+      text += d.toString('latin1');
+    });
+    socket.on('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    socket.on('end', () => {
+      clearTimeout(timer);
+      socket.end();
+      resolve({ text, closedByServer: true });
+    });
+    socket.on('connect', async () => {
+      for (const part of parts) {
+        socket.write(part);
+        if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
+      }
+    });
+  });
+}
+
+export async function readStats(path: string): Promise<
+  Record<string, unknown> & {
+    event: string;
+    workers: { slot: number; pid: number; requests: number; connections: number; restarts: number }[];
+  }
+> {
+  return JSON.parse(await readFile(path, 'utf8'));
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

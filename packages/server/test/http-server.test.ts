@@ -1,0 +1,276 @@
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { RequestHead } from '../src/http-parser.ts';
+import { Connection, HttpServer, type ReadMode } from '../src/http-server.ts';
+import { createMemoryResource, type Reply, type Resource } from '../src/resource.ts';
+import type { ConnectionVariant } from '../src/responses.ts';
+
+/** Answers with a marker naming the request, so order and variants can be checked. */
+function echoResource(asyncTargets: ReadonlySet<string> = new Set()): Resource {
+  return {
+    respond(req: RequestHead, variant: ConnectionVariant, headOnly: boolean): Reply | Promise<Reply> {
+      const reply = Buffer.from(`[${req.method} ${req.target} v${variant}${headOnly ? ' head' : ''}]`);
+      if (asyncTargets.has(req.target)) return new Promise((resolve) => setTimeout(() => resolve(reply), 1));
+      return reply;
+    },
+    close() {},
+  };
+}
+
+class FakeSocket {
+  readonly chunks: Buffer[] = [];
+  ended = false;
+  destroyed = false;
+  writableNeedDrain = false;
+  _handle = null;
+  write(buf: Buffer): boolean {
+    if (this.ended) throw new Error('write after end');
+    this.chunks.push(Buffer.from(buf));
+    return true;
+  }
+  cork() {}
+  uncork() {}
+  end() {
+    this.ended = true;
+  }
+  destroy() {
+    this.destroyed = true;
+  }
+  pause() {}
+  resume() {}
+  once() {}
+  off() {}
+  get text(): string {
+    return Buffer.concat(this.chunks).toString('latin1');
+  }
+}
+
+function fakeConnection(resource: Resource, draining = false) {
+  const socket = new FakeSocket();
+  const owner = {
+    resource,
+    draining,
+    counters: { requests: 0, connections: 0 },
+    timeouts: { headerTimeoutMs: 1000, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000 },
+  };
+  const connection = new Connection(socket as unknown as Socket, owner as unknown as HttpServer, false);
+  return { socket, owner, connection };
+}
+
+const SHARED = Buffer.alloc(65536);
+
+/** Feeds `bytes` as the worker would: either owned chunks or views into a reused shared buffer. */
+function feed(connection: Connection, bytes: Buffer, owned: boolean): void {
+  if (owned) {
+    connection.onRead(Buffer.from(bytes), bytes.length, true);
+    return;
+  }
+  // Stale data past the end must be ignored, and nothing may be kept after the call returns.
+  SHARED.fill('\r\n\r\nGET /stale HTTP/1.1\r\nHost: x\r\n\r\n');
+  bytes.copy(SHARED, 0);
+  connection.onRead(SHARED, bytes.length, false);
+  SHARED.fill('X');
+}
+
+const PIPELINE = Buffer.from(
+  'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'POST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello' +
+    '\r\nHEAD /c HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'GET /a HTTP/1.1\r\nHost: x\r\n\r\n' +
+    'GET /d HTTP/1.0\r\n\r\n',
+  'latin1',
+);
+const EXPECTED_PREFIX = '[GET /a v0][HEAD /c v0 head][GET /a v0][GET /d v2]';
+
+async function settle(): Promise<void> {
+  await new Promise((resolve) => setTimeout(resolve, 10));
+}
+
+describe('Connection byte loop', () => {
+  for (const owned of [true, false]) {
+    it(`answers a pipeline split at every byte boundary in order (${owned ? 'owned chunks' : 'shared buffer'})`, () => {
+      for (let split = 0; split <= PIPELINE.length; split++) {
+        const { socket, connection, owner } = fakeConnection(echoResource());
+        feed(connection, PIPELINE.subarray(0, split), owned);
+        feed(connection, PIPELINE.subarray(split), owned);
+        const text = socket.text;
+        const withoutError = text.replace(/HTTP\/1\.1 405[\s\S]*?405 Method Not Allowed\n/, '');
+        expect(withoutError, `split at ${split}`).toBe(EXPECTED_PREFIX);
+        expect(text).toContain('Allow: GET, HEAD');
+        expect(socket.ended, `split at ${split}`).toBe(true);
+        expect(owner.counters.requests).toBe(5);
+      }
+    });
+  }
+
+  it('answers byte-by-byte input', () => {
+    const { socket, connection } = fakeConnection(echoResource());
+    for (let i = 0; i < PIPELINE.length; i++) feed(connection, PIPELINE.subarray(i, i + 1), false);
+    expect(socket.text.replace(/HTTP\/1\.1 405[\s\S]*?405 Method Not Allowed\n/, '')).toBe(EXPECTED_PREFIX);
+  });
+
+  it('keeps pipelined answers in order behind an asynchronous reply', async () => {
+    const { socket, connection } = fakeConnection(echoResource(new Set(['/a'])));
+    feed(
+      connection,
+      Buffer.from(
+        'GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\nGET /a HTTP/1.1\r\nHo',
+      ),
+      false,
+    );
+    feed(
+      connection,
+      Buffer.from('st: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
+      false,
+    );
+    for (let i = 0; i < 20 && !socket.ended; i++) await settle();
+    expect(socket.text).toBe('[GET /a v0][GET /b v0][GET /a v0][GET /c v2]');
+    expect(socket.ended).toBe(true);
+  });
+
+  it.each([
+    ['a malformed request line', 'BROKEN\r\n\r\n', 400],
+    ['a bare-LF head', 'GET / HTTP/1.1\nHost: x\n\n', 400],
+    ['an unsupported version', 'GET / HTTP/2.0\r\nHost: x\r\n\r\n', 505],
+    [
+      'chunked request bodies',
+      'POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+      501,
+    ],
+    ['an unknown expectation', 'GET / HTTP/1.1\r\nHost: x\r\nExpect: magic\r\n\r\n', 417],
+    ['a head over 16 KiB', `GET /${'a'.repeat(17000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431],
+    ['an unfinished head over 16 KiB', `GET / HTTP/1.1\r\nX: ${'a'.repeat(17000)}`, 431],
+  ])('answers %s with a status and closes', (_name, input, status) => {
+    const { socket, connection } = fakeConnection(echoResource());
+    feed(connection, Buffer.from(input, 'latin1'), false);
+    expect(socket.text).toMatch(new RegExp(`^HTTP/1\\.1 ${status} .*\\r\\n[\\s\\S]*Connection: close\\r\\n`));
+    expect(socket.ended).toBe(true);
+    // Anything after the error is ignored.
+    feed(connection, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), false);
+    expect(socket.text.match(/HTTP\/1\.1/g)).toHaveLength(1);
+  });
+
+  it('answers the requests before an error, then the error', () => {
+    const { socket, connection } = fakeConnection(echoResource());
+    feed(connection, Buffer.from('GET /a HTTP/1.1\r\nHost: x\r\n\r\nBAD\r\n\r\n'), false);
+    expect(socket.text).toMatch(/^\[GET \/a v0\]HTTP\/1\.1 400 Bad Request/);
+  });
+
+  it('skips empty lines between requests and reuses its memo only for identical heads', () => {
+    const { socket, connection } = fakeConnection(echoResource());
+    feed(
+      connection,
+      Buffer.from('GET /a HTTP/1.1\r\nHost: x\r\n\r\n\r\nGET /a HTTP/1.1\r\nHost: x\r\n\r\n'),
+      false,
+    );
+    feed(connection, Buffer.from('GET /a HTTP/1.1\r\nHost: x\r\nRange: bytes=0-1\r\n\r\n'), false);
+    feed(connection, Buffer.from('GET /a HTTP/1.1\r\nHost: x\r\n\r\n'), false);
+    expect(socket.text).toBe('[GET /a v0][GET /a v0][GET /a v0][GET /a v0]');
+    expect(connection.head.range).toBeUndefined();
+  });
+
+  it('closes after the current answer while draining', () => {
+    const { socket, connection } = fakeConnection(echoResource(), true);
+    feed(
+      connection,
+      Buffer.from('GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHost: x\r\n\r\n'),
+      false,
+    );
+    expect(socket.text).toBe('[GET /a v2]');
+    expect(socket.ended).toBe(true);
+  });
+});
+
+/** In-process server over real sockets, for both ways of reading. */
+describe.each(['user-buffer', 'stream'] as ReadMode[])(
+  'HttpServer over real sockets (%s reads)',
+  (readMode) => {
+    let server: HttpServer | undefined;
+    afterEach(async () => {
+      server?.destroyAll();
+      await new Promise((resolve) => server?.server.close(resolve));
+      server = undefined;
+    });
+
+    async function start(timeouts = {}): Promise<number> {
+      server = new HttpServer(createMemoryResource(5, null), timeouts, { readMode });
+      expect(server.readMode).toBe(readMode);
+      await new Promise<void>((resolve) => server!.server.listen(0, '127.0.0.1', resolve));
+      const address = server.server.address();
+      if (address === null || typeof address === 'string') throw new Error('no address');
+      return address.port;
+    }
+
+    /** Sends `parts` (with small pauses between) and collects everything until the server closes. */
+    function exchange(
+      port: number,
+      parts: string[],
+      options: { halfClose?: boolean; timeoutMs?: number } = {},
+    ) {
+      return new Promise<{ text: string; closedByServer: boolean }>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        let text = '';
+        const timer = setTimeout(() => {
+          socket.destroy();
+          resolve({ text, closedByServer: false });
+        }, options.timeoutMs ?? 2000);
+        socket.on('data', (d) => {
+          text += d.toString('latin1');
+        });
+        socket.on('error', reject);
+        socket.on('end', () => {
+          clearTimeout(timer);
+          socket.end();
+          resolve({ text, closedByServer: true });
+        });
+        socket.on('connect', async () => {
+          for (const part of parts) {
+            socket.write(part);
+            await new Promise((r) => setTimeout(r, 15));
+          }
+          if (options.halfClose) socket.end();
+        });
+      });
+    }
+
+    it('serves pipelined requests split across writes, then closes on Connection: close', async () => {
+      const port = await start();
+      const { text, closedByServer } = await exchange(port, [
+        'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTT',
+        'P/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+      ]);
+      expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3);
+      expect(text.endsWith('Connection: close\r\n\r\n*****')).toBe(true);
+      expect(closedByServer).toBe(true);
+      expect(server!.counters).toEqual({ requests: 3, connections: 1 });
+    });
+
+    it('still answers a client that half-closes after sending', async () => {
+      const port = await start();
+      const { text, closedByServer } = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], {
+        halfClose: true,
+      });
+      expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
+      expect(closedByServer).toBe(true);
+    });
+
+    it('cuts a client that is too slow to send its head (408) and drops idle connections', async () => {
+      const port = await start({ headerTimeoutMs: 200, keepAliveTimeoutMs: 300 });
+      const slow = await exchange(port, ['GET / HTTP/1.1\r\n'], { timeoutMs: 3000 });
+      expect(slow.text).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+      expect(slow.closedByServer).toBe(true);
+      const idle = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], { timeoutMs: 3000 });
+      expect(idle.text).toMatch(/^HTTP\/1\.1 200 OK/);
+      expect(idle.closedByServer).toBe(true);
+    });
+
+    it('reads and discards a request body, then serves the next request', async () => {
+      const port = await start();
+      const { text } = await exchange(port, [
+        'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234',
+        '56789GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+      ]);
+      expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+    });
+  },
+);
