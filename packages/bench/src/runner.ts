@@ -22,7 +22,7 @@ import {
   type Topology,
   UsageError,
 } from '@scaleup/core';
-import { allowedCpus, httpGet, readProcessCpu, writeFileAtomic } from '@scaleup/core/io';
+import { allowedCpus, httpGet, rawResponseBytes, readProcessCpu, writeFileAtomic } from '@scaleup/core/io';
 import { collectEnvironment } from './environment.ts';
 import { estimateRemainingSeconds } from './eta.ts';
 import { tcpCounterDelta } from './kernel.ts';
@@ -133,6 +133,7 @@ export async function verifyResponse(url: string, payloadBytes: number, exactSta
       status: response.status,
       bodyBytes: response.body.length,
       expectedBodyBytes: payloadBytes,
+      responseBytes: ok ? await rawResponseBytes(url) : null,
       ok,
       detail,
     };
@@ -141,6 +142,7 @@ export async function verifyResponse(url: string, payloadBytes: number, exactSta
       status: 0,
       bodyBytes: 0,
       expectedBodyBytes: payloadBytes,
+      responseBytes: null,
       ok: false,
       detail: (error as Error).message,
     };
@@ -406,6 +408,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
           const started = Date.now();
           const repetition = await measureRepetition({
             server,
+            responseBytes: result.verification?.responseBytes ?? null,
             scenario,
             round: planned.round,
             spec: loadSpecFor(profile, server.url, scenario.payloadBytes, scenario.baseline, loadCpus, false),
@@ -624,6 +627,7 @@ function progressTicker(
 
 async function measureRepetition(input: {
   server: ServerUnderTest;
+  responseBytes: number | null;
   scenario: Scenario;
   round: number;
   spec: LoadSpec;
@@ -698,6 +702,7 @@ async function measureRepetition(input: {
       serverCpuUtilisation,
       inFlightResponses: input.spec.durationSeconds !== undefined ? input.spec.connections : 0,
       ...(input.spec.requests !== undefined ? { requestedCount: input.spec.requests } : {}),
+      responseBytes: input.responseBytes,
     }),
   };
 }

@@ -10,6 +10,8 @@ export interface VerdictInput {
   inFlightResponses?: number;
   /** Requests a count-mode run asked for; fewer done means the tool stopped short. */
   requestedCount?: number;
+  /** Size of one whole response as verified before the run; checks tools that count only totals. */
+  responseBytes?: number | null;
 }
 
 /** Above this share of its cores the tool is saturated. */
@@ -27,6 +29,7 @@ export function judgeRepetition({
   serverCpuUtilisation,
   inFlightResponses = 0,
   requestedCount,
+  responseBytes = null,
 }: VerdictInput): Verdict {
   const reasons: string[] = [];
   const r = load.requests;
@@ -54,6 +57,15 @@ export function judgeRepetition({
     if (r.failed === 0 && !bodyBytesFit(load.bytes.body, r.succeeded, expectedBodyBytes, inFlightResponses)) {
       reasons.push(
         `body bytes ${load.bytes.body} != ${r.succeeded} responses x ${expectedBodyBytes} B (${expected})`,
+      );
+    }
+  }
+
+  if (load.bytes.body === null && responseBytes !== null && r.succeeded > 0 && r.failed === 0) {
+    // Tools without a body count (wrk) still count whole responses; each must be the verified size.
+    if (!bodyBytesFit(load.bytes.total, r.succeeded, responseBytes, inFlightResponses)) {
+      reasons.push(
+        `traffic ${load.bytes.total} B != ${r.succeeded} responses x ${responseBytes} B (the verified response size)`,
       );
     }
   }

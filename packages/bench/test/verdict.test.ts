@@ -106,3 +106,38 @@ describe('duration-mode body bytes', () => {
     ).toBe(false);
   });
 });
+
+describe('tools that count only total bytes', () => {
+  const wrkLike = (total: number) => loadResult({ tool: 'wrk', bytes: { total, headers: null, body: null } });
+
+  it('checks every response against the verified whole-response size', () => {
+    expect(
+      judgeRepetition({
+        load: wrkLike(1000 * 10096),
+        expectedBodyBytes: 10000,
+        serverCpuUtilisation: 1,
+        responseBytes: 10096,
+      }).valid,
+    ).toBe(true);
+    const off = judgeRepetition({
+      load: wrkLike(1000 * 10096 - 5),
+      expectedBodyBytes: 10000,
+      serverCpuUtilisation: 1,
+      responseBytes: 10096,
+    });
+    expect(off.reasons).toEqual([
+      'traffic 10095995 B != 1000 responses x 10096 B (the verified response size)',
+    ]);
+  });
+
+  it('skips the check when the response size is unknown (no Content-Length)', () => {
+    expect(
+      judgeRepetition({
+        load: wrkLike(12345),
+        expectedBodyBytes: 40,
+        serverCpuUtilisation: 1,
+        responseBytes: null,
+      }).valid,
+    ).toBe(true);
+  });
+});

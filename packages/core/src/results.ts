@@ -195,6 +195,12 @@ export const ScenarioResultSchema = z
         status: count,
         bodyBytes: count,
         expectedBodyBytes: count,
+        /**
+         * The whole response (status line, headers, body) to the tools' keep-alive GET, when it
+         * has a Content-Length: every response of a run has this size, which checks tools that
+         * count only total bytes (wrk).
+         */
+        responseBytes: count.nullable(),
         ok: z.boolean(),
         detail: z.string().nullable(),
       })
