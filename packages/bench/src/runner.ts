@@ -189,7 +189,8 @@ function loadSpecFor(
     expectedBodyBytes: payloadBytes,
   };
   if (profile.durationSeconds !== undefined) {
-    spec.durationSeconds = warmup ? Math.max(0.5, profile.warmupSeconds) : profile.durationSeconds;
+    // Whole seconds: wrk and h2load take no fractions.
+    spec.durationSeconds = warmup ? Math.max(1, Math.ceil(profile.warmupSeconds)) : profile.durationSeconds;
   } else {
     const requests = profile.requests!;
     // Count-only tools get a warm-up sized like warmupSeconds at a modest 50k req/s.

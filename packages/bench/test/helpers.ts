@@ -25,6 +25,7 @@ export function loadResult(overrides: Partial<LoadResult> = {}): LoadResult {
     },
     toolCpu: { userSeconds: 0.5, systemSeconds: 0.5, cores: 1, utilisation: 0.5 },
     errors: [],
+    notes: [],
     completed: true,
     rawOutputPath: null,
     ...overrides,

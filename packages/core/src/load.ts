@@ -99,6 +99,8 @@ export const LoadResultSchema = z
       .nullable(),
     /** Problems the run had, in words; empty when clean. */
     errors: z.array(z.string()),
+    /** Remarks on how something was measured (not problems of the run), e.g. a CPU fallback. */
+    notes: z.array(z.string()),
     /** True when the tool finished and its output parsed completely. */
     completed: z.boolean(),
     rawOutputPath: z.string().nullable(),

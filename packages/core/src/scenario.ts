@@ -98,7 +98,8 @@ export const ProfileSchema = z
     /** Tools in order of preference; the first one installed is used. */
     tools: z.array(LoadToolNameSchema).min(1),
     requests: z.number().int().positive().optional(),
-    durationSeconds: z.number().positive().optional(),
+    /** Whole seconds: wrk and h2load take no fractions. */
+    durationSeconds: z.number().int().positive().optional(),
     connections: z.number().int().positive(),
     /** Connections for the baseline when they must differ (the seed gave nginx 1000, not 4000). */
     baselineConnections: z.number().int().positive().optional(),

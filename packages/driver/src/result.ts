@@ -149,6 +149,7 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
     latency: run.latency,
     toolCpu: null,
     errors,
+    notes: [],
     completed: run.completed,
     rawOutputPath: null,
   };

@@ -107,7 +107,6 @@ export async function runLoad(specInput: LoadSpecInput, options: RunLoadOptions 
     // A safety net for tools that stop short without saying so.
     errors.push(`${spec.requests - done} of ${spec.requests} requests never finished`);
   }
-  if (cpu?.note) errors.push(cpu.note);
 
   return LoadResultSchema.parse({
     ...result,
@@ -125,6 +124,7 @@ export async function runLoad(specInput: LoadSpecInput, options: RunLoadOptions 
               wallSeconds > 0 ? (cpu.cpu.userSeconds + cpu.cpu.systemSeconds) / (wallSeconds * cores) : 0,
           },
     errors,
+    notes: cpu?.note ? [cpu.note] : [],
     completed,
     rawOutputPath: options.rawOutputPath ?? null,
   });

@@ -24,7 +24,7 @@ import {
   UsageError,
 } from '@scaleup/core';
 import { writeReports } from '@scaleup/report';
-import { choiceOption, intOption, numberOption, parseCommandArgs } from '../args.ts';
+import { choiceOption, intOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { repetitionLine, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
@@ -72,7 +72,7 @@ function applyOverrides(profile: Profile, values: Record<string, string | boolea
     delete next.durationSeconds;
   }
   if (str('duration') !== undefined) {
-    next.durationSeconds = numberOption(str('duration'), 'duration', 0, 0.1);
+    next.durationSeconds = intOption(str('duration'), 'duration', 0, 1, 86_400);
     delete next.requests;
   }
   if (str('reps') !== undefined) next.repetitions = intOption(str('reps'), 'reps', 0, 1, 1000);

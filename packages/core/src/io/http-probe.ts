@@ -48,8 +48,13 @@ export function rawResponseBytes(url: string, timeoutMs = 5000): Promise<number 
       if (error) reject(error);
       else resolve(value);
     };
-    const timer = setTimeout(() => finish(new Error(`no complete response from ${url} within ${timeoutMs} ms`)), timeoutMs);
-    socket.on('connect', () => socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`));
+    const timer = setTimeout(
+      () => finish(new Error(`no complete response from ${url} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.on('connect', () =>
+      socket.write(`GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`),
+    );
     socket.on('data', (chunk: Buffer) => {
       chunks.push(chunk);
       received += chunk.length;

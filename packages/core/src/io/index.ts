@@ -1,6 +1,6 @@
 export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 export { allowedCpus, parseCpuList } from './cpus.ts';
-export { httpGet, rawResponseBytes, type ProbeResponse } from './http-probe.ts';
+export { httpGet, type ProbeResponse, rawResponseBytes } from './http-probe.ts';
 export { allocatePort, isPortFree } from './ports.ts';
 export { childPids, isAlive, type ProcessCpu, pidsMatching, readProcessCpu } from './proc.ts';
 export { type SupervisedCommand, supervisedCommand } from './supervise.ts';

@@ -42,9 +42,14 @@ export const h2load: LoadToolAdapter = {
   },
 
   refuse(spec) {
-    return spec.method === 'GET'
-      ? []
-      : [`h2load sends GET only (its -d switch POSTs a file), not ${spec.method}`];
+    const problems: string[] = [];
+    if (spec.method !== 'GET')
+      problems.push(`h2load sends GET only (its -d switch POSTs a file), not ${spec.method}`);
+    // h2load 1.52 rejects "-D 0.5" ("value error") and would end before its summary.
+    if (spec.durationSeconds !== undefined && !Number.isInteger(spec.durationSeconds)) {
+      problems.push(`h2load takes whole seconds, got a duration of ${spec.durationSeconds}`);
+    }
+    return problems;
   },
 
   buildArgs(spec) {

@@ -160,3 +160,20 @@ describe('h2load parser', () => {
     ]);
   });
 });
+
+describe('h2load refusals', () => {
+  it('refuses fractional durations, which h2load rejects after starting', () => {
+    const spec = {
+      url: 'http://127.0.0.1:1/',
+      durationSeconds: 0.5,
+      connections: 1,
+      threads: 1,
+      keepAlive: true,
+      method: 'GET',
+      headers: {},
+      timeoutSeconds: 30,
+    };
+    expect(h2load.refuse(spec)).toEqual(['h2load takes whole seconds, got a duration of 0.5']);
+    expect(h2load.refuse({ ...spec, durationSeconds: 2 })).toEqual([]);
+  });
+});
