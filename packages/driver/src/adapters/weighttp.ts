@@ -12,8 +12,8 @@ import {
 } from '../result.ts';
 
 const INSTALL =
-  'not packaged by Debian: build from source (git clone https://github.com/lighttpd/weighttp; ' +
-  'needs libev-dev for 0.4; see its README)';
+  "not packaged by Debian: build lighttpd's weighttp from source (0.4 needs libev-dev; see its README) " +
+  'and put it on PATH';
 
 interface Counts {
   version: string;
