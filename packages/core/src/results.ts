@@ -322,8 +322,9 @@ export function parseResults(raw: unknown, source = 'results.json'): ResultsFile
   const parsed = ResultsFileSchema.safeParse(value);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error.issues);
-    const shown = issues.slice(0, 20).join('; ');
-    const more = issues.length > 20 ? ` (and ${issues.length - 20} more)` : '';
+    // One readable line: the first few problems, then how many more there are.
+    const shown = issues.slice(0, 5).join('; ');
+    const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
     throw new ResultsSchemaError(`${source}: does not match the results schema: ${shown}${more}`);
   }
   return parsed.data;
