@@ -298,7 +298,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     results.scenarios = options.scenarios.map((s) => scenarioResults.get(s.id)!);
     await writeFileAtomic(resultsPath, serializeResults(results));
   };
-  const warn = async (message: string) => {
+  const warn = (message: string) => {
     results.warnings.push(message);
     options.onEvent({ type: 'warning', message });
   };
@@ -466,12 +466,9 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
         ? `interrupted: ${error.message}`
         : `failed: ${(error as Error).message}`;
     results.run.finishedAt = now().toISOString();
-    refreshSummariesAll(
-      groups.flatMap((g) => g.scenarios),
-      scenarioResults,
-    );
+    if (!(error instanceof BenchInterrupted)) warn(results.interrupted);
+    // Summaries are refreshed after every repetition, so what is saved here is already summarized.
     await save();
-    if (!(error instanceof BenchInterrupted)) await warn(results.interrupted);
     throw error;
   }
 }
@@ -488,10 +485,6 @@ function refreshSummaries(scenarios: readonly Scenario[], results: Map<string, S
       baselineResult === null ? null : { id: baselineResult.id, repetitions: baselineResult.repetitions },
     );
   }
-}
-
-function refreshSummariesAll(scenarios: readonly Scenario[], results: Map<string, ScenarioResult>) {
-  for (const group of groupByPayload(scenarios)) refreshSummaries(group.scenarios, results);
 }
 
 function describePlanned(
