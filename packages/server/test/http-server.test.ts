@@ -1,9 +1,19 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestHead } from '../src/http-parser.ts';
-import { Connection, HttpServer, type ReadMode } from '../src/http-server.ts';
+import {
+  Connection,
+  directWriteSupported,
+  HttpServer,
+  type ReadMode,
+  userBufferSupported,
+  type WriteMode,
+} from '../src/http-server.ts';
 import { createMemoryResource, type Reply, type Resource } from '../src/resource.ts';
-import type { ConnectionVariant } from '../src/responses.ts';
+import { buildResponse, type ConnectionVariant } from '../src/responses.ts';
 
 /** Answers with a marker naming the request, so order and variants can be checked. */
 function echoResource(asyncTargets: ReadonlySet<string> = new Set()): Resource {
@@ -181,96 +191,164 @@ describe('Connection byte loop', () => {
   });
 });
 
-/** In-process server over real sockets, for both ways of reading. */
-describe.each(['user-buffer', 'stream'] as ReadMode[])(
-  'HttpServer over real sockets (%s reads)',
-  (readMode) => {
-    let server: HttpServer | undefined;
-    afterEach(async () => {
-      server?.destroyAll();
-      await new Promise((resolve) => server?.server.close(resolve));
-      server = undefined;
+it('offers the direct read and write paths on this Node, off by default', () => {
+  expect(userBufferSupported()).toBe(true);
+  expect(directWriteSupported()).toBe(true);
+  const server = new HttpServer(createMemoryResource(5, null));
+  expect(server.readMode).toBe('user-buffer');
+  expect(server.writeMode).toBe('stream');
+});
+
+/** In-process server over real sockets, for every way of reading and writing. */
+describe.each([
+  ['direct', 'direct'],
+  ['user-buffer', 'direct'],
+  ['direct', 'stream'],
+  ['user-buffer', 'stream'],
+  ['stream', 'stream'],
+] as [ReadMode, WriteMode][])('HttpServer over real sockets (%s reads, %s writes)', (readMode, writeMode) => {
+  let server: HttpServer | undefined;
+  afterEach(async () => {
+    server?.destroyAll();
+    await new Promise((resolve) => server?.server.close(resolve));
+    server = undefined;
+  });
+
+  async function start(timeouts = {}, resource = createMemoryResource(5, null)): Promise<number> {
+    server = new HttpServer(resource, timeouts, { readMode, writeMode });
+    expect(server.readMode).toBe(readMode);
+    expect(server.writeMode).toBe(writeMode);
+    await new Promise<void>((resolve) => server!.server.listen(0, '127.0.0.1', resolve));
+    const address = server.server.address();
+    if (address === null || typeof address === 'string') throw new Error('no address');
+    return address.port;
+  }
+
+  /** Sends `parts` (with small pauses between) and collects everything until the server closes. */
+  function exchange(
+    port: number,
+    parts: string[],
+    options: { halfClose?: boolean; timeoutMs?: number } = {},
+  ) {
+    return new Promise<{ text: string; closedByServer: boolean }>((resolve, reject) => {
+      const socket = connect(port, '127.0.0.1');
+      let text = '';
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve({ text, closedByServer: false });
+      }, options.timeoutMs ?? 2000);
+      socket.on('data', (d) => {
+        text += d.toString('latin1');
+      });
+      socket.on('error', reject);
+      socket.on('end', () => {
+        clearTimeout(timer);
+        socket.end();
+        resolve({ text, closedByServer: true });
+      });
+      socket.on('connect', async () => {
+        for (const part of parts) {
+          socket.write(part);
+          await new Promise((r) => setTimeout(r, 15));
+        }
+        if (options.halfClose) socket.end();
+      });
     });
+  }
 
-    async function start(timeouts = {}): Promise<number> {
-      server = new HttpServer(createMemoryResource(5, null), timeouts, { readMode });
-      expect(server.readMode).toBe(readMode);
-      await new Promise<void>((resolve) => server!.server.listen(0, '127.0.0.1', resolve));
-      const address = server.server.address();
-      if (address === null || typeof address === 'string') throw new Error('no address');
-      return address.port;
-    }
+  it('serves pipelined requests split across writes, then closes on Connection: close', async () => {
+    const port = await start();
+    const { text, closedByServer } = await exchange(port, [
+      'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTT',
+      'P/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+    ]);
+    expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3);
+    expect(text.endsWith('Connection: close\r\n\r\n*****')).toBe(true);
+    expect(closedByServer).toBe(true);
+    expect(server!.counters).toEqual({ requests: 3, connections: 1 });
+  });
 
-    /** Sends `parts` (with small pauses between) and collects everything until the server closes. */
-    function exchange(
-      port: number,
-      parts: string[],
-      options: { halfClose?: boolean; timeoutMs?: number } = {},
-    ) {
-      return new Promise<{ text: string; closedByServer: boolean }>((resolve, reject) => {
-        const socket = connect(port, '127.0.0.1');
-        let text = '';
-        const timer = setTimeout(() => {
-          socket.destroy();
-          resolve({ text, closedByServer: false });
-        }, options.timeoutMs ?? 2000);
-        socket.on('data', (d) => {
-          text += d.toString('latin1');
-        });
-        socket.on('error', reject);
-        socket.on('end', () => {
-          clearTimeout(timer);
-          socket.end();
-          resolve({ text, closedByServer: true });
-        });
-        socket.on('connect', async () => {
-          for (const part of parts) {
-            socket.write(part);
-            await new Promise((r) => setTimeout(r, 15));
+  it('still answers a client that half-closes after sending', async () => {
+    const port = await start();
+    const { text, closedByServer } = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], {
+      halfClose: true,
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(closedByServer).toBe(true);
+  });
+
+  it('cuts a client that is too slow to send its head (408) and drops idle connections', async () => {
+    const port = await start({ headerTimeoutMs: 200, keepAliveTimeoutMs: 300 });
+    const slow = await exchange(port, ['GET / HTTP/1.1\r\n'], { timeoutMs: 3000 });
+    expect(slow.text).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
+    expect(slow.closedByServer).toBe(true);
+    const idle = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], { timeoutMs: 3000 });
+    expect(idle.text).toMatch(/^HTTP\/1\.1 200 OK/);
+    expect(idle.closedByServer).toBe(true);
+  });
+
+  it('keeps large pipelined answers whole and in order for a client that reads late', async () => {
+    // Far more than the socket buffers hold, so writes only partly succeed and must queue.
+    const size = 1024 * 1024;
+    const dir = await mkdtemp(join(tmpdir(), 'scaleup-http-test-'));
+    try {
+      const file = join(dir, 'big');
+      await writeFile(file, Buffer.alloc(3 * size, 's'));
+      const resource: Resource = {
+        respond(req: RequestHead, variant: ConnectionVariant): Reply {
+          const letter = req.target.slice(1);
+          if (letter === 's') {
+            const head = buildResponse(200, '', 3 * size, null, variant);
+            return { head, path: file, start: 0, end: 3 * size - 1 };
           }
-          if (options.halfClose) socket.end();
+          return buildResponse(200, '', size, Buffer.alloc(size, letter), variant);
+        },
+        close() {},
+      };
+      const port = await start({}, resource);
+      const letters = 'abcsdefghsijklmnopqrstuvwxyz'.split('');
+      const received = await new Promise<Buffer>((resolve, reject) => {
+        const socket = connect(port, '127.0.0.1');
+        const chunks: Buffer[] = [];
+        socket.on('error', reject);
+        socket.on('data', (d) => chunks.push(d));
+        socket.on('end', () => resolve(Buffer.concat(chunks)));
+        socket.on('connect', () => {
+          socket.pause();
+          const requests = letters.map((l, i) =>
+            i === letters.length - 1
+              ? `GET /${l} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`
+              : `GET /${l} HTTP/1.1\r\nHost: a\r\n\r\n`,
+          );
+          socket.write(requests.join(''));
+          setTimeout(() => socket.resume(), 300);
         });
       });
+      let pos = 0;
+      for (const letter of letters) {
+        const end = received.indexOf('\r\n\r\n', pos);
+        expect(end).toBeGreaterThan(pos);
+        const head = received.toString('latin1', pos, end);
+        expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+        const length = Number(/Content-Length: (\d+)/.exec(head)?.[1]);
+        expect(length).toBe(letter === 's' ? 3 * size : size);
+        const body = received.subarray(end + 4, end + 4 + length);
+        expect(body.length).toBe(length);
+        expect(body.every((byte) => byte === letter.charCodeAt(0))).toBe(true);
+        pos = end + 4 + length;
+      }
+      expect(pos).toBe(received.length);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
+  });
 
-    it('serves pipelined requests split across writes, then closes on Connection: close', async () => {
-      const port = await start();
-      const { text, closedByServer } = await exchange(port, [
-        'GET / HTTP/1.1\r\nHost: a\r\n\r\nGET / HTT',
-        'P/1.1\r\nHost: a\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
-      ]);
-      expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(3);
-      expect(text.endsWith('Connection: close\r\n\r\n*****')).toBe(true);
-      expect(closedByServer).toBe(true);
-      expect(server!.counters).toEqual({ requests: 3, connections: 1 });
-    });
-
-    it('still answers a client that half-closes after sending', async () => {
-      const port = await start();
-      const { text, closedByServer } = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], {
-        halfClose: true,
-      });
-      expect(text).toMatch(/^HTTP\/1\.1 200 OK/);
-      expect(closedByServer).toBe(true);
-    });
-
-    it('cuts a client that is too slow to send its head (408) and drops idle connections', async () => {
-      const port = await start({ headerTimeoutMs: 200, keepAliveTimeoutMs: 300 });
-      const slow = await exchange(port, ['GET / HTTP/1.1\r\n'], { timeoutMs: 3000 });
-      expect(slow.text).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
-      expect(slow.closedByServer).toBe(true);
-      const idle = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], { timeoutMs: 3000 });
-      expect(idle.text).toMatch(/^HTTP\/1\.1 200 OK/);
-      expect(idle.closedByServer).toBe(true);
-    });
-
-    it('reads and discards a request body, then serves the next request', async () => {
-      const port = await start();
-      const { text } = await exchange(port, [
-        'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234',
-        '56789GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
-      ]);
-      expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
-    });
-  },
-);
+  it('reads and discards a request body, then serves the next request', async () => {
+    const port = await start();
+    const { text } = await exchange(port, [
+      'GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234',
+      '56789GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n',
+    ]);
+    expect(text.match(/HTTP\/1\.1 200 OK/g)).toHaveLength(2);
+  });
+});
