@@ -11,6 +11,7 @@ export {
   type LoadToolName,
   LoadToolNameSchema,
 } from './load.ts';
+export { choiceOption, intOption, numberOption } from './options.ts';
 export {
   type Environment,
   EnvironmentSchema,

@@ -1,6 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { parseArgs } from 'node:util';
-import { ACCEPT_MODES, type AcceptMode, RESOURCE_KINDS, type ResourceKind, UsageError } from '@scaleup/core';
+import {
+  ACCEPT_MODES,
+  type AcceptMode,
+  choiceOption,
+  intOption,
+  RESOURCE_KINDS,
+  type ResourceKind,
+  UsageError,
+} from '@scaleup/core';
 
 export interface ServerOptions {
   port: number;
@@ -85,20 +93,6 @@ const OPTION_SPEC = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-function intValue(
-  value: string | undefined,
-  name: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} must be a whole number, got '${value}'`);
-  const n = Number(value);
-  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, got ${n}`);
-  return n;
-}
-
 function secondsValue(value: string | undefined, name: string, fallback: number, min: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -106,19 +100,6 @@ function secondsValue(value: string | undefined, name: string, fallback: number,
     throw new UsageError(`--${name} must be a number of seconds between ${min} and 86400, got '${value}'`);
   }
   return n;
-}
-
-function choiceValue<C extends string>(
-  value: string | undefined,
-  name: string,
-  choices: readonly C[],
-  fallback: C,
-): C {
-  if (value === undefined) return fallback;
-  if (!(choices as readonly string[]).includes(value)) {
-    throw new UsageError(`--${name} must be one of ${choices.join(', ')}, got '${value}'`);
-  }
-  return value as C;
 }
 
 /** Whether this Node has `net.Server.listen({ reusePort })`: 22.12+ on the 22 line, 23.1+. */
@@ -149,8 +130,8 @@ export function parseServerArgs(
 
   const host = str('host') ?? SERVER_DEFAULTS.host;
   if (host.trim() === '') throw new UsageError('--host must not be empty');
-  const resource = choiceValue(str('resource'), 'resource', RESOURCE_KINDS, SERVER_DEFAULTS.resource);
-  const accept = choiceValue(str('accept'), 'accept', ACCEPT_MODES, SERVER_DEFAULTS.accept);
+  const resource = choiceOption(str('resource'), 'resource', RESOURCE_KINDS, SERVER_DEFAULTS.resource);
+  const accept = choiceOption(str('accept'), 'accept', ACCEPT_MODES, SERVER_DEFAULTS.accept);
   const nodeVersion = environment.nodeVersion ?? process.versions.node;
   if (accept === 'reuseport' && !supportsReusePort(nodeVersion)) {
     throw new UsageError(
@@ -171,18 +152,18 @@ export function parseServerArgs(
     throw new UsageError('--interval must be 0 (off) or >= 0.1 seconds');
 
   return {
-    port: intValue(str('port'), 'port', SERVER_DEFAULTS.port, 0, 65535),
+    port: intOption(str('port'), 'port', SERVER_DEFAULTS.port, 0, 65535),
     host,
-    workers: intValue(
+    workers: intOption(
       str('workers'),
       'workers',
       Math.min(environment.cpus ?? availableParallelism(), MAX_WORKERS),
       1,
       MAX_WORKERS,
     ),
-    backlog: intValue(str('backlog'), 'backlog', SERVER_DEFAULTS.backlog, 1, 2 ** 31 - 1),
+    backlog: intOption(str('backlog'), 'backlog', SERVER_DEFAULTS.backlog, 1, 2 ** 31 - 1),
     resource,
-    payloadBytes: intValue(str('payload'), 'payload', SERVER_DEFAULTS.payloadBytes, 0, MAX_PAYLOAD_BYTES),
+    payloadBytes: intOption(str('payload'), 'payload', SERVER_DEFAULTS.payloadBytes, 0, MAX_PAYLOAD_BYTES),
     root,
     silence: values.silence === true,
     intervalSeconds,
