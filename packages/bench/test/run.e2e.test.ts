@@ -51,7 +51,7 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
         expect(scenario.summary?.ratioToBaseline?.baseline).toMatch(/^nginx-/);
       }
       if (scenario.server.kind === 'nginx')
-        expect(scenario.server.settings.preset).toBe(results.plan.repetitions > 0 ? 'tuned' : '');
+        expect(scenario.server.settings.preset).toBe('tuned');
     }
     // Rounds interleave: within a group, every scenario's round r starts before any round r+1.
     const group = results.scenarios.filter((s) => s.group === '40B');
