@@ -39,10 +39,7 @@ export interface LoadToolPort {
   version: string;
   /** Throws a UsageError-like error for a spec the tool cannot run, before anything starts. */
   validate(spec: LoadSpec): void;
-  run(
-    spec: LoadSpec,
-    options: { rawOutputPath: string; signal: AbortSignal; onProgress?: (progress: LoadProgress) => void },
-  ): Promise<LoadResult>;
+  run(spec: LoadSpec, options: { rawOutputPath: string; signal: AbortSignal }): Promise<LoadResult>;
 }
 
 export interface LoadProgress {
@@ -643,11 +640,7 @@ async function measureRepetition(input: {
   const wallStart = process.hrtime.bigint();
   const stopTicker = progressTicker(server, wallStart, input.onProgress);
   const load = await input.tool
-    .run(input.spec, {
-      rawOutputPath: input.rawOutputPath,
-      signal: input.signal,
-      onProgress: input.onProgress,
-    })
+    .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal })
     .finally(stopTicker);
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
   const [cpuAfter, tcpAfter, workersAfter] = await Promise.all([

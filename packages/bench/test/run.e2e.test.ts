@@ -50,8 +50,7 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
         expect(scenario.repetitions[0]!.workers?.reduce((sum, w) => sum + w.requests, 0)).toBeGreaterThan(0);
         expect(scenario.summary?.ratioToBaseline?.baseline).toMatch(/^nginx-/);
       }
-      if (scenario.server.kind === 'nginx')
-        expect(scenario.server.settings.preset).toBe('tuned');
+      if (scenario.server.kind === 'nginx') expect(scenario.server.settings.preset).toBe('tuned');
     }
     // Rounds interleave: within a group, every scenario's round r starts before any round r+1.
     const group = results.scenarios.filter((s) => s.group === '40B');
