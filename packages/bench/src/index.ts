@@ -18,6 +18,7 @@ export {
   type NginxPort,
   type RunnerDeps,
   runBench,
+  saturatedToolWarnings,
   verifyResponse,
 } from './runner.ts';
 export {

@@ -31,7 +31,7 @@ import { summarizeScenario } from './summary.ts';
 import { readTcpCounters } from './tcp.ts';
 import { planTopology, resolveWorkers } from './topology.ts';
 import { checkTuning, tuningWarnings } from './tuning.ts';
-import { judgeRepetition } from './verdict.ts';
+import { CLIENT_SATURATED, judgeRepetition } from './verdict.ts';
 
 /** What the runner needs from a load tool; the driver package provides it. */
 export interface LoadToolPort {
@@ -452,6 +452,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     for (const result of scenarioResults.values()) {
       if (result.skipped === null && result.repetitions.length === 0) result.skipped = 'no repetition ran';
     }
+    for (const message of saturatedToolWarnings([...scenarioResults.values()])) warn(message);
     results.complete = true;
     results.run.finishedAt = now().toISOString();
     await save();
@@ -468,6 +469,25 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     await save();
     throw error;
   }
+}
+
+/**
+ * The client-bound verdict needs a server with visible headroom; when both sides run flat out
+ * (typical with one core each) it cannot say which one limits. Saying so lets a reader treat
+ * the faster server's figure, and its ratio, as a lower bound.
+ */
+export function saturatedToolWarnings(scenarios: readonly ScenarioResult[]): string[] {
+  const warnings: string[] = [];
+  for (const s of scenarios) {
+    const saturated = s.repetitions.filter((r) => (r.load.toolCpu?.utilisation ?? 0) >= CLIENT_SATURATED);
+    if (saturated.length * 2 > s.repetitions.length) {
+      warnings.push(
+        `${s.id}: the load tool used >= ${CLIENT_SATURATED * 100}% of its cores in ${saturated.length} of ${s.repetitions.length} repetitions; ` +
+          'the server may be faster than measured, so its figure and its ratio to the baseline are lower bounds',
+      );
+    }
+  }
+  return warnings;
 }
 
 function refreshSummaries(scenarios: readonly Scenario[], results: Map<string, ScenarioResult>) {

@@ -1,5 +1,6 @@
-import type { Repetition } from '@scaleup/core';
+import type { Repetition, ScenarioResult } from '@scaleup/core';
 import { describe, expect, it } from 'vitest';
+import { saturatedToolWarnings } from '../src/runner.ts';
 import { ratioToBaseline, summarizeScenario } from '../src/summary.ts';
 import { loadResult } from './helpers.ts';
 
@@ -78,5 +79,23 @@ describe('scenario summaries', () => {
     );
     // Jain indices 1, 0.5 and 0.8 -> median 0.8
     expect(summary.fairnessRequests).toBeCloseTo(0.8, 12);
+  });
+});
+
+describe('saturated load tool', () => {
+  it('warns when the tool ran flat out in most repetitions, naming the scenario', () => {
+    const flatOut = (round: number, utilisation: number) => {
+      const r = rep(round, 100);
+      r.load.toolCpu = { userSeconds: 1, systemSeconds: 4, cores: 1, utilisation };
+      return r;
+    };
+    const scenario = (id: string, reps: Repetition[]) =>
+      ({ id, repetitions: reps }) as unknown as ScenarioResult;
+    const warnings = saturatedToolWarnings([
+      scenario('1a', [flatOut(0, 0.95), flatOut(1, 0.97), flatOut(2, 0.5)]),
+      scenario('nginx-1', [flatOut(0, 0.95), flatOut(1, 0.5), flatOut(2, 0.5)]),
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^1a: the load tool used >= 90% of its cores in 2 of 3 repetitions/);
   });
 });
