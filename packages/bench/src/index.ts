@@ -34,6 +34,8 @@ export { readTcpCounters } from './tcp.ts';
 export { planTopology, resolveWorkers } from './topology.ts';
 export {
   checkTuning,
+  checkTuningFor,
+  peakConnections,
   RECORDED_SYSCTLS,
   SEED_OPEN_FILES,
   SEED_SYSCTLS,

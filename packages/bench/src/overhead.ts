@@ -4,6 +4,7 @@ import {
   type LoadToolName,
   type RatioEstimate,
   ratioEstimate,
+  SERVER_DEFAULT_BACKLOG,
   type Summary,
   summarize,
 } from '@scaleup/core';
@@ -57,7 +58,7 @@ export async function measureHarnessOverhead(options: OverheadOptions): Promise<
     resource: options.resource,
     accept: 'shared',
     workers: topology.serverCpus?.length ?? 1,
-    backlog: 8192,
+    backlog: SERVER_DEFAULT_BACKLOG,
     payloadBytes: options.payloadBytes,
     cpus: topology.serverCpus ?? undefined,
     host: '127.0.0.1',

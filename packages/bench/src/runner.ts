@@ -16,6 +16,7 @@ import {
   type ResultsFile,
   type Scenario,
   type ScenarioResult,
+  SERVER_DEFAULT_BACKLOG,
   type Suite,
   serializeResults,
   type ToolInfo,
@@ -30,7 +31,7 @@ import { type ServerUnderTest, startCommandServer, startScaleupServer } from './
 import { summarizeScenario } from './summary.ts';
 import { readTcpCounters } from './tcp.ts';
 import { planTopology, resolveWorkers } from './topology.ts';
-import { checkTuning, tuningWarnings } from './tuning.ts';
+import { checkTuningFor, peakConnections, tuningWarnings } from './tuning.ts';
 import { CLIENT_SATURATED, judgeRepetition } from './verdict.ts';
 
 /** What the runner needs from a load tool; the driver package provides it. */
@@ -224,7 +225,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   const workers = resolveWorkers(profile.workers, topology, allCpus);
   const serverCpus = topology.serverCpus ?? undefined;
   const loadCpus = topology.loadCpus ?? undefined;
-  const backlog = 8192;
+  const backlog = SERVER_DEFAULT_BACKLOG;
 
   // Refuse a spec the tool cannot run before any server starts.
   tool.validate(loadSpecFor(profile, `http://${host}:1/`, 0, false, loadCpus, false));
@@ -232,14 +233,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   await mkdir(logDir, { recursive: true });
 
   const environment = await collectEnvironment({ nginx: nginxInfo, tools, repoDir: options.repoDir });
-  const maxConnections = Math.max(profile.connections, profile.baselineConnections ?? 0);
-  const tuning = checkTuning({
-    sysctls: environment.sysctls,
-    openFilesSoft: environment.openFilesSoft,
-    openFilesHard: environment.openFilesHard,
-    connections: maxConnections,
-    backlog,
-  });
+  const tuning = checkTuningFor(environment, profile);
   const plan: LoadPlan = {
     tool: chosen.name,
     requests: profile.requests ?? null,
@@ -261,7 +255,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
       payloadBytes: scenario.payloadBytes,
       group: `${scenario.payloadBytes}B`,
       baseline: scenario.baseline,
-      server: describePlanned(scenario, workers, backlog, profile, nginxInfo),
+      server: describePlanned(scenario, workers, profile, nginxInfo),
       url: null,
       skipped: null,
       verification: null,
@@ -289,7 +283,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     topology,
     plan,
     scenarios: [...scenarioResults.values()],
-    warnings: [...chosen.warnings, ...tuningWarnings(tuning, maxConnections)],
+    warnings: [...chosen.warnings, ...tuningWarnings(tuning, peakConnections(profile))],
   };
   const save = async () => {
     results.scenarios = options.scenarios.map((s) => scenarioResults.get(s.id)!);
@@ -507,7 +501,6 @@ function refreshSummaries(scenarios: readonly Scenario[], results: Map<string, S
 function describePlanned(
   scenario: Scenario,
   workers: number,
-  backlog: number,
   profile: Profile,
   nginxInfo: Environment['nginx'],
 ): ScenarioResult['server'] {
@@ -519,7 +512,7 @@ function describePlanned(
         resource: s.resource,
         accept: s.accept,
         workers,
-        backlog: s.backlog ?? backlog,
+        backlog: s.backlog,
       };
     case 'nginx':
       return {

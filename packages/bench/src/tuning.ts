@@ -1,4 +1,4 @@
-import type { TuningCheck } from '@scaleup/core';
+import { type Environment, type Profile, SERVER_DEFAULT_BACKLOG, type TuningCheck } from '@scaleup/core';
 
 /** The sysctls the seed's author set before measuring, and the values he used. */
 export const SEED_SYSCTLS: readonly {
@@ -136,4 +136,20 @@ export function tuningWarnings(checks: readonly TuningCheck[], connections: numb
       (c) =>
         `${c.setting} is ${c.actual ?? 'unknown'} (recommended ${c.recommended}): ${c.impact}. Fix: ${c.fix}`,
     );
+}
+
+/** The most connections one process of a run holds: the profile's, or its baseline's if larger. */
+export function peakConnections(profile: Pick<Profile, 'connections' | 'baselineConnections'>): number {
+  return Math.max(profile.connections, profile.baselineConnections ?? 0);
+}
+
+/** The tuning check for running `profile` on the machine `environment` describes. */
+export function checkTuningFor(environment: Environment, profile: Profile): TuningCheck[] {
+  return checkTuning({
+    sysctls: environment.sysctls,
+    openFilesSoft: environment.openFilesSoft,
+    openFilesHard: environment.openFilesHard,
+    connections: peakConnections(profile),
+    backlog: SERVER_DEFAULT_BACKLOG,
+  });
 }

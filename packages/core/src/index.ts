@@ -77,6 +77,7 @@ export {
   type AcceptMode,
   RESOURCE_KINDS,
   type ResourceKind,
+  SERVER_DEFAULT_BACKLOG,
   type ServerStatsFile,
   ServerStatsFileSchema,
   type WorkerStats,

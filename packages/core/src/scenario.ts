@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
 import { formatIssues } from './results.ts';
+import { SERVER_DEFAULT_BACKLOG } from './server-stats.ts';
 
 /**
  * Scenario suites and load profiles are data (scenarios/*.json), decoded strictly: unknown keys
@@ -17,7 +18,7 @@ export const ScenarioServerSchema = z.discriminatedUnion('kind', [
       kind: z.literal('scaleup'),
       resource: z.enum(['fixed', 'file', 'data']),
       accept: z.enum(['shared', 'rr', 'reuseport']).default('shared'),
-      backlog: z.number().int().positive().default(8192),
+      backlog: z.number().int().positive().default(SERVER_DEFAULT_BACKLOG),
     })
     .strict(),
   z

@@ -2,6 +2,8 @@ import { z } from 'zod';
 
 export const ACCEPT_MODES = ['shared', 'rr', 'reuseport'] as const;
 export type AcceptMode = (typeof ACCEPT_MODES)[number];
+/** The listen backlog the seed's server.py asked for; the kernel caps it at net.core.somaxconn. */
+export const SERVER_DEFAULT_BACKLOG = 8192;
 export const RESOURCE_KINDS = ['file', 'data', 'fixed'] as const;
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 

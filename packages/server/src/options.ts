@@ -7,6 +7,7 @@ import {
   intOption,
   RESOURCE_KINDS,
   type ResourceKind,
+  SERVER_DEFAULT_BACKLOG,
   UsageError,
 } from '@scaleup/core';
 
@@ -32,7 +33,7 @@ export interface ServerOptions {
 export const SERVER_DEFAULTS = {
   port: 8080,
   host: '0.0.0.0',
-  backlog: 8192,
+  backlog: SERVER_DEFAULT_BACKLOG,
   resource: 'file',
   payloadBytes: 40,
   intervalSeconds: 5,

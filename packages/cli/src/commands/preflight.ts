@@ -1,4 +1,11 @@
-import { checkTuning, collectEnvironment, createDefaultDeps, loadProfiles, REPO_DIR } from '@scaleup/bench';
+import {
+  checkTuningFor,
+  collectEnvironment,
+  createDefaultDeps,
+  loadProfiles,
+  peakConnections,
+  REPO_DIR,
+} from '@scaleup/bench';
 import { type Environment, ScenarioError, type TuningCheck, UsageError } from '@scaleup/core';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -75,14 +82,8 @@ export const preflightCommand: Command = {
     const deps = await createDefaultDeps();
     const [tools, nginx] = await Promise.all([deps.detectTools(), deps.nginx.detect()]);
     const environment = await collectEnvironment({ tools, nginx, repoDir: REPO_DIR });
-    const connections = Math.max(profile.connections, profile.baselineConnections ?? 0);
-    const tuning = checkTuning({
-      sysctls: environment.sysctls,
-      openFilesSoft: environment.openFilesSoft,
-      openFilesHard: environment.openFilesHard,
-      connections,
-      backlog: 8192,
-    });
+    const connections = peakConnections(profile);
+    const tuning = checkTuningFor(environment, profile);
     if (values.json) {
       process.stdout.write(
         `${JSON.stringify({ profile: name, connections, environment, tuning }, null, 2)}\n`,
