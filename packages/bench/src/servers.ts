@@ -55,6 +55,32 @@ async function stopChild(child: ResultPromise, graceMs: number): Promise<void> {
   clearTimeout(timer);
 }
 
+/**
+ * A server process under supervision: pinned, killed by the kernel if the runner dies, its
+ * output appended to the scenario's log.
+ */
+function spawnServer(
+  file: string,
+  args: string[],
+  options: {
+    cpus: number[] | undefined;
+    logPath: string;
+    cwd?: string | undefined;
+    env?: Record<string, string> | undefined;
+  },
+): ResultPromise {
+  const command = supervisedCommand(file, args, { cpus: options.cpus, deathSignal: 'TERM' });
+  return execa(command.file, command.args, {
+    reject: false,
+    cwd: options.cwd,
+    env: options.env,
+    stdin: 'ignore',
+    stdout: { file: options.logPath, append: true },
+    stderr: { file: options.logPath, append: true },
+    cleanup: true,
+  });
+}
+
 async function descendants(pid: number): Promise<number[]> {
   const all: number[] = [];
   for (const child of await childPids(pid)) all.push(child, ...(await descendants(child)));
@@ -98,14 +124,7 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     '--stats-file',
     statsFile,
   ]);
-  const command = supervisedCommand(cli.file, cli.args, { cpus: options.cpus, deathSignal: 'TERM' });
-  const child = execa(command.file, command.args, {
-    reject: false,
-    stdin: 'ignore',
-    stdout: { file: options.logPath, append: true },
-    stderr: { file: options.logPath, append: true },
-    cleanup: true,
-  });
+  const child = spawnServer(cli.file, cli.args, { cpus: options.cpus, logPath: options.logPath });
   const readStats = async (): Promise<ServerStatsFile | undefined> => {
     try {
       const parsed = ServerStatsFileSchema.safeParse(JSON.parse(await readFile(statsFile, 'utf8')));
@@ -207,16 +226,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   const readyUrl = fillPlaceholders(options.readyUrl ?? 'http://{host}:{port}/', values);
   const url = options.url === undefined ? readyUrl : fillPlaceholders(options.url, values);
   const [file, ...args] = argv;
-  const command = supervisedCommand(file!, args, { cpus: options.cpus, deathSignal: 'TERM' });
-  const child = execa(command.file, command.args, {
-    reject: false,
-    cwd: options.cwd,
-    env: options.env,
-    stdin: 'ignore',
-    stdout: { file: options.logPath, append: true },
-    stderr: { file: options.logPath, append: true },
-    cleanup: true,
-  });
+  const child = spawnServer(file!, args, options);
   const stop = () => stopChild(child, 5000);
   try {
     await waitFor(
