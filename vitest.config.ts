@@ -1,6 +1,10 @@
+import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 const packages = ['core', 'server', 'nginx', 'driver', 'bench', 'report', 'cli'];
+/** Projects whose tests start the scaleup server, which should send the way it does after setup. */
+const startsServer = new Set(['server', 'bench', 'cli', 'driver']);
+const buildAddon = fileURLToPath(new URL('./packages/server/test/global-setup.ts', import.meta.url));
 
 export default defineConfig({
   test: {
@@ -9,6 +13,7 @@ export default defineConfig({
         name,
         root: `packages/${name}`,
         include: ['test/**/*.test.ts'],
+        globalSetup: startsServer.has(name) ? [buildAddon] : [],
         // Integration tests start real servers and load tools on two shared cores.
         testTimeout: 60_000,
         hookTimeout: 60_000,

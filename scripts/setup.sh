@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up scaleup on a fresh Debian/Ubuntu machine that has Node 20+ and npm: the native tools
-# (nginx, h2load, wrk) from apt where we may install them, pnpm at the pinned version, and the
-# workspace's dependencies from the lockfile. Safe to run again: it skips what is already there.
+# (nginx, h2load, wrk, a C compiler) from apt where we may install them, pnpm at the pinned
+# version, the workspace's dependencies from the lockfile, and the server's zero-copy addon.
+# Safe to run again: it skips what is already there.
 #   scripts/setup.sh          what `pnpm bench:all` needs
 #   scripts/setup.sh --test   also what the test suite needs
 set -euo pipefail
@@ -18,7 +19,8 @@ done
 
 pnpm_version=$(node -p "require('./package.json').packageManager.split('@')[1]")
 
-apt_packages=(nginx-light nghttp2-client wrk)
+# gcc and libc6-dev build the server's zero-copy send addon (packages/server/native/zerocopy.c).
+apt_packages=(nginx-light nghttp2-client wrk gcc libc6-dev)
 if $want_test_tools; then
   apt_packages+=(poppler-utils libreoffice-calc-nogui)
 fi
@@ -45,4 +47,11 @@ if [ "$(pnpm --version 2>/dev/null || true)" != "$pnpm_version" ]; then
 fi
 
 pnpm install --frozen-lockfile --reporter=silent
+
+# Without the addon the server still runs, sending every response with write(); the tests check
+# the sendfile path, so there a failed build is fatal.
+if ! pnpm --silent build:native >&2; then
+  if $want_test_tools; then exit 1; fi
+  echo "setup.sh: the server will send every response with write() (see docs/performance.md)" >&2
+fi
 echo "setup.sh: ready (node $(node --version), pnpm $(pnpm --version))" >&2

@@ -20,6 +20,7 @@ export {
   runBench,
   saturatedToolWarnings,
   verifyResponse,
+  zeroCopyWarning,
 } from './runner.ts';
 export {
   REPO_DIR,

@@ -59,6 +59,7 @@ export async function measureHarnessOverhead(options: OverheadOptions): Promise<
     accept: 'shared',
     workers: topology.serverCpus?.length ?? 1,
     backlog: SERVER_DEFAULT_BACKLOG,
+    send: 'auto',
     payloadBytes: options.payloadBytes,
     cpus: topology.serverCpus ?? undefined,
     host: '127.0.0.1',

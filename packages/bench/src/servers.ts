@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import {
   fillPlaceholders,
   type ProcessCpuSample,
+  type SendMode,
   type ServerDescription,
   type ServerStatsFile,
   ServerStatsFileSchema,
@@ -92,6 +93,7 @@ export interface ScaleupServerOptions {
   accept: 'shared' | 'rr' | 'reuseport';
   workers: number;
   backlog: number;
+  send: SendMode;
   payloadBytes: number;
   cpus: number[] | undefined;
   host: string;
@@ -118,6 +120,8 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     String(options.payloadBytes),
     '--accept',
     options.accept,
+    '--send',
+    options.send,
     '--silence',
     '--interval',
     String(STATS_INTERVAL_SECONDS),
@@ -137,8 +141,9 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     await stopChild(child, 6000);
     await rm(workDir, { recursive: true, force: true });
   };
+  let readyStats: ServerStatsFile;
   try {
-    await waitFor(
+    readyStats = await waitFor(
       async () => {
         if (child.exitCode !== null) {
           const log = await readFile(options.logPath, 'utf8').catch(() => '');
@@ -165,6 +170,8 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
       accept: options.accept,
       workers: options.workers,
       backlog: options.backlog,
+      send: options.send,
+      zeroCopy: readyStats.zeroCopy.active,
     },
     async processes() {
       const stats = await readStats();

@@ -47,6 +47,9 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
       }
       expect(scenario.summary?.requestsPerSecond?.n).toBe(results.plan.repetitions);
       if (scenario.server.kind === 'scaleup') {
+        // The test setup builds the addon, as setup.sh does: 10 kB answers go out with sendfile.
+        expect(scenario.server.send).toBe('auto');
+        expect(scenario.server.zeroCopy).toBe(true);
         expect(scenario.repetitions[0]!.workers?.reduce((sum, w) => sum + w.requests, 0)).toBeGreaterThan(0);
         expect(scenario.summary?.ratioToBaseline?.baseline).toMatch(/^nginx-/);
       }
@@ -63,6 +66,7 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/ETA/);
     expect(run.stderr).toMatch(/vs nginx/);
+    expect(run.stderr).not.toMatch(/not sendfile/);
   }, 300_000);
 
   it('keeps partial results and leaves no process behind when interrupted', async () => {

@@ -77,11 +77,14 @@ export {
   type AcceptMode,
   RESOURCE_KINDS,
   type ResourceKind,
+  SEND_MODES,
   SERVER_DEFAULT_BACKLOG,
+  type SendMode,
   type ServerStatsFile,
   ServerStatsFileSchema,
   type WorkerStats,
   WorkerStatsSchema,
+  ZERO_COPY_MIN_BYTES,
 } from './server-stats.ts';
 export {
   type BootstrapOptions,

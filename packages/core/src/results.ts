@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LoadResultSchema, LoadToolNameSchema } from './load.ts';
+import { SEND_MODES } from './server-stats.ts';
 
 /**
  * results.json: the single source of truth a run writes and every exporter reads. Validated on
@@ -156,6 +157,9 @@ export const ServerDescriptionSchema = z.discriminatedUnion('kind', [
       accept: z.enum(['shared', 'rr', 'reuseport']),
       workers: z.number().int().positive(),
       backlog: z.number().int().positive(),
+      send: z.enum(SEND_MODES),
+      /** Whether large responses actually went out with sendfile(2) (the native addon loaded). */
+      zeroCopy: z.boolean(),
     })
     .strict(),
   z

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
 import { formatIssues } from './results.ts';
-import { SERVER_DEFAULT_BACKLOG } from './server-stats.ts';
+import { SEND_MODES, SERVER_DEFAULT_BACKLOG } from './server-stats.ts';
 
 /**
  * Scenario suites and load profiles are data (scenarios/*.json), decoded strictly: unknown keys
@@ -19,6 +19,7 @@ export const ScenarioServerSchema = z.discriminatedUnion('kind', [
       resource: z.enum(['fixed', 'file', 'data']),
       accept: z.enum(['shared', 'rr', 'reuseport']).default('shared'),
       backlog: z.number().int().positive().default(SERVER_DEFAULT_BACKLOG),
+      send: z.enum(SEND_MODES).default('auto'),
     })
     .strict(),
   z

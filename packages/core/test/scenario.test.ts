@@ -28,6 +28,19 @@ describe('the shipped suite and profiles', () => {
     });
     expect(Object.keys(profiles)).toEqual(expect.arrayContaining(['seed', 'default', 'smoke']));
   });
+
+  it('hold the zero-copy comparison: each 10 kB server with sendfile and with write() only', () => {
+    const suite = parseSuite(repoFile('zero-copy.json'), 'scenarios/zero-copy.json');
+    const sends = suite.scenarios.map((s) => [s.id, s.server.kind === 'scaleup' ? s.server.send : null]);
+    expect(sends).toEqual([
+      ['1a', 'auto'],
+      ['1a-write', 'write'],
+      ['1b', 'auto'],
+      ['1b-write', 'write'],
+      ['nginx-1', null],
+    ]);
+    expect(new Set(suite.scenarios.map((s) => s.payloadBytes))).toEqual(new Set([10000]));
+  });
 });
 
 describe('strict decoding', () => {
@@ -36,7 +49,12 @@ describe('strict decoding', () => {
       suite: 'bad',
       extra: true,
       scenarios: [
-        { id: 'a', label: 'A', payloadBytes: -1, server: { kind: 'scaleup', resource: 'disk' } },
+        {
+          id: 'a',
+          label: 'A',
+          payloadBytes: -1,
+          server: { kind: 'scaleup', resource: 'disk', send: 'splice' },
+        },
         { id: 'a', label: 'B', payloadBytes: 40, server: { kind: 'nginx', colour: 'red' } },
       ],
     };
@@ -51,6 +69,7 @@ describe('strict decoding', () => {
     expect(problems).toMatch(/\(root\).*extra/);
     expect(problems).toMatch(/scenarios\.0\.payloadBytes/);
     expect(problems).toMatch(/scenarios\.0\.server\.resource/);
+    expect(problems).toMatch(/scenarios\.0\.server\.send/);
     expect(problems).toMatch(/scenarios\.1\.server.*colour/);
     expect((error as Error).message).toMatch(/^my\.json: /);
   });

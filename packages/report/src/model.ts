@@ -54,7 +54,8 @@ function baseKey(server: ServerDescription): string {
 function variantKey(server: ServerDescription): string {
   switch (server.kind) {
     case 'scaleup':
-      return `accept ${server.accept}, ${server.workers} worker${server.workers === 1 ? '' : 's'}, backlog ${server.backlog}`;
+      // Without zero-copy sends it is a different server at 4 KiB and up, so a row of its own.
+      return `accept ${server.accept}, ${server.workers} worker${server.workers === 1 ? '' : 's'}, backlog ${server.backlog}${server.zeroCopy ? '' : ', write() only'}`;
     case 'nginx':
       return `${server.preset}, ${server.workers} worker${server.workers === 1 ? '' : 's'}`;
     case 'command':
@@ -146,7 +147,7 @@ export function machineLabel(results: ResultsFile): string {
 export function describeServer(server: ServerDescription): string {
   switch (server.kind) {
     case 'scaleup':
-      return `scaleup, ${server.resource} resource, accept ${server.accept}, ${server.workers} worker(s), backlog ${server.backlog}`;
+      return `scaleup, ${server.resource} resource, accept ${server.accept}, ${server.workers} worker(s), backlog ${server.backlog}, ${server.zeroCopy ? 'sendfile for large responses' : 'write() only'}`;
     case 'nginx':
       return `nginx ${server.version ?? ''} ${server.preset}, ${server.workers} worker(s)`.replace(
         /\s+/g,

@@ -9,7 +9,8 @@ import {
   type RequestHead,
 } from './http-parser.ts';
 import type { Reply, Resource, StreamReply } from './resource.ts';
-import { ALLOW_LINE, CLOSE, connectionVariant, errorResponse } from './responses.ts';
+import { ALLOW_LINE, CLOSE, connectionVariant, errorResponse, isPrebuiltResponse } from './responses.ts';
+import { socketFd, type ZeroCopySender } from './zero-copy.ts';
 
 export interface HttpTimeouts {
   /** From the first byte of a request head to its end. */
@@ -473,8 +474,25 @@ export class Connection {
     // Direct writes keep their order with writes made through the Writable because libuv queues
     // every write on the handle; only data still buffered inside the Writable (not yet handed to
     // the handle) could be overtaken, so then, and after end(), the Writable is used.
+    const zeroCopy = this.owner.zeroCopy;
     const handle = this.directWrite ? (socket as unknown as { _handle: StreamHandle | null })._handle : null;
-    if (handle !== null && socket.writableLength === 0 && !socket.writableEnded) {
+    if (
+      zeroCopy !== null &&
+      more === null &&
+      zeroCopy.eligible(first.length) &&
+      isPrebuiltResponse(first) &&
+      // sendfile bypasses every queue, so it may only go when nothing is queued before it.
+      socket.writableLength === 0 &&
+      this.directPending === 0 &&
+      !socket.writableEnded
+    ) {
+      const fd = socketFd(socket);
+      const sent = fd < 0 ? -1 : zeroCopy.send(fd, first);
+      if (sent === first.length) ok = true;
+      // Short (socket buffer full) or failed: the rest goes through the queued path, which waits
+      // for the socket to drain or reports the error as for any write.
+      else ok = socket.write(sent > 0 ? first.subarray(sent) : first);
+    } else if (handle !== null && socket.writableLength === 0 && !socket.writableEnded) {
       ok = writeDirect(this, handle, first, more);
     } else if (more === null) {
       ok = socket.write(first);
@@ -659,11 +677,13 @@ export class HttpServer {
 
   readonly readMode: ReadMode;
   readonly writeMode: WriteMode;
+  /** Sends large prebuilt responses with sendfile(2); null writes everything. */
+  readonly zeroCopy: ZeroCopySender | null;
 
   constructor(
     readonly resource: Resource,
     timeouts: Partial<HttpTimeouts> = {},
-    options: { readMode?: ReadMode; writeMode?: WriteMode } = {},
+    options: { readMode?: ReadMode; writeMode?: WriteMode; zeroCopy?: ZeroCopySender | null } = {},
   ) {
     this.timeouts = { ...DEFAULT_TIMEOUTS, ...timeouts };
     // The direct modes are opt-in: they save CPU (~0.3 us per request, +7% req/s at 40 B), but at
@@ -671,6 +691,7 @@ export class HttpServer {
     // (the server then idles and every wake-up costs the client). See docs/performance.md.
     this.readMode = options.readMode ?? (userBufferSupported() ? 'user-buffer' : 'stream');
     this.writeMode = options.writeMode ?? 'stream';
+    this.zeroCopy = options.zeroCopy ?? null;
     // Half-open allowed: a client that shuts down its sending side still gets pending answers.
     this.server = createServer({ noDelay: true, allowHalfOpen: true }, (socket) => this.accept(socket));
     const period = Math.max(
@@ -733,6 +754,7 @@ export class HttpServer {
     return new Promise((resolve) => {
       this.drained = () => {
         clearInterval(this.sweeper);
+        this.zeroCopy?.close();
         resolve();
       };
       for (const connection of this.connections) connection.drain();

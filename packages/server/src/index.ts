@@ -29,6 +29,7 @@ export {
 } from './paths.ts';
 export { parseRange, type RangeResult } from './ranges.ts';
 export { createMemoryResource, payloadOf, type Reply, type Resource, type StreamReply } from './resource.ts';
+export { CachedResponse, isPrebuiltResponse } from './responses.ts';
 export { formatWorkerLine, readyLine, statsFile, type WorkerSample, workerStats } from './stats.ts';
 export {
   etagMatches,
@@ -40,3 +41,21 @@ export {
   stampOf,
 } from './validators.ts';
 export { createResource, runWorker, type WorkerConfig } from './worker.ts';
+export {
+  DEFAULT_ZERO_COPY_LIMITS,
+  loadZeroCopy,
+  socketFd,
+  type ZeroCopyAddon,
+  type ZeroCopyLimits,
+  type ZeroCopyLoad,
+  ZeroCopySender,
+} from './zero-copy.ts';
+export {
+  type BuildResult,
+  buildZeroCopyAddon,
+  compilerArgs,
+  compilerCommand,
+  nodeApiIncludeDir,
+  ZERO_COPY_ADDON,
+  ZERO_COPY_SOURCE,
+} from './zero-copy-build.ts';

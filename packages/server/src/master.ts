@@ -4,7 +4,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type ServerStatsFile, UsageError } from '@scaleup/core';
+import { type ServerStatsFile, UsageError, ZERO_COPY_MIN_BYTES } from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
 import type { ServerOptions } from './options.ts';
 import { payloadOf } from './resource.ts';
@@ -19,6 +19,7 @@ import {
   workerStats,
 } from './stats.ts';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from './worker.ts';
+import { loadZeroCopy } from './zero-copy.ts';
 
 export interface ServerIo {
   stdout: { write(text: string): unknown };
@@ -116,6 +117,14 @@ export async function runServer(
     );
   }
 
+  const zeroCopyLoad = options.send === 'auto' ? loadZeroCopy() : null;
+  const zeroCopy = {
+    active: zeroCopyLoad?.addon != null,
+    minBytes: ZERO_COPY_MIN_BYTES,
+    note: zeroCopyLoad?.note ?? null,
+  };
+  if (zeroCopy.note !== null) note(`${zeroCopy.note}; sending every response with write()`);
+
   const removeTempRoot = () => {
     if (tempRoot !== undefined) rmSync(tempRoot, { recursive: true, force: true });
     tempRoot = undefined;
@@ -131,6 +140,8 @@ export async function runServer(
     host: options.host,
     backlog: options.backlog,
     effectiveBacklog,
+    send: options.send,
+    zeroCopy,
   };
   const retired = { requests: 0, connections: 0 };
   const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
@@ -214,6 +225,7 @@ export async function runServer(
       root,
       timeouts,
       reportMs,
+      zeroCopy: zeroCopy.active,
     };
     const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
     slot.worker = worker;

@@ -7,7 +7,9 @@ import {
   intOption,
   RESOURCE_KINDS,
   type ResourceKind,
+  SEND_MODES,
   SERVER_DEFAULT_BACKLOG,
+  type SendMode,
   UsageError,
 } from '@scaleup/core';
 
@@ -25,6 +27,7 @@ export interface ServerOptions {
   intervalSeconds: number;
   statsFile: string | undefined;
   accept: AcceptMode;
+  send: SendMode;
   headerTimeoutSeconds: number;
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
@@ -38,6 +41,7 @@ export const SERVER_DEFAULTS = {
   payloadBytes: 40,
   intervalSeconds: 5,
   accept: 'shared',
+  send: 'auto',
   headerTimeoutSeconds: 10,
   requestTimeoutSeconds: 30,
   keepAliveTimeoutSeconds: 75,
@@ -65,6 +69,11 @@ A master process owns one listening socket; worker processes accept on it direct
                           shared:    workers accept on the master's socket (the seed's design)
                           rr:        the master accepts and hands connections round-robin
                           reuseport: one SO_REUSEPORT socket per worker (needs Node >= 22.12)
+  --send MODE           auto | write (default auto)
+                          auto:  responses of 4 KiB and more that are sent again and again
+                                 (fixed, data, cached files) go out with sendfile(2) from memory
+                                 when the native addon is built (pnpm build:native); else write
+                          write: every response with write(2), as plain Node does
   --interval SECONDS    per-worker stats line and stats-file snapshot period (default 5; 0 = off)
   --silence             no per-worker stats lines
   --stats-file PATH     JSON stats (scaleup.server-stats/1), rewritten atomically
@@ -88,6 +97,7 @@ const OPTION_SPEC = {
   interval: { type: 'string' },
   'stats-file': { type: 'string' },
   accept: { type: 'string' },
+  send: { type: 'string' },
   'header-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
   'keepalive-timeout': { type: 'string' },
@@ -170,6 +180,7 @@ export function parseServerArgs(
     intervalSeconds,
     statsFile,
     accept,
+    send: choiceOption(str('send'), 'send', SEND_MODES, SERVER_DEFAULTS.send),
     headerTimeoutSeconds: secondsValue(
       str('header-timeout'),
       'header-timeout',

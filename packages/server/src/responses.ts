@@ -58,6 +58,16 @@ export function buildResponse(
   return out;
 }
 
+const prebuilt = new WeakSet<Uint8Array>();
+
+/**
+ * Whether this Buffer is a prebuilt response that will be sent again and again (and so is worth a
+ * zero-copy memfd), as opposed to one built for a single request such as a 206.
+ */
+export function isPrebuiltResponse(buf: Uint8Array): boolean {
+  return prebuilt.has(buf);
+}
+
 /**
  * A response whose bytes only change with the Date header: built at most once a second per
  * variant, then the same Buffer is written for every request.
@@ -88,6 +98,7 @@ export class CachedResponse {
     let buf = this.variants[index];
     if (buf === undefined) {
       buf = buildResponse(this.status, this.headers, this.body.length, headOnly ? null : this.body, variant);
+      prebuilt.add(buf);
       this.variants[index] = buf;
     }
     return buf;

@@ -1,4 +1,4 @@
-import type { AcceptMode, ResourceKind, ServerStatsFile, WorkerStats } from '@scaleup/core';
+import type { AcceptMode, ResourceKind, SendMode, ServerStatsFile, WorkerStats } from '@scaleup/core';
 
 /** What a worker reports about itself over IPC; the master adds slot and restarts. */
 export interface WorkerSample {
@@ -8,6 +8,7 @@ export interface WorkerSample {
   cpuUserSeconds: number;
   cpuSystemSeconds: number;
   rssBytes: number;
+  zeroCopyResponses: number;
 }
 
 export type WorkerMessage =
@@ -23,7 +24,11 @@ export function isWorkerMessage(value: unknown): value is WorkerMessage {
   return type === 'listening' || type === 'stats' || type === 'fatal';
 }
 
-export function sampleProcess(requests: number, connections: number): WorkerSample {
+export function sampleProcess(
+  requests: number,
+  connections: number,
+  zeroCopyResponses: number,
+): WorkerSample {
   const cpu = process.cpuUsage();
   return {
     pid: process.pid,
@@ -32,6 +37,7 @@ export function sampleProcess(requests: number, connections: number): WorkerSamp
     cpuUserSeconds: cpu.user / 1e6,
     cpuSystemSeconds: cpu.system / 1e6,
     rssBytes: process.memoryUsage.rss(),
+    zeroCopyResponses,
   };
 }
 
@@ -45,6 +51,7 @@ export function workerStats(slot: number, restarts: number, sample: WorkerSample
     cpuSystemSeconds: Math.round(sample.cpuSystemSeconds * 1e6) / 1e6,
     rssBytes: sample.rssBytes,
     restarts,
+    zeroCopyResponses: sample.zeroCopyResponses,
   };
 }
 
@@ -57,6 +64,8 @@ export interface StatsFileContext {
   host: string;
   backlog: number;
   effectiveBacklog: number;
+  send: SendMode;
+  zeroCopy: ServerStatsFile['zeroCopy'];
 }
 
 export function statsFile(
@@ -78,6 +87,8 @@ export function statsFile(
     host: context.host,
     backlog: context.backlog,
     effectiveBacklog: context.effectiveBacklog,
+    send: context.send,
+    zeroCopy: { ...context.zeroCopy },
     writtenAt: now.toISOString(),
     uptimeSeconds: Math.round(uptimeSeconds * 1000) / 1000,
     workers: [...workers].sort((a, b) => a.slot - b.slot),
@@ -111,10 +122,12 @@ export function readyLine(options: {
   resource: ResourceKind;
   payloadBytes: number;
   masterPid: number;
+  zeroCopy: { active: boolean; minBytes: number };
 }): string {
   const host = options.host.includes(':') ? `[${options.host}]` : options.host;
   return (
     `scaleup server ready: http://${host}:${options.port}/ (${options.workers} workers, accept=${options.accept}, ` +
-    `resource=${options.resource}, payload=${options.payloadBytes} B, master pid ${options.masterPid})`
+    `resource=${options.resource}, payload=${options.payloadBytes} B, ` +
+    `send=${options.zeroCopy.active ? `sendfile from ${options.zeroCopy.minBytes} B` : 'write'}, master pid ${options.masterPid})`
   );
 }

@@ -4,6 +4,7 @@ import { FileResource } from './file-resource.ts';
 import { HttpServer, type HttpTimeouts } from './http-server.ts';
 import { createMemoryResource, type Resource } from './resource.ts';
 import { type MasterMessage, sampleProcess, type WorkerMessage } from './stats.ts';
+import { loadZeroCopy, ZeroCopySender } from './zero-copy.ts';
 
 /** Everything a worker needs, passed by the master in the environment (see WORKER_CONFIG_ENV). */
 export interface WorkerConfig {
@@ -19,6 +20,8 @@ export interface WorkerConfig {
   timeouts: HttpTimeouts;
   /** How often the worker pushes its counters to the master unasked. */
   reportMs: number;
+  /** Send large prebuilt responses with sendfile (the master checked the addon loads). */
+  zeroCopy: boolean;
 }
 
 export const WORKER_CONFIG_ENV = 'SCALEUP_SERVER_WORKER_CONFIG';
@@ -52,8 +55,12 @@ function send(message: WorkerMessage, done?: () => void): void {
 export async function runWorker(config: WorkerConfig): Promise<void> {
   startClock();
   const resource = await createResource(config);
-  const http = new HttpServer(resource, config.timeouts);
-  const sample = () => sampleProcess(http.counters.requests, http.counters.connections);
+  const addon = config.zeroCopy ? loadZeroCopy().addon : null;
+  const http = new HttpServer(resource, config.timeouts, {
+    zeroCopy: addon === null ? null : new ZeroCopySender(addon),
+  });
+  const sample = () =>
+    sampleProcess(http.counters.requests, http.counters.connections, http.zeroCopy?.responses ?? 0);
   let stopping = false;
 
   const shutdown = async (graceMs: number) => {

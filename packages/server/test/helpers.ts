@@ -8,7 +8,7 @@ import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@s
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = 'packages/server/src/bin.ts';
 const READY =
-  /^scaleup server ready: http:\/\/(.+):(\d+)\/ \((\d+) workers, accept=(\w+), resource=(\w+), payload=(\d+) B, master pid (\d+)\)$/m;
+  /^scaleup server ready: http:\/\/(.+):(\d+)\/ \((\d+) workers, accept=(\w+), resource=(\w+), payload=(\d+) B, send=(write|sendfile from \d+ B), master pid (\d+)\)$/m;
 
 export interface RunningServer {
   child: ChildProcess;
@@ -95,7 +95,7 @@ export async function startServer(args: string[], options: { port?: number } = {
     { timeoutMs: 30_000, intervalMs: 50, what: `server ready line (stderr: ${stderr})` },
   );
   server.readyLine = match[0];
-  expectEqual(Number(match[7]), masterPid, 'master pid in the ready line');
+  expectEqual(Number(match[8]), masterPid, 'master pid in the ready line');
   await server.workerPids();
   return server;
 }

@@ -62,6 +62,7 @@ function fakeConnection(resource: Resource, draining = false) {
     draining,
     counters: { requests: 0, connections: 0 },
     timeouts: { headerTimeoutMs: 1000, requestTimeoutMs: 1000, keepAliveTimeoutMs: 1000 },
+    zeroCopy: null,
   };
   const connection = new Connection(socket as unknown as Socket, owner as unknown as HttpServer, false);
   return { socket, owner, connection };

@@ -91,7 +91,7 @@ describe('shared-socket server lifecycle', () => {
     ]);
     try {
       expect(server.readyLine).toBe(
-        `scaleup server ready: http://127.0.0.1:${server.port}/ (2 workers, accept=shared, resource=file, payload=123 B, master pid ${server.masterPid})`,
+        `scaleup server ready: http://127.0.0.1:${server.port}/ (2 workers, accept=shared, resource=file, payload=123 B, send=sendfile from 4096 B, master pid ${server.masterPid})`,
       );
       expect(server.stdout().match(/scaleup server ready/g)).toHaveLength(1);
       expect(await listenBacklog(server.port)).toBe(1000);

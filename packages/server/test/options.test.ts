@@ -18,6 +18,7 @@ describe('parseServerArgs', () => {
       intervalSeconds: 5,
       statsFile: undefined,
       accept: 'shared',
+      send: 'auto',
       headerTimeoutSeconds: 10,
       requestTimeoutSeconds: 30,
       keepAliveTimeoutSeconds: 75,

@@ -10,6 +10,7 @@ const sample = {
   cpuUserSeconds: 3.912345678,
   cpuSystemSeconds: 0.88,
   rssBytes: 61_234_567,
+  zeroCopyResponses: 0,
 };
 
 describe('stats', () => {
@@ -34,6 +35,8 @@ describe('stats', () => {
         host: '127.0.0.1',
         backlog: 8192,
         effectiveBacklog: 4096,
+        send: 'auto',
+        zeroCopy: { active: false, minBytes: 4096, note: 'zero-copy addon not built (pnpm build:native)' },
       },
       'interval',
       12.3456,
@@ -57,9 +60,10 @@ describe('stats', () => {
         resource: 'file',
         payloadBytes: 40,
         masterPid: 77,
+        zeroCopy: { active: true, minBytes: 4096 },
       }),
     ).toBe(
-      'scaleup server ready: http://0.0.0.0:8080/ (2 workers, accept=shared, resource=file, payload=40 B, master pid 77)',
+      'scaleup server ready: http://0.0.0.0:8080/ (2 workers, accept=shared, resource=file, payload=40 B, send=sendfile from 4096 B, master pid 77)',
     );
     expect(
       readyLine({
@@ -70,8 +74,9 @@ describe('stats', () => {
         resource: 'fixed',
         payloadBytes: 0,
         masterPid: 2,
+        zeroCopy: { active: false, minBytes: 4096 },
       }),
-    ).toContain('http://[::1]:1/');
+    ).toContain('http://[::1]:1/ (1 workers, accept=rr, resource=fixed, payload=0 B, send=write,');
   });
 
   it('backs off respawns of a crash-looping slot', () => {

@@ -7,6 +7,7 @@ import {
   REPO_DIR,
 } from '@scaleup/bench';
 import { type Environment, ScenarioError, type TuningCheck, UsageError } from '@scaleup/core';
+import { loadZeroCopy, ZERO_COPY_ADDON } from '@scaleup/server';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -84,14 +85,17 @@ export const preflightCommand: Command = {
     const environment = await collectEnvironment({ tools, nginx, repoDir: REPO_DIR });
     const connections = peakConnections(profile);
     const tuning = checkTuningFor(environment, profile);
+    const zeroCopyNote = loadZeroCopy().note;
+    const zeroCopy = { active: zeroCopyNote === null, note: zeroCopyNote };
     if (values.json) {
       process.stdout.write(
-        `${JSON.stringify({ profile: name, connections, environment, tuning }, null, 2)}\n`,
+        `${JSON.stringify({ profile: name, connections, environment, zeroCopy, tuning }, null, 2)}\n`,
       );
       return 0;
     }
     const out = [
       ...environmentLines(environment),
+      `zero-copy       ${zeroCopy.active ? `sendfile addon loads (${ZERO_COPY_ADDON})` : `off: ${zeroCopyNote}; large responses go out with write()`}`,
       '',
       `Tuning (profile ${name}: up to ${connections} connections per process):`,
       ...tuningLines(tuning),

@@ -1,0 +1,132 @@
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import type { Socket } from 'node:net';
+import { ZERO_COPY_MIN_BYTES } from '@scaleup/core';
+import { ZERO_COPY_ADDON } from './zero-copy-build.ts';
+
+/** What native/zerocopy.c exports. Every call returns a negative errno instead of throwing. */
+export interface ZeroCopyAddon {
+  memfdFrom(bytes: Uint8Array): number;
+  sendFile(socketFd: number, fileFd: number, offset: number, length: number): number;
+  closeFd(fd: number): number;
+}
+
+export type ZeroCopyLoad = { addon: ZeroCopyAddon; note: null } | { addon: null; note: string };
+
+let loaded: ZeroCopyLoad | undefined;
+
+/** Loads the addon once per process; without it the server writes every response (and says why). */
+export function loadZeroCopy(path: string = ZERO_COPY_ADDON): ZeroCopyLoad {
+  if (path === ZERO_COPY_ADDON && loaded !== undefined) return loaded;
+  let result: ZeroCopyLoad;
+  if (process.platform !== 'linux') {
+    result = { addon: null, note: `zero-copy sends need Linux (this is ${process.platform})` };
+  } else if (!existsSync(path)) {
+    result = { addon: null, note: 'zero-copy addon not built (pnpm build:native)' };
+  } else {
+    try {
+      const addon = createRequire(import.meta.url)(path) as Partial<ZeroCopyAddon>;
+      if (
+        typeof addon.memfdFrom !== 'function' ||
+        typeof addon.sendFile !== 'function' ||
+        typeof addon.closeFd !== 'function'
+      ) {
+        result = { addon: null, note: `zero-copy addon at ${path} lacks memfdFrom/sendFile/closeFd` };
+      } else {
+        result = { addon: addon as ZeroCopyAddon, note: null };
+      }
+    } catch (error) {
+      result = {
+        addon: null,
+        note: `zero-copy addon failed to load: ${(error as Error).message.split('\n')[0]}`,
+      };
+    }
+  }
+  if (path === ZERO_COPY_ADDON) loaded = result;
+  return result;
+}
+
+/** The socket's file descriptor, or -1 when its handle has none (closed, or not a TCP handle). */
+export function socketFd(socket: Socket): number {
+  const fd = (socket as unknown as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : -1;
+}
+
+export interface ZeroCopyLimits {
+  minBytes: number;
+  /** How many responses keep a memfd; the oldest is closed first. */
+  maxEntries: number;
+  /** Their total size; a single response above a quarter of it is always written instead. */
+  maxBytes: number;
+}
+
+export const DEFAULT_ZERO_COPY_LIMITS: ZeroCopyLimits = {
+  minBytes: ZERO_COPY_MIN_BYTES,
+  maxEntries: 256,
+  maxBytes: 64 * 1024 * 1024,
+};
+
+/**
+ * Sends prebuilt responses with sendfile(2) from a private memfd copy of each. A response Buffer
+ * is copied into its memfd once, then every send only hands page references to the socket.
+ *
+ * A memfd is written once and never changed: a response replaced (each second, for the Date
+ * header) gets a new memfd, and pages still queued in some socket keep their old bytes. Closing
+ * an evicted memfd is safe for the same reason: queued pages hold their own references.
+ */
+export class ZeroCopySender {
+  /** Insertion order is eviction order. */
+  private readonly fds = new Map<Uint8Array, number>();
+  private cachedBytes = 0;
+  /** Responses that went out whole through sendfile. */
+  responses = 0;
+
+  constructor(
+    private readonly addon: ZeroCopyAddon,
+    readonly limits: ZeroCopyLimits = DEFAULT_ZERO_COPY_LIMITS,
+  ) {}
+
+  /** Whether a response of this size goes through sendfile at all. */
+  eligible(length: number): boolean {
+    return length >= this.limits.minBytes && length <= this.limits.maxBytes / 4;
+  }
+
+  /**
+   * Sends as much of `response` as the socket takes without blocking: returns the byte count
+   * (possibly 0 or short when the socket buffer is full) or a negative errno when nothing was sent.
+   */
+  send(fd: number, response: Uint8Array): number {
+    let file = this.fds.get(response);
+    if (file === undefined) {
+      file = this.addon.memfdFrom(response);
+      if (file < 0) return file;
+      this.remember(response, file);
+    }
+    const sent = this.addon.sendFile(fd, file, 0, response.length);
+    if (sent === response.length) this.responses++;
+    return sent;
+  }
+
+  /** Memfds currently open (for tests and stats). */
+  get openFiles(): number {
+    return this.fds.size;
+  }
+
+  close(): void {
+    for (const file of this.fds.values()) this.addon.closeFd(file);
+    this.fds.clear();
+    this.cachedBytes = 0;
+  }
+
+  private remember(response: Uint8Array, file: number): void {
+    this.fds.set(response, file);
+    this.cachedBytes += response.length;
+    for (const [oldest, oldFile] of this.fds) {
+      if (this.fds.size <= this.limits.maxEntries && this.cachedBytes <= this.limits.maxBytes) break;
+      if (oldest === response) break;
+      this.fds.delete(oldest);
+      this.cachedBytes -= oldest.length;
+      this.addon.closeFd(oldFile);
+    }
+  }
+}
