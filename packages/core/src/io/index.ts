@@ -2,6 +2,13 @@ export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 export { allowedCpus, parseCpuList } from './cpus.ts';
 export { httpGet, type ProbeResponse, rawResponseBytes } from './http-probe.ts';
 export { allocatePort, isPortFree } from './ports.ts';
-export { childPids, isAlive, type ProcessCpu, pidsMatching, readProcessCpu } from './proc.ts';
+export {
+  childPids,
+  isAlive,
+  type ProcessCpu,
+  ProcessCpuReader,
+  pidsMatching,
+  readProcessCpu,
+} from './proc.ts';
 export { type SupervisedCommand, supervisedCommand } from './supervise.ts';
 export { waitFor } from './wait.ts';

@@ -1,3 +1,4 @@
+import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Clock ticks per second for /proc/<pid>/stat; 100 on every Linux build that matters here. */
@@ -9,6 +10,15 @@ export interface ProcessCpu {
   systemSeconds: number;
 }
 
+/** utime and stime from the text of /proc/<pid>/stat. */
+function parseProcessCpu(pid: number, stat: string): ProcessCpu {
+  // The command name may contain spaces and parentheses: fields start after the last ')'.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const utime = Number(fields[11]);
+  const stime = Number(fields[12]);
+  return { pid, userSeconds: utime / CLOCK_TICKS_PER_SECOND, systemSeconds: stime / CLOCK_TICKS_PER_SECOND };
+}
+
 /** CPU time of one process from /proc, or null when it is gone. */
 export async function readProcessCpu(pid: number): Promise<ProcessCpu | null> {
   let stat: string;
@@ -17,11 +27,44 @@ export async function readProcessCpu(pid: number): Promise<ProcessCpu | null> {
   } catch {
     return null;
   }
-  // The command name may contain spaces and parentheses: fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const utime = Number(fields[11]);
-  const stime = Number(fields[12]);
-  return { pid, userSeconds: utime / CLOCK_TICKS_PER_SECOND, systemSeconds: stime / CLOCK_TICKS_PER_SECOND };
+  return parseProcessCpu(pid, stat);
+}
+
+/**
+ * Samples one process's CPU time again and again through one open descriptor, re-read from
+ * offset 0 synchronously (about 2 us a read). An async readFile per sample took 1-3 ms of this
+ * process's CPU each (open, stat, read, close through the thread pool), which at 10 samples a
+ * second stole 1-3% from a load tool sharing the core: the harness then measured 2.7% below
+ * the same tool run by hand.
+ */
+export class ProcessCpuReader {
+  #fd: number | null;
+  readonly #buffer = Buffer.alloc(1024);
+
+  constructor(readonly pid: number) {
+    try {
+      this.#fd = openSync(`/proc/${pid}/stat`, 'r');
+    } catch {
+      this.#fd = null;
+    }
+  }
+
+  /** The current figures, or null once the process is gone (or was never there). */
+  read(): ProcessCpu | null {
+    if (this.#fd === null) return null;
+    try {
+      const length = readSync(this.#fd, this.#buffer, 0, this.#buffer.length, 0);
+      return parseProcessCpu(this.pid, this.#buffer.toString('latin1', 0, length));
+    } catch {
+      return null;
+    }
+  }
+
+  close(): void {
+    if (this.#fd === null) return;
+    closeSync(this.#fd);
+    this.#fd = null;
+  }
 }
 
 /** Direct children of a process, from /proc/<pid>/task/<pid>/children. */
