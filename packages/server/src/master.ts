@@ -329,6 +329,16 @@ export async function runServer(
     );
   };
 
+  /**
+   * SIGUSR2: a fresh snapshot in the stats file now. A benchmark reads counters right after each
+   * run this way instead of asking for snapshots several times a second, whose IPC and file
+   * writes would cost the serving core (~1-2% at 10 kB with a 0.2 s interval).
+   */
+  const snapshotNow = async () => {
+    await collect(250);
+    if (!stopping && ready) await writeStats('interval');
+  };
+
   const tick = async () => {
     await collect(250);
     if (stopping) return;
@@ -400,6 +410,7 @@ export async function runServer(
     finishing = true;
     if (forceTimer !== undefined) clearTimeout(forceTimer);
     for (const signal of SIGNALS) process.off(signal, stop);
+    process.off('SIGUSR2', onSnapshotSignal);
     await writeStats('stopped');
     removeTempRoot();
     process.off('exit', removeTempRoot);
@@ -409,6 +420,8 @@ export async function runServer(
 
   const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
   for (const signal of SIGNALS) process.on(signal, stop);
+  const onSnapshotSignal = () => void snapshotNow();
+  process.on('SIGUSR2', onSnapshotSignal);
 
   for (const slot of slots) fork(slot);
   return finished;

@@ -83,7 +83,7 @@ A master process owns one listening socket; worker processes accept on it direct
   -h, --help            this text
 
 Prints one 'scaleup server ready: ...' line once every worker listens; SIGINT/SIGTERM stop it
-gracefully within 5 s.`;
+gracefully within 5 s; SIGUSR2 writes a fresh --stats-file snapshot at once.`;
 
 const OPTION_SPEC = {
   port: { type: 'string' },

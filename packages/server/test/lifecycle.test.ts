@@ -181,6 +181,39 @@ describe('shared-socket server lifecycle', () => {
     for (let i = 0; i < 6; i++) expect((await http(server.port, '/')).status).toBe(200);
   });
 
+  it('writes a fresh snapshot on SIGUSR2 without periodic snapshots, and keeps serving', async () => {
+    const stats = statsPath('sigusr2');
+    const server = await startServer([
+      '--workers',
+      '2',
+      '--resource',
+      'fixed',
+      '--stats-file',
+      stats,
+      '--interval',
+      '0',
+    ]);
+    const ready = await readStats(stats);
+    for (let i = 0; i < 5; i++) await http(server.port, '/');
+    await sleep(1200);
+    // No interval: the file still says what it said at ready.
+    expect((await readStats(stats)).event).toBe('ready');
+    const asked = Date.now();
+    process.kill(server.masterPid, 'SIGUSR2');
+    const fresh = await waitFor(
+      async () => {
+        const s = await readStats(stats);
+        return Date.parse(String(s.writtenAt)) >= asked ? s : undefined;
+      },
+      { timeoutMs: 2000, intervalMs: 20, what: 'a snapshot after SIGUSR2' },
+    );
+    expect(fresh.event).toBe('interval');
+    expect(fresh.masterPid).toBe(ready.masterPid);
+    expect(fresh.workers.reduce((sum, w) => sum + w.requests, 0)).toBe(5);
+    expect((await http(server.port, '/')).status).toBe(200);
+    expect(server.child.exitCode).toBeNull();
+  });
+
   it('stops on SIGTERM: closes idle connections, finishes in-flight requests, leaves nothing behind', async () => {
     const stats = statsPath('term');
     const server = await startServer(['--workers', '2', '--stats-file', stats, '--interval', '0']);
