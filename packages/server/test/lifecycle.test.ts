@@ -16,6 +16,22 @@ afterEach(async () => {
   await cleanupServers();
 });
 
+/** Two workers serving the fixed resource, with a stats file written only at events. */
+async function startQuietFixed(name: string) {
+  const stats = statsPath(name);
+  const server = await startServer([
+    '--workers',
+    '2',
+    '--resource',
+    'fixed',
+    '--stats-file',
+    stats,
+    '--interval',
+    '0',
+  ]);
+  return { stats, server, ready: await readStats(stats) };
+}
+
 function statsPath(name: string): string {
   return join(tmpdir(), `scaleup-server-stats-${process.pid}-${name}-${Date.now()}.json`);
 }
@@ -151,18 +167,7 @@ describe('shared-socket server lifecycle', () => {
   });
 
   it('respawns a killed worker in the same slot and counts the restart', async () => {
-    const stats = statsPath('respawn');
-    const server = await startServer([
-      '--workers',
-      '2',
-      '--resource',
-      'fixed',
-      '--stats-file',
-      stats,
-      '--interval',
-      '0',
-    ]);
-    const ready = await readStats(stats);
+    const { stats, server, ready } = await startQuietFixed('respawn');
     expect(ready.event).toBe('ready');
     const victim = ready.workers.find((w) => w.slot === 1)!;
     await http(server.port, '/');
@@ -182,18 +187,7 @@ describe('shared-socket server lifecycle', () => {
   });
 
   it('writes a fresh snapshot on SIGUSR2 without periodic snapshots, and keeps serving', async () => {
-    const stats = statsPath('sigusr2');
-    const server = await startServer([
-      '--workers',
-      '2',
-      '--resource',
-      'fixed',
-      '--stats-file',
-      stats,
-      '--interval',
-      '0',
-    ]);
-    const ready = await readStats(stats);
+    const { stats, server, ready } = await startQuietFixed('sigusr2');
     for (let i = 0; i < 5; i++) await http(server.port, '/');
     await sleep(1200);
     // No interval: the file still says what it said at ready.
@@ -283,17 +277,7 @@ describe('shared-socket server lifecycle', () => {
   });
 
   it('serves thousands of concurrent keep-alive connections', async () => {
-    const stats = statsPath('many');
-    const server = await startServer([
-      '--workers',
-      '2',
-      '--resource',
-      'fixed',
-      '--stats-file',
-      stats,
-      '--interval',
-      '0',
-    ]);
+    const { stats, server } = await startQuietFixed('many');
     const count = 3000;
     const sockets: Socket[] = [];
     try {
