@@ -25,6 +25,7 @@ import {
   ZERO_COPY_MIN_BYTES,
 } from '@scaleup/core';
 import { allowedCpus, httpGet, rawResponseBytes, readProcessCpu, writeFileAtomic } from '@scaleup/core/io';
+import { CpuQuotaGroup } from './cgroup.ts';
 import { collectEnvironment } from './environment.ts';
 import { estimateRemainingSeconds } from './eta.ts';
 import { tcpCounterDelta } from './kernel.ts';
@@ -222,7 +223,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   const chosen = pickTool(tools, profile.tools, options.tool);
   const tool = await deps.loadTool(chosen.name);
   const allCpus = allowedCpus();
-  const topology = planTopology(profile.pinning, allCpus);
+  const topology = planTopology(profile.pinning, allCpus, profile.serverCpuQuotaCores ?? null);
   const workers = resolveWorkers(profile.workers, topology, allCpus);
   const serverCpus = topology.serverCpus ?? undefined;
   const loadCpus = topology.loadCpus ?? undefined;
@@ -230,6 +231,12 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
 
   // Refuse a spec the tool cannot run before any server starts.
   tool.validate(loadSpecFor(profile, `http://${host}:1/`, 0, false, loadCpus, false));
+  // Also before anything is written: without root or a cpu controller the run cannot be what
+  // the profile asks for. (An empty group a crash leaves behind costs nothing.)
+  const quotaGroup =
+    profile.serverCpuQuotaCores === undefined
+      ? null
+      : await CpuQuotaGroup.create(profile.serverCpuQuotaCores);
   await mkdir(rawDir, { recursive: true });
   await mkdir(logDir, { recursive: true });
 
@@ -336,6 +343,9 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
             continue;
           }
           running.set(scenario.id, server);
+          if (quotaGroup !== null) {
+            for (const p of await server.processes()) await quotaGroup.add(p.pid);
+          }
           result.url = server.url;
           result.server = mergeDescription(result.server, server.description);
           const sendWarning = zeroCopyWarning(scenario, result.server);
@@ -409,7 +419,8 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
             spec: loadSpecFor(profile, server.url, scenario.payloadBytes, scenario.baseline, loadCpus, false),
             tool,
             rawOutputPath: join(rawDir, `${scenario.id}-r${planned.round + 1}.txt`),
-            serverCores: topology.serverCpus?.length ?? allCpus.length,
+            // Under a quota the servers' budget is the quota, and busy is measured against it.
+            serverCores: profile.serverCpuQuotaCores ?? topology.serverCpus?.length ?? allCpus.length,
             signal: options.signal,
             now,
             onProgress: (progress) =>
@@ -465,6 +476,11 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     // Summaries are refreshed after every repetition, so what is saved here is already summarized.
     await save();
     throw error;
+  } finally {
+    // Every server has been stopped by now, so the group is empty and can go.
+    await quotaGroup
+      ?.remove()
+      .catch((error: Error) => options.onEvent({ type: 'warning', message: error.message }));
   }
 }
 

@@ -5,13 +5,20 @@ import type { Topology } from '@scaleup/core';
  * one, the tool on the other, so neither steals the other's cycles. With one CPU nothing can be
  * split and the run is unpinned, which the topology says.
  */
-export function planTopology(pinning: 'split' | 'none', cpus: readonly number[]): Topology {
+export function planTopology(
+  pinning: 'split' | 'none',
+  cpus: readonly number[],
+  serverCpuQuotaCores: number | null = null,
+): Topology {
+  const quota =
+    serverCpuQuotaCores === null ? '' : `; servers capped at ${serverCpuQuotaCores} CPU by a cgroup quota`;
   if (pinning === 'none') {
     return {
       pinned: false,
       serverCpus: null,
       loadCpus: null,
-      description: `unpinned on ${cpus.length} CPUs (as the seed ran)`,
+      serverCpuQuotaCores,
+      description: `unpinned on ${cpus.length} CPUs (as the seed ran)${quota}`,
     };
   }
   if (cpus.length < 2) {
@@ -19,7 +26,8 @@ export function planTopology(pinning: 'split' | 'none', cpus: readonly number[])
       pinned: false,
       serverCpus: null,
       loadCpus: null,
-      description: `unpinned: only ${cpus.length} CPU available, nothing to split`,
+      serverCpuQuotaCores,
+      description: `unpinned: only ${cpus.length} CPU available, nothing to split${quota}`,
     };
   }
   const serverShare = Math.floor(cpus.length / 2);
@@ -29,7 +37,8 @@ export function planTopology(pinning: 'split' | 'none', cpus: readonly number[])
     pinned: true,
     serverCpus,
     loadCpus,
-    description: `server and nginx pinned to CPU ${serverCpus.join(',')}; load tool pinned to CPU ${loadCpus.join(',')}`,
+    serverCpuQuotaCores,
+    description: `server and nginx pinned to CPU ${serverCpus.join(',')}; load tool pinned to CPU ${loadCpus.join(',')}${quota}`,
   };
 }
 

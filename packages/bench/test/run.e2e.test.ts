@@ -1,10 +1,11 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseResults } from '@scaleup/core';
 import { childPids, isAlive, waitFor } from '@scaleup/core/io';
 import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { findCgroupLayout } from '../src/cgroup.ts';
 import { scaleupCliCommand } from '../src/servers.ts';
 
 const dirs: string[] = [];
@@ -115,4 +116,37 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
       },
     );
   }, 150_000);
+
+  // Needs root and a cgroup cpu controller (CI runs as root).
+  it.skipIf(process.getuid?.() !== 0 || findCgroupLayout().version === null)(
+    'caps the servers with --server-quota: their CPU stays within the quota, the group is removed',
+    async () => {
+      const out = await tempDir();
+      const cli = scaleupCliCommand([
+        ...['bench', '--profile', 'smoke', '--server-quota', '0.4', '--only', '2a,nginx-2'],
+        ...['--out', out, '--no-report'],
+      ]);
+      const child = execa(cli.file, cli.args, { reject: false, timeout: 120_000 });
+      started.push(child.pid!);
+      const run = await child;
+      expect(run.exitCode, run.stderr).toBe(0);
+      expect(run.stderr).toContain('servers capped at 0.4 CPU by a cgroup quota');
+      const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+      expect(results.topology.serverCpuQuotaCores).toBe(0.4);
+      for (const scenario of results.scenarios) {
+        for (const rep of scenario.repetitions) {
+          const cpuSeconds = rep.serverCpu.reduce((sum, p) => sum + p.userSeconds + p.systemSeconds, 0);
+          // 0.4 CPU, with slack for the kernel's 100 ms periods and tick accounting.
+          expect(cpuSeconds / rep.load.elapsedSeconds, scenario.id).toBeLessThan(0.55);
+          expect(rep.verdict.valid).toBe(true);
+        }
+      }
+      // The runner names its group after its own pid.
+      const layout = findCgroupLayout();
+      if (layout.version !== null) {
+        expect(await readdir(layout.root)).not.toContain(`scaleup-bench-${child.pid}`);
+      }
+    },
+    150_000,
+  );
 });

@@ -18,6 +18,15 @@ describe('topology', () => {
     expect(resolveWorkers('auto', seed, [0, 1, 2, 3])).toBe(4);
   });
 
+  it('records and describes a CPU quota for the servers', () => {
+    const t = planTopology('split', [0, 1], 0.6);
+    expect(t.serverCpuQuotaCores).toBe(0.6);
+    expect(t.description).toBe(
+      'server and nginx pinned to CPU 0; load tool pinned to CPU 1; servers capped at 0.6 CPU by a cgroup quota',
+    );
+    expect(planTopology('split', [0, 1]).serverCpuQuotaCores).toBeNull();
+  });
+
   it('cannot split a single CPU and says so', () => {
     expect(planTopology('split', [0])).toMatchObject({
       pinned: false,

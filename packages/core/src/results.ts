@@ -255,6 +255,8 @@ export const TopologySchema = z
     pinned: z.boolean(),
     serverCpus: z.array(count).nullable(),
     loadCpus: z.array(count).nullable(),
+    /** The cgroup CPU quota the servers ran under (profile serverCpuQuotaCores), null for none. */
+    serverCpuQuotaCores: z.number().positive().nullable().default(null),
     description: z.string(),
   })
   .strict();

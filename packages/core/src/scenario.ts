@@ -116,6 +116,11 @@ export const ProfileSchema = z
     workers: z.union([z.number().int().positive(), z.literal('auto')]),
     nginxPreset: z.enum(['stock', 'tuned']),
     timeoutSeconds: z.number().positive().default(60),
+    /**
+     * Caps every server under test (ours, nginx, a command) at this many CPUs with a cgroup
+     * quota, so that on a small machine the servers and not the load tool are the bottleneck.
+     */
+    serverCpuQuotaCores: z.number().min(0.05).max(1024).optional(),
   })
   .strict()
   .superRefine((profile, ctx) => {

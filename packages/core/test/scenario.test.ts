@@ -26,7 +26,14 @@ describe('the shipped suite and profiles', () => {
       baselineConnections: 1000,
       pinning: 'none',
     });
-    expect(Object.keys(profiles)).toEqual(expect.arrayContaining(['seed', 'default', 'smoke']));
+    expect(Object.keys(profiles)).toEqual(
+      expect.arrayContaining(['seed', 'default', 'server-bound', 'smoke']),
+    );
+    // server-bound is the default with the servers capped, nothing else changed.
+    const { serverCpuQuotaCores, description: _, ...rest } = profiles['server-bound']!;
+    const { description: __, ...defaults } = profiles.default!;
+    expect(serverCpuQuotaCores).toBe(0.6);
+    expect(rest).toEqual(defaults);
   });
 
   it('hold the zero-copy comparison: each 10 kB server with sendfile and with write() only', () => {

@@ -24,7 +24,7 @@ import {
   UsageError,
 } from '@scaleup/core';
 import { writeReports } from '@scaleup/report';
-import { choiceOption, intOption, parseCommandArgs } from '../args.ts';
+import { choiceOption, intOption, numberOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { repetitionLine, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
@@ -36,7 +36,8 @@ warms it up, and measures interleaved repetitions with a real load tool. Writes
 results/<date-time>-<host>/results.json (rewritten after every repetition), the raw output of
 every tool run, then results.xlsx and results.pdf.
 
-  --profile NAME        seed | default | smoke (default: default); see scenarios/profiles.json
+  --profile NAME        seed | default | server-bound | smoke (default: default); see
+                        scenarios/profiles.json
   --suite FILE          scenario suite (default: scenarios/seed.json)
   --profiles FILE       profiles file (default: scenarios/profiles.json)
   --only IDS            comma-separated scenario ids, e.g. 1a,nginx-1
@@ -51,6 +52,8 @@ every tool run, then results.xlsx and results.pdf.
   --warmup-runs N       warm-up runs per server before measuring
   --nginx-preset NAME   stock | tuned
   --no-pin              do not split and pin CPUs between servers and the load tool
+  --server-quota CPUS   cap every server at this many CPUs with a cgroup quota (root), so the
+                        servers, not the load tool, are the bottleneck; e.g. 0.6
   --out DIR             write the run here instead of results/<date-time>-<host>/
   --no-report           stop after results.json
   --json                print the final results.json to stdout (progress stays on stderr)
@@ -87,6 +90,8 @@ function applyOverrides(profile: Profile, values: Record<string, string | boolea
   if (str('nginx-preset') !== undefined)
     next.nginxPreset = choiceOption(str('nginx-preset'), 'nginx-preset', ['stock', 'tuned'], 'tuned');
   if (values.pin === false) next.pinning = 'none';
+  if (str('server-quota') !== undefined)
+    next.serverCpuQuotaCores = numberOption(str('server-quota'), 'server-quota', 0, 0.05);
   if (next.connections < next.threads)
     throw new UsageError(`--connections (${next.connections}) is below --threads (${next.threads})`);
   return next;
@@ -181,6 +186,7 @@ export const benchCommand: Command = {
       workers: { type: 'string' },
       'warmup-runs': { type: 'string' },
       'nginx-preset': { type: 'string' },
+      'server-quota': { type: 'string' },
       pin: { type: 'boolean' },
       out: { type: 'string' },
       report: { type: 'boolean' },

@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { readProcessCpu } from '@scaleup/core/io';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CpuQuotaGroup, findCgroupLayout, quotaWrites } from '../src/cgroup.ts';
+
+const temporary: string[] = [];
+afterEach(async () => {
+  for (const dir of temporary.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+async function fakeTree(files: Record<string, string>): Promise<string> {
+  const base = await mkdtemp(join(tmpdir(), 'scaleup-cgroup-test-'));
+  temporary.push(base);
+  for (const [name, content] of Object.entries(files)) {
+    await mkdir(join(base, name, '..'), { recursive: true });
+    await writeFile(join(base, name), content);
+  }
+  return base;
+}
+
+describe('finding a cgroup cpu controller', () => {
+  it('prefers cgroup v2 when it offers cpu', async () => {
+    const base = await fakeTree({ 'cgroup.controllers': 'cpuset cpu io memory pids\n' });
+    expect(findCgroupLayout(base)).toEqual({ version: 2, root: base });
+  });
+
+  it('says so when v2 lacks cpu, and falls back to v1 only on a v1 machine', async () => {
+    const v2 = await fakeTree({ 'cgroup.controllers': 'memory pids\n' });
+    expect(findCgroupLayout(v2)).toEqual({
+      version: null,
+      reason: `cgroup v2 at ${v2} does not offer the cpu controller`,
+    });
+    const v1 = await fakeTree({ 'cpu/cpu.cfs_quota_us': '-1\n' });
+    expect(findCgroupLayout(v1)).toEqual({ version: 1, root: join(v1, 'cpu') });
+    const none = await fakeTree({});
+    expect(findCgroupLayout(none)).toEqual({
+      version: null,
+      reason: `no cgroup cpu controller under ${none}`,
+    });
+  });
+
+  it("writes the quota in each version's format, per 100 ms period", () => {
+    expect(quotaWrites(2, 0.6)).toEqual([['cpu.max', '60000 100000']]);
+    expect(quotaWrites(1, 1.5)).toEqual([
+      ['cpu.cfs_period_us', '100000'],
+      ['cpu.cfs_quota_us', '150000'],
+    ]);
+  });
+
+  it('names the problem when the group cannot be made', async () => {
+    const none = await fakeTree({});
+    await expect(CpuQuotaGroup.create(0.5, none)).rejects.toThrow(
+      `cannot cap the servers' CPU: no cgroup cpu controller under ${none}`,
+    );
+  });
+});
+
+const root = process.getuid?.() === 0;
+const layout = findCgroupLayout();
+
+// Needs root and a real cgroup hierarchy (CI runs as root); elsewhere the unit tests above stand.
+describe.skipIf(!root || layout.version === null)('a real CPU quota group', () => {
+  it('caps a process it is given, and goes away once the process has', async () => {
+    const group = await CpuQuotaGroup.create(0.25);
+    const child = spawn(process.execPath, [
+      '-e',
+      'const end = Date.now() + 10_000; while (Date.now() < end);',
+    ]);
+    try {
+      await once(child, 'spawn');
+      await group.add(child.pid!);
+      expect(CpuQuotaGroup.contains(group, child.pid!)).toBe(true);
+      await new Promise((r) => setTimeout(r, 1000));
+      const first = await readProcessCpu(child.pid!);
+      await new Promise((r) => setTimeout(r, 1000));
+      const second = await readProcessCpu(child.pid!);
+      const used = second!.userSeconds + second!.systemSeconds - (first!.userSeconds + first!.systemSeconds);
+      // A busy loop held to 0.25 CPU: about 0.25 s per second, never a whole CPU.
+      expect(used).toBeLessThan(0.45);
+      expect(used).toBeGreaterThan(0.1);
+    } finally {
+      child.kill('SIGKILL');
+      await once(child, 'exit').catch(() => {});
+    }
+    await group.remove();
+    expect(existsSync(group.path)).toBe(false);
+  });
+});
