@@ -1,3 +1,10 @@
+export {
+  type CgroupLayout,
+  CPU_QUOTA_PERIOD_MICROSECONDS,
+  CpuQuotaGroup,
+  findCgroupLayout,
+  quotaWrites,
+} from './cgroup.ts';
 export { createDefaultDeps } from './deps.ts';
 export { collectEnvironment, countPhysicalCores, parseOpenFilesLimit, readSysctl } from './environment.ts';
 export { estimateRemainingSeconds, formatDuration } from './eta.ts';
