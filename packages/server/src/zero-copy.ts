@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { Socket } from 'node:net';
 import { ZERO_COPY_MIN_BYTES } from '@scaleup/core';
+import { clock } from './clock.ts';
 import { ZERO_COPY_ADDON } from './zero-copy-build.ts';
 
 /** What native/zerocopy.c exports. Every call returns a negative errno instead of throwing. */
@@ -58,12 +59,19 @@ export interface ZeroCopyLimits {
   maxEntries: number;
   /** Their total size; a single response above a quarter of it is always written instead. */
   maxBytes: number;
+  /**
+   * A memfd not sent for this long is closed when the next one is made. Prebuilt responses are
+   * replaced every second (Date), so old versions would otherwise hold their Buffer and their
+   * pages until the caps push them out: up to 64 MiB twice over for large files.
+   */
+  idleMs: number;
 }
 
 export const DEFAULT_ZERO_COPY_LIMITS: ZeroCopyLimits = {
   minBytes: ZERO_COPY_MIN_BYTES,
   maxEntries: 256,
   maxBytes: 64 * 1024 * 1024,
+  idleMs: 3000,
 };
 
 /**
@@ -76,7 +84,7 @@ export const DEFAULT_ZERO_COPY_LIMITS: ZeroCopyLimits = {
  */
 export class ZeroCopySender {
   /** Insertion order is eviction order. */
-  private readonly fds = new Map<Uint8Array, number>();
+  private readonly fds = new Map<Uint8Array, { fd: number; lastSentMs: number }>();
   private cachedBytes = 0;
   /** Responses that went out whole through sendfile. */
   responses = 0;
@@ -84,6 +92,8 @@ export class ZeroCopySender {
   constructor(
     private readonly addon: ZeroCopyAddon,
     readonly limits: ZeroCopyLimits = DEFAULT_ZERO_COPY_LIMITS,
+    /** The worker's coarse clock: a property read per send instead of a Date.now() call. */
+    private readonly now: () => number = () => clock.now,
   ) {}
 
   /** Whether a response of this size goes through sendfile at all. */
@@ -96,13 +106,15 @@ export class ZeroCopySender {
    * (possibly 0 or short when the socket buffer is full) or a negative errno when nothing was sent.
    */
   send(fd: number, response: Uint8Array): number {
-    let file = this.fds.get(response);
-    if (file === undefined) {
-      file = this.addon.memfdFrom(response);
+    let entry = this.fds.get(response);
+    if (entry === undefined) {
+      const file = this.addon.memfdFrom(response);
       if (file < 0) return file;
-      this.remember(response, file);
+      entry = { fd: file, lastSentMs: 0 };
+      this.remember(response, entry);
     }
-    const sent = this.addon.sendFile(fd, file, 0, response.length);
+    entry.lastSentMs = this.now();
+    const sent = this.addon.sendFile(fd, entry.fd, 0, response.length);
     if (sent === response.length) this.responses++;
     return sent;
   }
@@ -113,20 +125,28 @@ export class ZeroCopySender {
   }
 
   close(): void {
-    for (const file of this.fds.values()) this.addon.closeFd(file);
+    for (const entry of this.fds.values()) this.addon.closeFd(entry.fd);
     this.fds.clear();
     this.cachedBytes = 0;
   }
 
-  private remember(response: Uint8Array, file: number): void {
-    this.fds.set(response, file);
+  private remember(response: Uint8Array, entry: { fd: number; lastSentMs: number }): void {
+    const idleBefore = this.now() - this.limits.idleMs;
+    for (const [old, oldEntry] of this.fds) {
+      if (oldEntry.lastSentMs < idleBefore) this.forget(old, oldEntry.fd);
+    }
+    this.fds.set(response, entry);
     this.cachedBytes += response.length;
-    for (const [oldest, oldFile] of this.fds) {
+    for (const [oldest, oldEntry] of this.fds) {
       if (this.fds.size <= this.limits.maxEntries && this.cachedBytes <= this.limits.maxBytes) break;
       if (oldest === response) break;
-      this.fds.delete(oldest);
-      this.cachedBytes -= oldest.length;
-      this.addon.closeFd(oldFile);
+      this.forget(oldest, oldEntry.fd);
     }
+  }
+
+  private forget(response: Uint8Array, fd: number): void {
+    this.fds.delete(response);
+    this.cachedBytes -= response.length;
+    this.addon.closeFd(fd);
   }
 }

@@ -125,6 +125,7 @@ describe('ZeroCopySender', () => {
       minBytes: ZERO_COPY_MIN_BYTES,
       maxEntries: 4,
       maxBytes: 1 << 20,
+      idleMs: 60_000,
     });
     expect(sender.eligible(ZERO_COPY_MIN_BYTES - 1)).toBe(false);
     expect(sender.eligible(ZERO_COPY_MIN_BYTES)).toBe(true);
@@ -135,7 +136,12 @@ describe('ZeroCopySender', () => {
   it('makes one memfd per response, reuses it, and closes the oldest beyond its limits', async () => {
     const pair = await socketPair();
     cleanups.push(pair.close);
-    const sender = new ZeroCopySender(addon, { minBytes: 1, maxEntries: 2, maxBytes: 1 << 20 });
+    const sender = new ZeroCopySender(addon, {
+      minBytes: 1,
+      maxEntries: 2,
+      maxBytes: 1 << 20,
+      idleMs: 60_000,
+    });
     cleanups.push(() => sender.close());
     const responses = [pattern(5000, 1), pattern(6000, 2), pattern(7000, 3)];
     const fd = socketFd(pair.server);
@@ -162,7 +168,12 @@ describe('ZeroCopySender', () => {
   it('evicts by total size too, and never the response it is sending', async () => {
     const pair = await socketPair();
     cleanups.push(pair.close);
-    const sender = new ZeroCopySender(addon, { minBytes: 1, maxEntries: 100, maxBytes: 10_000 });
+    const sender = new ZeroCopySender(addon, {
+      minBytes: 1,
+      maxEntries: 100,
+      maxBytes: 10_000,
+      idleMs: 60_000,
+    });
     cleanups.push(() => sender.close());
     const received = collect(pair.client, 12_000);
     expect(sender.send(socketFd(pair.server), pattern(6000, 1))).toBe(6000);
@@ -171,8 +182,38 @@ describe('ZeroCopySender', () => {
     await received;
   });
 
+  it('closes memfds of responses not sent for a while, when it makes the next one', async () => {
+    const pair = await socketPair();
+    cleanups.push(pair.close);
+    let now = 1_000_000;
+    const sender = new ZeroCopySender(
+      addon,
+      { minBytes: 1, maxEntries: 100, maxBytes: 1 << 20, idleMs: 3000 },
+      () => now,
+    );
+    cleanups.push(() => sender.close());
+    const fd = socketFd(pair.server);
+    const received = collect(pair.client, 4 * 5000);
+    const [old, kept, next] = [pattern(5000, 1), pattern(5000, 2), pattern(5000, 3)];
+    sender.send(fd, old);
+    now += 2000;
+    sender.send(fd, kept);
+    now += 1500;
+    // `old` was last sent 3.5 s ago, `kept` 1.5 s ago: making `next`'s memfd closes only `old`'s.
+    sender.send(fd, next);
+    expect(sender.openFiles).toBe(2);
+    sender.send(fd, kept);
+    expect(sender.openFiles).toBe(2);
+    await received;
+  });
+
   it('reports a closed socket as a negative errno, not an exception', () => {
-    const sender = new ZeroCopySender(addon, { minBytes: 1, maxEntries: 2, maxBytes: 1 << 20 });
+    const sender = new ZeroCopySender(addon, {
+      minBytes: 1,
+      maxEntries: 2,
+      maxBytes: 1 << 20,
+      idleMs: 60_000,
+    });
     cleanups.push(() => sender.close());
     expect(sender.send(-1, pattern(5000))).toBe(EBADF);
     expect(sender.responses).toBe(0);
