@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, rmdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { waitFor } from '@scaleup/core/io';
 
 /** The CFS period the quota is expressed in; 100 ms is the kernel's default. */
@@ -44,10 +44,7 @@ export function quotaWrites(version: 1 | 2, cores: number): [file: string, conte
  * group behind, which costs nothing.
  */
 export class CpuQuotaGroup {
-  private constructor(
-    readonly path: string,
-    readonly cores: number,
-  ) {}
+  private constructor(readonly path: string) {}
 
   static async create(cores: number, base = '/sys/fs/cgroup'): Promise<CpuQuotaGroup> {
     const layout = findCgroupLayout(base);
@@ -65,7 +62,7 @@ export class CpuQuotaGroup {
         `cannot cap the servers' CPU with a cgroup at ${path}: ${(error as Error).message}${hint}`,
       );
     }
-    return new CpuQuotaGroup(path, cores);
+    return new CpuQuotaGroup(path);
   }
 
   /** Moves a process (all its threads) into the group. */
@@ -74,9 +71,9 @@ export class CpuQuotaGroup {
   }
 
   /** Whether `pid` is in this group now, from /proc/<pid>/cgroup. */
-  static contains(group: CpuQuotaGroup, pid: number): boolean {
+  contains(pid: number): boolean {
     try {
-      const name = group.path.split('/').pop()!;
+      const name = basename(this.path);
       return readFileSync(`/proc/${pid}/cgroup`, 'utf8')
         .split('\n')
         .some((line) => line.endsWith(`/${name}`));

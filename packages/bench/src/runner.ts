@@ -420,7 +420,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
             tool,
             rawOutputPath: join(rawDir, `${scenario.id}-r${planned.round + 1}.txt`),
             // Under a quota the servers' budget is the quota, and busy is measured against it.
-            serverCores: profile.serverCpuQuotaCores ?? topology.serverCpus?.length ?? allCpus.length,
+            serverCores: topology.serverCpuQuotaCores ?? topology.serverCpus?.length ?? allCpus.length,
             signal: options.signal,
             now,
             onProgress: (progress) =>

@@ -187,13 +187,10 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     async workerCounters() {
       // Wait for a snapshot written after this call, so the counters include everything served.
       const since = Date.now();
-      const current = await readStats();
-      if (current !== undefined) {
-        try {
-          process.kill(current.masterPid, 'SIGUSR2');
-        } catch {
-          // Gone: the interval snapshots (or none) will have to do.
-        }
+      try {
+        process.kill(readyStats.masterPid, 'SIGUSR2');
+      } catch {
+        // Gone: the interval snapshots (or none) will have to do.
       }
       const stats = await waitFor(
         async () => {

@@ -74,7 +74,7 @@ describe.skipIf(!root || layout.version === null)('a real CPU quota group', () =
     try {
       await once(child, 'spawn');
       await group.add(child.pid!);
-      expect(CpuQuotaGroup.contains(group, child.pid!)).toBe(true);
+      expect(group.contains(child.pid!)).toBe(true);
       await new Promise((r) => setTimeout(r, 1000));
       const first = await readProcessCpu(child.pid!);
       await new Promise((r) => setTimeout(r, 1000));

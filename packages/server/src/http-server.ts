@@ -476,15 +476,15 @@ export class Connection {
     // the handle) could be overtaken, so then, and after end(), the Writable is used.
     const zeroCopy = this.owner.zeroCopy;
     const handle = this.directWrite ? (socket as unknown as { _handle: StreamHandle | null })._handle : null;
+    const nothingQueued = socket.writableLength === 0 && !socket.writableEnded;
     if (
       zeroCopy !== null &&
       more === null &&
-      zeroCopy.eligible(first.length) &&
-      isPrebuiltResponse(first) &&
       // sendfile bypasses every queue, so it may only go when nothing is queued before it.
-      socket.writableLength === 0 &&
+      nothingQueued &&
       this.directPending === 0 &&
-      !socket.writableEnded
+      zeroCopy.eligible(first.length) &&
+      isPrebuiltResponse(first)
     ) {
       const fd = socketFd(socket);
       const sent = fd < 0 ? -1 : zeroCopy.send(fd, first);
@@ -492,7 +492,7 @@ export class Connection {
       // Short (socket buffer full) or failed: the rest goes through the queued path, which waits
       // for the socket to drain or reports the error as for any write.
       else ok = socket.write(sent > 0 ? first.subarray(sent) : first);
-    } else if (handle !== null && socket.writableLength === 0 && !socket.writableEnded) {
+    } else if (handle !== null && nothingQueued) {
       ok = writeDirect(this, handle, first, more);
     } else if (more === null) {
       ok = socket.write(first);

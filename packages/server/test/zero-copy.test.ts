@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ZERO_COPY_MIN_BYTES } from '@scaleup/core';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { loadZeroCopy, socketFd, type ZeroCopyAddon, ZeroCopySender } from '../src/zero-copy.ts';
+import {
+  loadZeroCopy,
+  socketFd,
+  type ZeroCopyAddon,
+  type ZeroCopyLimits,
+  ZeroCopySender,
+} from '../src/zero-copy.ts';
 import {
   buildZeroCopyAddon,
   compilerArgs,
@@ -119,14 +125,14 @@ describe('zero-copy addon', () => {
   });
 });
 
+/** Small limits for tests: every size is sent, nothing goes idle unless a test says so. */
+function limits(overrides: Partial<ZeroCopyLimits>): ZeroCopyLimits {
+  return { minBytes: 1, maxEntries: 100, maxBytes: 1 << 20, idleMs: 60_000, ...overrides };
+}
+
 describe('ZeroCopySender', () => {
   it('sends only sizes worth it: from 4 KiB up to a quarter of its budget', () => {
-    const sender = new ZeroCopySender(addon, {
-      minBytes: ZERO_COPY_MIN_BYTES,
-      maxEntries: 4,
-      maxBytes: 1 << 20,
-      idleMs: 60_000,
-    });
+    const sender = new ZeroCopySender(addon, limits({ minBytes: ZERO_COPY_MIN_BYTES, maxEntries: 4 }));
     expect(sender.eligible(ZERO_COPY_MIN_BYTES - 1)).toBe(false);
     expect(sender.eligible(ZERO_COPY_MIN_BYTES)).toBe(true);
     expect(sender.eligible(256 * 1024)).toBe(true);
@@ -136,12 +142,7 @@ describe('ZeroCopySender', () => {
   it('makes one memfd per response, reuses it, and closes the oldest beyond its limits', async () => {
     const pair = await socketPair();
     cleanups.push(pair.close);
-    const sender = new ZeroCopySender(addon, {
-      minBytes: 1,
-      maxEntries: 2,
-      maxBytes: 1 << 20,
-      idleMs: 60_000,
-    });
+    const sender = new ZeroCopySender(addon, limits({ maxEntries: 2 }));
     cleanups.push(() => sender.close());
     const responses = [pattern(5000, 1), pattern(6000, 2), pattern(7000, 3)];
     const fd = socketFd(pair.server);
@@ -168,12 +169,7 @@ describe('ZeroCopySender', () => {
   it('evicts by total size too, and never the response it is sending', async () => {
     const pair = await socketPair();
     cleanups.push(pair.close);
-    const sender = new ZeroCopySender(addon, {
-      minBytes: 1,
-      maxEntries: 100,
-      maxBytes: 10_000,
-      idleMs: 60_000,
-    });
+    const sender = new ZeroCopySender(addon, limits({ maxBytes: 10_000 }));
     cleanups.push(() => sender.close());
     const received = collect(pair.client, 12_000);
     expect(sender.send(socketFd(pair.server), pattern(6000, 1))).toBe(6000);
@@ -186,11 +182,7 @@ describe('ZeroCopySender', () => {
     const pair = await socketPair();
     cleanups.push(pair.close);
     let now = 1_000_000;
-    const sender = new ZeroCopySender(
-      addon,
-      { minBytes: 1, maxEntries: 100, maxBytes: 1 << 20, idleMs: 3000 },
-      () => now,
-    );
+    const sender = new ZeroCopySender(addon, limits({ idleMs: 3000 }), () => now);
     cleanups.push(() => sender.close());
     const fd = socketFd(pair.server);
     const received = collect(pair.client, 4 * 5000);
@@ -208,12 +200,7 @@ describe('ZeroCopySender', () => {
   });
 
   it('reports a closed socket as a negative errno, not an exception', () => {
-    const sender = new ZeroCopySender(addon, {
-      minBytes: 1,
-      maxEntries: 2,
-      maxBytes: 1 << 20,
-      idleMs: 60_000,
-    });
+    const sender = new ZeroCopySender(addon, limits({ maxEntries: 2 }));
     cleanups.push(() => sender.close());
     expect(sender.send(-1, pattern(5000))).toBe(EBADF);
     expect(sender.responses).toBe(0);
