@@ -1,10 +1,8 @@
 import { readFile } from 'node:fs/promises';
-import { ProcessCpuReader } from '@scaleup/core/io';
+import { CLOCK_TICKS_PER_SECOND, ProcessCpuReader, procStatFields } from '@scaleup/core/io';
 
-/** Clock ticks per second in /proc/<pid>/stat; 100 on every Linux build that matters here. */
-const TICKS_PER_SECOND = 100;
 /** Two ticks: the rounding the kernel's per-tick accounting can add to either figure. */
-const SLACK_SECONDS = 2 / TICKS_PER_SECOND;
+const SLACK_SECONDS = 2 / CLOCK_TICKS_PER_SECOND;
 
 export interface CpuSeconds {
   userSeconds: number;
@@ -17,12 +15,11 @@ export interface CpuSeconds {
  */
 export async function reapedChildrenCpu(): Promise<CpuSeconds | null> {
   try {
-    const stat = await readFile('/proc/self/stat', 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const fields = procStatFields(await readFile('/proc/self/stat', 'utf8'));
     // Fields after the command name start at field 3, so field 16 is index 13.
     return {
-      userSeconds: Number(fields[13]) / TICKS_PER_SECOND,
-      systemSeconds: Number(fields[14]) / TICKS_PER_SECOND,
+      userSeconds: Number(fields[13]) / CLOCK_TICKS_PER_SECOND,
+      systemSeconds: Number(fields[14]) / CLOCK_TICKS_PER_SECOND,
     };
   } catch {
     return null;
@@ -78,7 +75,7 @@ export class ChildCpuMeter {
       return sample === null ? null : { cpu: sample.cpu, note: 'tool CPU from the last /proc sample' };
     }
     // Rounded to whole ticks, which is all the kernel's accounting resolves.
-    const ticks = (s: number) => Math.max(0, Math.round(s * TICKS_PER_SECOND) / TICKS_PER_SECOND);
+    const ticks = (s: number) => Math.max(0, Math.round(s * CLOCK_TICKS_PER_SECOND) / CLOCK_TICKS_PER_SECOND);
     const delta: CpuSeconds = {
       userSeconds: ticks(after.userSeconds - this.#before.userSeconds),
       systemSeconds: ticks(after.systemSeconds - this.#before.systemSeconds),

@@ -3,11 +3,13 @@ export { allowedCpus, parseCpuList } from './cpus.ts';
 export { httpGet, type ProbeResponse, rawResponseBytes } from './http-probe.ts';
 export { allocatePort, isPortFree } from './ports.ts';
 export {
+  CLOCK_TICKS_PER_SECOND,
   childPids,
   isAlive,
   type ProcessCpu,
   ProcessCpuReader,
   pidsMatching,
+  procStatFields,
   readProcessCpu,
 } from './proc.ts';
 export { type SupervisedCommand, supervisedCommand } from './supervise.ts';

@@ -2,7 +2,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** Clock ticks per second for /proc/<pid>/stat; 100 on every Linux build that matters here. */
-const CLOCK_TICKS_PER_SECOND = 100;
+export const CLOCK_TICKS_PER_SECOND = 100;
 
 export interface ProcessCpu {
   pid: number;
@@ -10,10 +10,17 @@ export interface ProcessCpu {
   systemSeconds: number;
 }
 
+/**
+ * The fields of a /proc/<pid>/stat text after the command name, so index 0 is field 3 (state).
+ * The command name may contain spaces and parentheses: fields start after the last ')'.
+ */
+export function procStatFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /** utime and stime from the text of /proc/<pid>/stat. */
 function parseProcessCpu(pid: number, stat: string): ProcessCpu {
-  // The command name may contain spaces and parentheses: fields start after the last ')'.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const fields = procStatFields(stat);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);
   return { pid, userSeconds: utime / CLOCK_TICKS_PER_SECOND, systemSeconds: stime / CLOCK_TICKS_PER_SECOND };
@@ -84,7 +91,7 @@ export async function childPids(pid: number): Promise<number[]> {
 export async function isAlive(pid: number): Promise<boolean> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    const state = procStatFields(stat)[0];
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
