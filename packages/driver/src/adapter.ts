@@ -1,5 +1,5 @@
 import type { LoadResult, LoadSpec, LoadToolName } from '@scaleup/core';
-import type { ParseOptions } from './result.ts';
+import { finishResult, type ParsedRun, type ParseOptions } from './result.ts';
 
 export type Detection =
   | { found: true; version: string; path: string }
@@ -28,4 +28,27 @@ export interface LoadToolAdapter {
   command(spec: LoadSpec, binary: string): ToolCommand;
   /** Reads a finished (or killed) run's output. Pure: no I/O, same input, same result. */
   parse(stdout: string, stderr: string, exitCode?: number | null, options?: ParseOptions): LoadResult;
+}
+
+/** How a tool's own output reads, before the rules every tool shares (result.ts) apply. */
+export type RunReader = (
+  stdout: string,
+  stderr: string,
+  exitCode: number | null | undefined,
+  options: ParseOptions,
+) => ParsedRun;
+
+/** An adapter's parse(): the tool's own reading, then the shared rules. */
+export function parseWith(readRun: RunReader): LoadToolAdapter['parse'] {
+  return (stdout, stderr, exitCode, options = {}) =>
+    finishResult(readRun(stdout, stderr, exitCode, options), options);
+}
+
+/** command() of a tool that runs as its own binary with exactly buildArgs' arguments. */
+export function binaryCommand(
+  this: Pick<LoadToolAdapter, 'buildArgs'>,
+  spec: LoadSpec,
+  binary: string,
+): ToolCommand {
+  return { file: binary, args: this.buildArgs(spec) };
 }

@@ -1,4 +1,11 @@
-export type { Detection, LoadToolAdapter, ToolCommand } from './adapter.ts';
+export {
+  binaryCommand,
+  type Detection,
+  type LoadToolAdapter,
+  parseWith,
+  type RunReader,
+  type ToolCommand,
+} from './adapter.ts';
 export { AUTOCANNON_CHILD, autocannon, autocannonOptions } from './adapters/autocannon.ts';
 export { h2load } from './adapters/h2load.ts';
 export { weighttp } from './adapters/weighttp.ts';

@@ -1,15 +1,8 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import type { LoadResult, LoadSpec } from '@scaleup/core';
-import type { Detection, LoadToolAdapter, ToolCommand } from '../adapter.ts';
-import {
-  countErrors,
-  finishResult,
-  NO_LATENCY,
-  type ParsedRun,
-  type ParseOptions,
-  unreadableRun,
-} from '../result.ts';
+import type { LoadSpec } from '@scaleup/core';
+import { type Detection, type LoadToolAdapter, parseWith, type ToolCommand } from '../adapter.ts';
+import { countErrors, NO_LATENCY, type ParsedRun, type ParseOptions, unreadableRun } from '../result.ts';
 
 const RESULT_MARK = 'SCALEUP_AUTOCANNON_RESULT ';
 /** Runs autocannon in a process of its own; see the script for why. */
@@ -118,9 +111,7 @@ export const autocannon: LoadToolAdapter = {
     };
   },
 
-  parse(stdout, stderr, exitCode, options: ParseOptions = {}): LoadResult {
-    return finishResult(parseAutocannon(stdout, stderr, exitCode, options), options);
-  },
+  parse: parseWith(parseAutocannon),
 };
 
 function readSummary(text: string): AutocannonSummary | null {

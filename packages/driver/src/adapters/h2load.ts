@@ -1,10 +1,9 @@
-import type { LoadResult, LoadSpec } from '@scaleup/core';
-import type { Detection, LoadToolAdapter, ToolCommand } from '../adapter.ts';
+import type { LoadSpec } from '@scaleup/core';
+import { binaryCommand, type Detection, type LoadToolAdapter, parseWith } from '../adapter.ts';
 import { probeOutput, whichOnPath } from '../detect.ts';
 import {
   countBefore,
   countErrors,
-  finishResult,
   NO_LATENCY,
   type ParsedRun,
   type ParseOptions,
@@ -67,13 +66,9 @@ export const h2load: LoadToolAdapter = {
     ];
   },
 
-  command(spec, binary): ToolCommand {
-    return { file: binary, args: this.buildArgs(spec) };
-  },
+  command: binaryCommand,
 
-  parse(stdout, stderr, exitCode, options: ParseOptions = {}): LoadResult {
-    return finishResult(parseH2load(stdout, stderr, exitCode, options), options);
-  },
+  parse: parseWith(parseH2load),
 };
 
 function parseH2load(

@@ -1,10 +1,8 @@
-import type { LoadResult } from '@scaleup/core';
-import type { Detection, LoadToolAdapter, ToolCommand } from '../adapter.ts';
+import { binaryCommand, type Detection, type LoadToolAdapter, parseWith } from '../adapter.ts';
 import { probeOutput, whichOnPath } from '../detect.ts';
 import {
   countBefore,
   countErrors,
-  finishResult,
   NO_LATENCY,
   type ParsedRun,
   type ParseOptions,
@@ -70,13 +68,9 @@ export const weighttp: LoadToolAdapter = {
     return args;
   },
 
-  command(spec, binary): ToolCommand {
-    return { file: binary, args: this.buildArgs(spec) };
-  },
+  command: binaryCommand,
 
-  parse(stdout, stderr, exitCode, options: ParseOptions = {}): LoadResult {
-    return finishResult(parseWeighttp(stdout, stderr, exitCode, options), options);
-  },
+  parse: parseWith(parseWeighttp),
 };
 
 function parseWeighttp(

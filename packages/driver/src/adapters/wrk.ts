@@ -1,9 +1,7 @@
 import { fileURLToPath } from 'node:url';
-import type { LoadResult } from '@scaleup/core';
-import type { Detection, LoadToolAdapter, ToolCommand } from '../adapter.ts';
+import { binaryCommand, type Detection, type LoadToolAdapter, parseWith } from '../adapter.ts';
 import { probeOutput, whichOnPath } from '../detect.ts';
 import {
-  finishResult,
   NO_LATENCY,
   NO_STATUS,
   type ParsedRun,
@@ -83,13 +81,9 @@ export const wrk: LoadToolAdapter = {
     return args;
   },
 
-  command(spec, binary): ToolCommand {
-    return { file: binary, args: this.buildArgs(spec) };
-  },
+  command: binaryCommand,
 
-  parse(stdout, stderr, exitCode, options: ParseOptions = {}): LoadResult {
-    return finishResult(parseWrk(stdout, stderr, exitCode, options), options);
-  },
+  parse: parseWith(parseWrk),
 };
 
 function parseWrk(
