@@ -58,7 +58,7 @@ export interface ExtraDirectives {
 }
 
 /** Every value the rendered config uses, flat enough for a report table. */
-export interface NginxSettings {
+export interface NginxSettings extends Omit<PresetValues, 'openFileCache'> {
   preset: NginxPreset;
   host: string;
   port: number;
@@ -84,19 +84,11 @@ export interface NginxSettings {
   workerRlimitNofile: number;
   /** How the processes are pinned: taskset on the master, inherited by the workers; null when not. */
   cpuPinning: { method: 'taskset'; cpus: number[] } | null;
-  acceptMutex: boolean;
-  multiAccept: boolean;
-  sendfile: boolean;
-  tcpNopush: boolean;
-  tcpNodelay: boolean;
-  keepaliveTimeoutSeconds: number;
-  keepaliveRequests: number;
+  /** The preset's open_file_cache, e.g. `max=1024 inactive=300s, valid 300s`, or `off`. */
   openFileCache: string;
-  gzip: boolean;
   serverTokens: boolean;
   typesHashMaxSize: number;
   defaultType: string;
-  tryFiles: string | null;
   extraDirectives: Required<{ [K in keyof ExtraDirectives]: string[] }>;
 }
 
@@ -110,7 +102,8 @@ export interface RenderedNginxConfig {
   layout: PrefixEntry[];
 }
 
-interface PresetValues {
+/** What the two presets set differently. */
+export interface PresetValues {
   acceptMutex: boolean;
   multiAccept: boolean;
   sendfile: boolean;

@@ -7,6 +7,7 @@ export {
   type NginxPreset,
   type NginxSettings,
   type PrefixEntry,
+  type PresetValues,
   payloadBody,
   type RenderedNginxConfig,
   renderNginxConfig,

@@ -165,11 +165,11 @@ export function http(
   });
 }
 
-/** Writes raw bytes and collects the answer until the server closes (or the timeout). */
+/** Writes raw bytes (optionally half-closing after) and collects the answer until the server closes (or the timeout). */
 export function raw(
   port: number,
   parts: (string | Buffer)[],
-  options: { timeoutMs?: number; gapMs?: number } = {},
+  options: { timeoutMs?: number; gapMs?: number; halfClose?: boolean } = {},
 ): Promise<{ text: string; closedByServer: boolean }> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, '127.0.0.1');
@@ -195,6 +195,7 @@ export function raw(
         socket.write(part);
         if (options.gapMs) await new Promise((r) => setTimeout(r, options.gapMs));
       }
+      if (options.halfClose) socket.end();
     });
   });
 }

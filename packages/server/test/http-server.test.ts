@@ -14,6 +14,7 @@ import {
 } from '../src/http-server.ts';
 import { createMemoryResource, type Reply, type Resource } from '../src/resource.ts';
 import { buildResponse, type ConnectionVariant } from '../src/responses.ts';
+import { raw } from './helpers.ts';
 
 /** Answers with a marker naming the request, so order and variants can be checked. */
 function echoResource(asyncTargets: ReadonlySet<string> = new Set()): Resource {
@@ -231,29 +232,10 @@ describe.each([
     parts: string[],
     options: { halfClose?: boolean; timeoutMs?: number } = {},
   ) {
-    return new Promise<{ text: string; closedByServer: boolean }>((resolve, reject) => {
-      const socket = connect(port, '127.0.0.1');
-      let text = '';
-      const timer = setTimeout(() => {
-        socket.destroy();
-        resolve({ text, closedByServer: false });
-      }, options.timeoutMs ?? 2000);
-      socket.on('data', (d) => {
-        text += d.toString('latin1');
-      });
-      socket.on('error', reject);
-      socket.on('end', () => {
-        clearTimeout(timer);
-        socket.end();
-        resolve({ text, closedByServer: true });
-      });
-      socket.on('connect', async () => {
-        for (const part of parts) {
-          socket.write(part);
-          await new Promise((r) => setTimeout(r, 15));
-        }
-        if (options.halfClose) socket.end();
-      });
+    return raw(port, parts, {
+      gapMs: 15,
+      timeoutMs: options.timeoutMs ?? 2000,
+      halfClose: options.halfClose,
     });
   }
 

@@ -1,4 +1,5 @@
-import type { Repetition, ResultsFile } from '@scaleup/core';
+import type { BenchEvent } from '@scaleup/bench';
+import type { ResultsFile } from '@scaleup/core';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -8,15 +9,9 @@ export function formatRate(value: number): string {
 }
 
 /** One line per finished repetition: enough to follow a long run, quiet enough to read. */
-export function repetitionLine(input: {
-  index: number;
-  runs: number;
-  scenarioId: string;
-  round: number;
-  rounds: number;
-  repetition: Repetition;
-  eta: string | null;
-}): string {
+export function repetitionLine(
+  input: Omit<Extract<BenchEvent, { type: 'rep-done' }>, 'type' | 'etaSeconds'> & { eta: string | null },
+): string {
   const { repetition: rep } = input;
   const width = String(input.runs).length;
   const verdict = rep.verdict.valid
