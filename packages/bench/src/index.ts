@@ -1,3 +1,4 @@
+export { decideRounds, type RoundsDecision, type RoundsDecisionInput } from './adaptive.ts';
 export {
   type CgroupLayout,
   CPU_QUOTA_PERIOD_MICROSECONDS,
@@ -22,11 +23,11 @@ export {
   type BenchOptions,
   type LoadProgress,
   type LoadToolPort,
+  loadSpecFor,
   type NginxPort,
   type RunnerDeps,
   runBench,
   saturatedToolWarnings,
-  verifyResponse,
   zeroCopyWarning,
 } from './runner.ts';
 export {
@@ -36,10 +37,11 @@ export {
   startCommandServer,
   startScaleupServer,
 } from './servers.ts';
+export { type Verification, verifyServer } from './steps/verify.ts';
+export { ResultsStore } from './store.ts';
 export { DEFAULT_PROFILES_PATH, DEFAULT_SUITE_PATH, loadProfiles, loadSuite } from './suite-files.ts';
-export { ratioToBaseline, summarizeScenario } from './summary.ts';
 export { readTcpCounters } from './tcp.ts';
-export { planTopology, resolveWorkers } from './topology.ts';
+export { planTopology } from './topology.ts';
 export {
   checkTuning,
   checkTuningFor,

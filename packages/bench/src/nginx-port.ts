@@ -1,5 +1,6 @@
 import { detectNginx, startNginx } from '@scaleup/nginx';
 import type { NginxPort } from './runner.ts';
+import { readLocalFile } from './servers.ts';
 
 /** nginx as a server under test: the nginx package does the work, this only adapts shapes. */
 export const nginxPort: NginxPort = {
@@ -29,6 +30,8 @@ export const nginxPort: NginxPort = {
     }
     return {
       url: nginx.url,
+      host: 'local',
+      readFile: readLocalFile,
       description: {
         kind: 'nginx',
         preset: options.preset,

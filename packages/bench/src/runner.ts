@@ -1,40 +1,45 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import {
+  buildPlan,
   type Environment,
-  groupByPayload,
-  interleave,
+  type GroupStop,
   type LoadPlan,
-  type LoadResult,
   type LoadSpec,
   type LoadToolName,
-  type ProcessCpuSample,
+  maximumRuns,
+  type Plan,
+  type PlanGroup,
+  type PlannedInstance,
   type Profile,
+  plannedRuns,
   RESULTS_SCHEMA_ID,
   RESULTS_SCHEMA_VERSION,
   type Repetition,
+  type RepetitionLoad,
   type ResultsFile,
   type Scenario,
   type ScenarioResult,
   SERVER_DEFAULT_BACKLOG,
   type Suite,
-  serializeResults,
   type ToolInfo,
   type Topology,
   UsageError,
   ZERO_COPY_MIN_BYTES,
 } from '@scaleup/core';
-import { allowedCpus, httpGet, rawResponseBytes, readProcessCpu, writeFileAtomic } from '@scaleup/core/io';
+import { allowedCpus } from '@scaleup/core/io';
+import { decideRounds } from './adaptive.ts';
 import { CpuQuotaGroup } from './cgroup.ts';
 import { collectEnvironment } from './environment.ts';
 import { estimateRemainingSeconds } from './eta.ts';
-import { tcpCounterDelta } from './kernel.ts';
-import { type ServerUnderTest, startCommandServer, startScaleupServer } from './servers.ts';
-import { summarizeScenario } from './summary.ts';
-import { readTcpCounters } from './tcp.ts';
-import { planTopology, resolveWorkers } from './topology.ts';
+import type { ServerUnderTest } from './servers.ts';
+import { measureRepetition } from './steps/measure.ts';
+import { describePlanned, mergeDescription, startServer } from './steps/start.ts';
+import { verifyServer } from './steps/verify.ts';
+import { ResultsStore } from './store.ts';
+import { planTopology } from './topology.ts';
 import { checkTuningFor, peakConnections, tuningWarnings } from './tuning.ts';
-import { CLIENT_SATURATED, judgeRepetition } from './verdict.ts';
+import { CLIENT_SATURATED } from './verdict.ts';
 
 /** What the runner needs from a load tool; the driver package provides it. */
 export interface LoadToolPort {
@@ -42,7 +47,7 @@ export interface LoadToolPort {
   version: string;
   /** Throws a UsageError-like error for a spec the tool cannot run, before anything starts. */
   validate(spec: LoadSpec): void;
-  run(spec: LoadSpec, options: { rawOutputPath: string; signal: AbortSignal }): Promise<LoadResult>;
+  run(spec: LoadSpec, options: { rawOutputPath: string; signal: AbortSignal }): Promise<RepetitionLoad>;
 }
 
 export interface LoadProgress {
@@ -74,7 +79,15 @@ export interface RunnerDeps {
 }
 
 export type BenchEvent =
-  | { type: 'plan'; runs: number; tool: LoadToolName; topology: Topology; outDir: string }
+  | {
+      type: 'plan';
+      runs: number;
+      maxRuns: number;
+      tool: LoadToolName;
+      topology: Topology;
+      outDir: string;
+      points: number;
+    }
   | { type: 'scenario-skipped'; scenarioId: string; reason: string }
   | { type: 'server-ready'; scenarioId: string; url: string }
   | { type: 'warmup'; scenarioId: string; run: number; requestsPerSecond: number }
@@ -90,6 +103,7 @@ export type BenchEvent =
       repetition: Repetition;
       etaSeconds: number | null;
     }
+  | { type: 'rounds'; stop: GroupStop; target: number | null; more: boolean }
   | { type: 'warning'; message: string };
 
 export interface BenchOptions {
@@ -115,40 +129,6 @@ export class BenchInterrupted extends Error {
   override name = 'BenchInterrupted';
 }
 
-/** The server must answer 200 with exactly these bytes before any load is spent on it. */
-export async function verifyResponse(url: string, payloadBytes: number, exactStars: boolean) {
-  try {
-    const response = await httpGet(url, 5000);
-    const bodyOk =
-      response.body.length === payloadBytes && (!exactStars || response.body.every((byte) => byte === 0x2a));
-    const ok = response.status === 200 && bodyOk;
-    let detail: string | null = null;
-    if (!ok) {
-      detail =
-        response.status !== 200
-          ? `status ${response.status}`
-          : `body is ${response.body.length} B${exactStars ? ' or not all "*"' : ''}, expected ${payloadBytes} B`;
-    }
-    return {
-      status: response.status,
-      bodyBytes: response.body.length,
-      expectedBodyBytes: payloadBytes,
-      responseBytes: ok ? await rawResponseBytes(url) : null,
-      ok,
-      detail,
-    };
-  } catch (error) {
-    return {
-      status: 0,
-      bodyBytes: 0,
-      expectedBodyBytes: payloadBytes,
-      responseBytes: null,
-      ok: false,
-      detail: (error as Error).message,
-    };
-  }
-}
-
 function pickTool(tools: ToolInfo[], preferences: readonly LoadToolName[], forced: LoadToolName | undefined) {
   const available = (name: LoadToolName) => tools.find((t) => t.name === name && t.missing === null);
   if (forced !== undefined) {
@@ -167,26 +147,23 @@ function pickTool(tools: ToolInfo[], preferences: readonly LoadToolName[], force
   throw new UsageError(`none of the profile's load tools (${preferences.join(', ')}) is available`);
 }
 
-function loadSpecFor(
+/** The load of one run at one point; warm-ups are shorter, measured runs follow the profile. */
+export function loadSpecFor(
   profile: Profile,
-  url: string,
-  payloadBytes: number,
-  baseline: boolean,
-  cpus: number[] | undefined,
+  input: { url: string; payloadBytes: number; connections: number; cpus: number[] | undefined },
   warmup: boolean,
 ): LoadSpec {
-  const connections =
-    baseline && profile.baselineConnections !== undefined ? profile.baselineConnections : profile.connections;
+  const { connections } = input;
   const spec: LoadSpec = {
-    url,
+    url: input.url,
     connections,
     threads: Math.min(profile.threads, connections),
     keepAlive: profile.keepAlive,
     method: 'GET',
     headers: {},
     timeoutSeconds: profile.timeoutSeconds,
-    cpus,
-    expectedBodyBytes: payloadBytes,
+    cpus: input.cpus,
+    expectedBodyBytes: input.payloadBytes,
   };
   if (profile.durationSeconds !== undefined) {
     // Whole seconds: wrk and h2load take no fractions.
@@ -201,21 +178,91 @@ function loadSpecFor(
   return spec;
 }
 
-async function sampleCpu(processes: { pid: number; role: ProcessCpuSample['role'] }[]) {
-  const samples = await Promise.all(processes.map(async (p) => ({ ...p, cpu: await readProcessCpu(p.pid) })));
-  return new Map(samples.filter((s) => s.cpu !== null).map((s) => [s.pid, s]));
+function loadPlanOf(profile: Profile, plan: Plan, tool: LoadToolName): LoadPlan {
+  return {
+    tool,
+    requests: profile.requests ?? null,
+    durationSeconds: profile.durationSeconds ?? null,
+    connections: plan.sweep.connections[0]!,
+    baselineConnections: plan.sweep.connections.length === 1 ? (profile.baselineConnections ?? null) : null,
+    threads: profile.threads,
+    keepAlive: profile.keepAlive,
+    repetitions: profile.repetitions,
+    warmupRuns: profile.warmupRuns,
+    warmupSeconds: profile.warmupSeconds,
+    sweep: plan.sweep,
+    adaptive: plan.adaptive,
+    confidenceTarget: profile.confidence,
+    loadHosts: ['local'],
+  };
+}
+
+function plannedResult(
+  instance: PlannedInstance,
+  group: PlanGroup | null,
+  profile: Profile,
+  nginxInfo: Environment['nginx'],
+): ScenarioResult {
+  const planned = group?.servers.find((s) => s.key === instance.serverKey) ?? {
+    key: instance.serverKey,
+    scenario: instance.scenario,
+    workers: instance.point.workers,
+    serverCpus: instance.point.serverCpus,
+    accept: instance.point.accept,
+  };
+  return {
+    id: instance.id,
+    scenarioId: instance.scenario.id,
+    point: instance.point,
+    serverHost: 'local',
+    label: instance.scenario.label,
+    payloadBytes: instance.scenario.payloadBytes,
+    group: `${instance.scenario.payloadBytes}B`,
+    baseline: instance.scenario.baseline,
+    server: describePlanned(planned, profile, nginxInfo),
+    url: null,
+    skipped: null,
+    verification: null,
+    warmup: null,
+    repetitions: [],
+    summary: null,
+  };
+}
+
+/** Everything a group's steps share. */
+interface RunContext {
+  options: BenchOptions;
+  deps: RunnerDeps;
+  plan: Plan;
+  store: ResultsStore;
+  tool: LoadToolPort;
+  nginxInfo: Environment['nginx'];
+  quotaGroup: CpuQuotaGroup | null;
+  topology: Topology;
+  allCpus: number[];
+  host: string;
+  rawDir: string;
+  logDir: string;
+  now: () => Date;
+  progress: { index: number; finished: number; elapsedInRuns: number; expectedRuns: number };
+  /** When the measured rounds of the whole run must end (the profile's time budget). */
+  deadline: number | null;
+}
+
+function checkAbort(signal: AbortSignal): void {
+  if (signal.aborted) throw new BenchInterrupted(String(signal.reason ?? 'interrupted'));
 }
 
 /**
- * Runs the suite: per payload group, start every server, verify it, warm it up, then measure
- * round by round (A B C A B C ...). results.json is rewritten after every repetition, so an
+ * Runs the plan: per payload group, start every server of every point, verify it, warm each
+ * point up, then measure round by round (A B C A B C ...), adding rounds while the intervals are
+ * wider than the target when adaptive. results.json is rewritten after every repetition, so an
  * interruption loses nothing already measured.
  */
 export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise<ResultsFile> {
   const now = options.now ?? (() => new Date());
   const host = options.host ?? '127.0.0.1';
   const { profile } = options;
-  const resultsPath = join(options.outDir, 'results.json');
   const rawDir = join(options.outDir, 'raw');
   const logDir = join(options.outDir, 'logs');
 
@@ -223,14 +270,27 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
   const chosen = pickTool(tools, profile.tools, options.tool);
   const tool = await deps.loadTool(chosen.name);
   const allCpus = allowedCpus();
-  const topology = planTopology(profile.pinning, allCpus, profile.serverCpuQuotaCores ?? null);
-  const workers = resolveWorkers(profile.workers, topology, allCpus);
-  const serverCpus = topology.serverCpus ?? undefined;
-  const loadCpus = topology.loadCpus ?? undefined;
-  const backlog = SERVER_DEFAULT_BACKLOG;
+  const plan = buildPlan({ scenarios: options.scenarios, profile, cpus: allCpus });
+  if (plan.groups.length === 0 && plan.skipped.length > 0) {
+    throw new UsageError(
+      `no point of the plan can run here: ${plan.skipped[0]!.id}: ${plan.skipped[0]!.reason}`,
+    );
+  }
+  const topology = describeTopology(
+    planTopology(profile.pinning, allCpus, profile.serverCpuQuotaCores ?? null),
+    plan,
+  );
 
   // Refuse a spec the tool cannot run before any server starts.
-  tool.validate(loadSpecFor(profile, `http://${host}:1/`, 0, false, loadCpus, false));
+  for (const connections of plan.sweep.connections) {
+    tool.validate(
+      loadSpecFor(
+        profile,
+        { url: `http://${host}:1/`, payloadBytes: 0, connections, cpus: undefined },
+        false,
+      ),
+    );
+  }
   // Also before anything is written: without root or a cpu controller the run cannot be what
   // the profile asks for. (An empty group a crash leaves behind costs nothing.)
   const quotaGroup =
@@ -242,35 +302,24 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
 
   const environment = await collectEnvironment({ nginx: nginxInfo, tools, repoDir: options.repoDir });
   const tuning = checkTuningFor(environment, profile);
-  const plan: LoadPlan = {
-    tool: chosen.name,
-    requests: profile.requests ?? null,
-    durationSeconds: profile.durationSeconds ?? null,
-    connections: profile.connections,
-    baselineConnections: profile.baselineConnections ?? null,
-    threads: profile.threads,
-    keepAlive: profile.keepAlive,
-    repetitions: profile.repetitions,
-    warmupRuns: profile.warmupRuns,
-    warmupSeconds: profile.warmupSeconds,
-  };
-  const groups = groupByPayload(options.scenarios);
-  const scenarioResults = new Map<string, ScenarioResult>();
+  const scenarios: ScenarioResult[] = [];
   for (const scenario of options.scenarios) {
-    scenarioResults.set(scenario.id, {
-      id: scenario.id,
-      label: scenario.label,
-      payloadBytes: scenario.payloadBytes,
-      group: `${scenario.payloadBytes}B`,
-      baseline: scenario.baseline,
-      server: describePlanned(scenario, workers, profile, nginxInfo),
-      url: null,
-      skipped: null,
-      verification: null,
-      warmup: null,
-      repetitions: [],
-      summary: null,
-    });
+    for (const group of plan.groups) {
+      for (const instance of group.instances) {
+        if (instance.scenario.id === scenario.id)
+          scenarios.push(plannedResult(instance, group, profile, nginxInfo));
+      }
+    }
+    for (const skipped of plan.skipped.filter((s) => s.scenario.id === scenario.id)) {
+      const result = plannedResult(
+        { id: skipped.id, scenario, point: skipped.point, serverKey: '', baselineId: null },
+        null,
+        profile,
+        nginxInfo,
+      );
+      result.skipped = skipped.reason;
+      scenarios.push(result);
+    }
   }
   const results: ResultsFile = {
     schema: RESULTS_SCHEMA_ID,
@@ -285,185 +334,66 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
       suite: options.suite.suite,
       argv: options.argv,
       scaleupVersion: options.scaleupVersion,
+      source: 'measured',
     },
     environment,
+    hosts: [],
     tuning,
     topology,
-    plan,
-    scenarios: [...scenarioResults.values()],
+    plan: loadPlanOf(profile, plan, chosen.name),
+    scenarios,
+    stopping: [],
+    scaling: [],
     warnings: [...chosen.warnings, ...tuningWarnings(tuning, peakConnections(profile))],
   };
-  const save = async () => {
-    results.scenarios = options.scenarios.map((s) => scenarioResults.get(s.id)!);
-    await writeFileAtomic(resultsPath, serializeResults(results));
-  };
-  const warn = (message: string) => {
-    results.warnings.push(message);
-    options.onEvent({ type: 'warning', message });
-  };
+  const store = new ResultsStore(results, options.outDir, (message) =>
+    options.onEvent({ type: 'warning', message }),
+  );
   for (const message of results.warnings) options.onEvent({ type: 'warning', message });
-  await save();
+  for (const skipped of plan.skipped) {
+    options.onEvent({ type: 'scenario-skipped', scenarioId: skipped.id, reason: skipped.reason });
+  }
+  await store.save();
 
-  const schedule = interleave(groups, profile.repetitions);
   options.onEvent({
     type: 'plan',
-    runs: schedule.length,
+    runs: plannedRuns(plan),
+    maxRuns: maximumRuns(plan),
     tool: chosen.name,
     topology,
     outDir: options.outDir,
+    points: plan.groups.reduce((sum, g) => sum + g.instances.length, 0),
   });
-  let finishedRuns = 0;
-  let elapsedInRuns = 0;
-  let scheduleIndex = 0;
-  const checkAbort = () => {
-    if (options.signal.aborted) throw new BenchInterrupted(String(options.signal.reason ?? 'interrupted'));
+  const context: RunContext = {
+    options,
+    deps,
+    plan,
+    store,
+    tool,
+    nginxInfo,
+    quotaGroup,
+    topology,
+    allCpus,
+    host,
+    rawDir,
+    logDir,
+    now,
+    progress: { index: 0, finished: 0, elapsedInRuns: 0, expectedRuns: plannedRuns(plan) },
+    deadline:
+      plan.adaptive?.timeBudgetSeconds == null ? null : Date.now() + plan.adaptive.timeBudgetSeconds * 1000,
   };
 
   try {
-    for (const group of groups) {
-      const running = new Map<string, ServerUnderTest>();
-      try {
-        for (const scenario of group.scenarios) {
-          checkAbort();
-          const result = scenarioResults.get(scenario.id)!;
-          const server = await startScenarioServer(scenario, {
-            deps,
-            nginxInfo,
-            workers,
-            backlog,
-            profile,
-            cpus: serverCpus,
-            host,
-            logDir,
-          }).catch((error: Error) => error);
-          if (server instanceof Error) {
-            result.skipped = server.message;
-            options.onEvent({ type: 'scenario-skipped', scenarioId: scenario.id, reason: server.message });
-            await save();
-            continue;
-          }
-          running.set(scenario.id, server);
-          if (quotaGroup !== null) {
-            for (const p of await server.processes()) await quotaGroup.add(p.pid);
-          }
-          result.url = server.url;
-          result.server = mergeDescription(result.server, server.description);
-          const sendWarning = zeroCopyWarning(scenario, result.server);
-          if (sendWarning !== null) warn(sendWarning);
-          const exactStars = scenario.server.kind !== 'command';
-          result.verification = await verifyResponse(server.url, scenario.payloadBytes, exactStars);
-          if (!result.verification.ok) {
-            result.skipped = `response check failed: ${result.verification.detail}`;
-            options.onEvent({ type: 'scenario-skipped', scenarioId: scenario.id, reason: result.skipped });
-            await server.stop();
-            running.delete(scenario.id);
-            await save();
-            continue;
-          }
-          options.onEvent({ type: 'server-ready', scenarioId: scenario.id, url: server.url });
-        }
-        // Warm-up after every server of the group is up, so the first measured round finds all warm.
-        for (const scenario of group.scenarios) {
-          const server = running.get(scenario.id);
-          if (server === undefined) continue;
-          const result = scenarioResults.get(scenario.id)!;
-          result.warmup = { runs: 0, requestsPerSecond: [] };
-          for (let run = 0; run < profile.warmupRuns; run++) {
-            checkAbort();
-            const spec = loadSpecFor(
-              profile,
-              server.url,
-              scenario.payloadBytes,
-              scenario.baseline,
-              loadCpus,
-              true,
-            );
-            const load = await tool.run(spec, {
-              rawOutputPath: join(rawDir, `${scenario.id}-warmup${run + 1}.txt`),
-              signal: options.signal,
-            });
-            checkAbort();
-            result.warmup.runs += 1;
-            result.warmup.requestsPerSecond.push(load.requestsPerSecond);
-            options.onEvent({
-              type: 'warmup',
-              scenarioId: scenario.id,
-              run: run + 1,
-              requestsPerSecond: load.requestsPerSecond,
-            });
-          }
-          await save();
-        }
-
-        for (const planned of schedule.filter((s) => s.groupKey === group.key)) {
-          scheduleIndex += 1;
-          const scenario = group.scenarios.find((s) => s.id === planned.scenarioId)!;
-          const server = running.get(scenario.id);
-          if (server === undefined) continue;
-          checkAbort();
-          const result = scenarioResults.get(scenario.id)!;
-          options.onEvent({
-            type: 'rep-start',
-            index: scheduleIndex,
-            runs: schedule.length,
-            scenarioId: scenario.id,
-            round: planned.round,
-            rounds: profile.repetitions,
-          });
-          const started = Date.now();
-          const repetition = await measureRepetition({
-            server,
-            responseBytes: result.verification?.responseBytes ?? null,
-            scenario,
-            round: planned.round,
-            spec: loadSpecFor(profile, server.url, scenario.payloadBytes, scenario.baseline, loadCpus, false),
-            tool,
-            rawOutputPath: join(rawDir, `${scenario.id}-r${planned.round + 1}.txt`),
-            // Under a quota the servers' budget is the quota, and busy is measured against it.
-            serverCores: topology.serverCpuQuotaCores ?? topology.serverCpus?.length ?? allCpus.length,
-            signal: options.signal,
-            now,
-            onProgress: (progress) =>
-              options.onEvent({
-                type: 'rep-progress',
-                scenarioId: scenario.id,
-                round: planned.round,
-                progress,
-              }),
-          });
-          checkAbort();
-          result.repetitions.push(repetition);
-          finishedRuns += 1;
-          elapsedInRuns += (Date.now() - started) / 1000;
-          refreshSummaries(group.scenarios, scenarioResults);
-          await save();
-          options.onEvent({
-            type: 'rep-done',
-            index: scheduleIndex,
-            runs: schedule.length,
-            scenarioId: scenario.id,
-            round: planned.round,
-            rounds: profile.repetitions,
-            repetition,
-            etaSeconds: estimateRemainingSeconds({
-              remainingRuns: schedule.length - scheduleIndex,
-              finishedRuns,
-              elapsedInRunsSeconds: elapsedInRuns,
-              plannedSecondsPerRun: profile.durationSeconds ?? null,
-            }),
-          });
-        }
-      } finally {
-        await Promise.allSettled([...running.values()].map((s) => s.stop()));
-      }
+    for (const [index, group] of plan.groups.entries()) {
+      await runGroup(context, group, plan.groups.slice(index));
     }
-    for (const result of scenarioResults.values()) {
+    for (const result of results.scenarios) {
       if (result.skipped === null && result.repetitions.length === 0) result.skipped = 'no repetition ran';
     }
-    for (const message of saturatedToolWarnings([...scenarioResults.values()])) warn(message);
+    for (const message of saturatedToolWarnings(results.scenarios)) store.warn(message);
     results.complete = true;
     results.run.finishedAt = now().toISOString();
-    await save();
+    await store.save();
     return results;
   } catch (error) {
     results.complete = false;
@@ -472,9 +402,9 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
         ? `interrupted: ${error.message}`
         : `failed: ${(error as Error).message}`;
     results.run.finishedAt = now().toISOString();
-    if (!(error instanceof BenchInterrupted)) warn(results.interrupted);
+    if (!(error instanceof BenchInterrupted)) store.warn(results.interrupted);
     // Summaries are refreshed after every repetition, so what is saved here is already summarized.
-    await save();
+    await store.save();
     throw error;
   } finally {
     // Every server has been stopped by now, so the group is empty and can go.
@@ -482,6 +412,264 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
       ?.remove()
       .catch((error: Error) => options.onEvent({ type: 'warning', message: error.message }));
   }
+}
+
+/** The run's topology line, with a note when points have CPU splits of their own. */
+function describeTopology(base: Topology, plan: Plan): Topology {
+  const splits = new Set(
+    plan.groups.flatMap((g) => g.instances.map((i) => i.point.serverCpus?.join(',') ?? 'any')),
+  );
+  if (splits.size <= 1) {
+    const first = plan.groups[0]?.instances[0]?.point;
+    if (first === undefined || first.serverCpus === null) return base;
+    return {
+      ...base,
+      serverCpus: first.serverCpus,
+      loadCpus: first.loadCpus,
+      description: `server and nginx pinned to CPU ${first.serverCpus.join(',')}; load tool pinned to CPU ${first.loadCpus?.join(',') ?? '(any)'}${base.serverCpuQuotaCores === null ? '' : `; servers capped at ${base.serverCpuQuotaCores} CPU by a cgroup quota`}`,
+    };
+  }
+  return {
+    ...base,
+    serverCpus: null,
+    loadCpus: null,
+    description: `${base.description.split(';')[0]}; each sweep point pins the server side to its own CPUs (recorded per point)`,
+  };
+}
+
+/** One payload group: servers up, verified and warm, then interleaved rounds until the plan says stop. */
+async function runGroup(context: RunContext, group: PlanGroup, remainingGroups: readonly PlanGroup[]) {
+  const { options, store } = context;
+  const running = new Map<string, ServerUnderTest>();
+  try {
+    await startGroupServers(context, group, running);
+    await warmUpGroup(context, group, running);
+    const minRounds = context.plan.rounds.min;
+    const maxRounds = context.plan.rounds.max;
+    const target = context.plan.adaptive === null ? null : context.plan.adaptive.targetCiPercent / 100;
+    const groupDeadline = shareOfDeadline(context.deadline, group, remainingGroups);
+    let round = 0;
+    let lastRoundSeconds = 0;
+    for (;;) {
+      const roundStarted = Date.now();
+      for (const instance of group.instances) {
+        const server = running.get(instance.serverKey);
+        if (server === undefined || store.result(instance.id).skipped !== null) continue;
+        await measureInstance(context, instance, server, round, Math.max(minRounds, round + 1));
+      }
+      round += 1;
+      lastRoundSeconds = (Date.now() - roundStarted) / 1000;
+      const decision = decideRounds({
+        group: group.key,
+        results: group.instances.map((i) => store.result(i.id)),
+        roundsDone: round,
+        minRounds,
+        maxRounds,
+        targetHalfWidth: target,
+        confidenceTarget: context.plan.adaptive === null ? 0 : store.results.plan.confidenceTarget,
+        outOfTime: groupDeadline !== null && Date.now() + lastRoundSeconds * 1000 > groupDeadline,
+      });
+      const { stop, ...stopRecord } = decision;
+      if (round >= minRounds && target !== null) {
+        options.onEvent({ type: 'rounds', stop: stopRecord, target, more: !stop });
+      }
+      if (stop) {
+        store.results.stopping.push(stopRecord);
+        await store.save();
+        break;
+      }
+      // Another round: the runs still expected grow by one round of this group.
+      if (round >= minRounds) context.progress.expectedRuns += activeInstances(context, group).length;
+    }
+  } catch (error) {
+    if (error instanceof BenchInterrupted) {
+      store.results.stopping.push({
+        group: group.key,
+        rounds: 0,
+        stoppedBy: 'interrupted',
+        worstHalfWidth: null,
+        worstResult: null,
+      });
+    }
+    throw error;
+  } finally {
+    await Promise.allSettled([...running.values()].map((s) => s.stop()));
+  }
+}
+
+function activeInstances(context: RunContext, group: PlanGroup): PlannedInstance[] {
+  return group.instances.filter((i) => context.store.result(i.id).skipped === null);
+}
+
+/** The time left, shared among the groups still to run by their number of points. */
+function shareOfDeadline(
+  deadline: number | null,
+  group: PlanGroup,
+  remainingGroups: readonly PlanGroup[],
+): number | null {
+  if (deadline === null) return null;
+  const total = remainingGroups.reduce((sum, g) => sum + g.instances.length, 0);
+  const left = Math.max(0, deadline - Date.now());
+  return Date.now() + (left * group.instances.length) / Math.max(1, total);
+}
+
+async function startGroupServers(
+  context: RunContext,
+  group: PlanGroup,
+  running: Map<string, ServerUnderTest>,
+) {
+  const { options, store } = context;
+  for (const planned of group.servers) {
+    checkAbort(options.signal);
+    const instances = group.instances.filter((i) => i.serverKey === planned.key);
+    const skip = async (reason: string) => {
+      for (const instance of instances) {
+        store.result(instance.id).skipped = reason;
+        options.onEvent({ type: 'scenario-skipped', scenarioId: instance.id, reason });
+      }
+      await store.save();
+    };
+    const server = await startServer(planned, {
+      deps: context.deps,
+      nginxInfo: context.nginxInfo,
+      profile: options.profile,
+      connections: Math.max(...instances.map((i) => i.point.connections)),
+      backlog: SERVER_DEFAULT_BACKLOG,
+      host: context.host,
+      logDir: context.logDir,
+    }).catch((error: Error) => error);
+    if (server instanceof Error) {
+      await skip(server.message);
+      continue;
+    }
+    running.set(planned.key, server);
+    if (context.quotaGroup !== null) {
+      for (const p of await server.processes()) await context.quotaGroup.add(p.pid);
+    }
+    const exactStars = planned.scenario.server.kind !== 'command';
+    const verification = await verifyServer(server.url, planned.scenario.payloadBytes, exactStars);
+    for (const instance of instances) {
+      const result = store.result(instance.id);
+      result.url = server.url;
+      result.server = mergeDescription(result.server, server.description);
+      result.serverHost = server.host;
+      result.verification = verification;
+    }
+    const sendWarning = zeroCopyWarning(planned.scenario, store.result(instances[0]!.id).server);
+    if (sendWarning !== null) store.warn(sendWarning);
+    if (!verification.ok) {
+      await skip(`response check failed: ${verification.detail}`);
+      await server.stop();
+      running.delete(planned.key);
+      continue;
+    }
+    for (const instance of instances) {
+      options.onEvent({ type: 'server-ready', scenarioId: instance.id, url: server.url });
+    }
+  }
+}
+
+/** Warm-up after every server of the group is up, so the first measured round finds all warm. */
+async function warmUpGroup(context: RunContext, group: PlanGroup, running: Map<string, ServerUnderTest>) {
+  const { options, store } = context;
+  for (const instance of group.instances) {
+    const server = running.get(instance.serverKey);
+    if (server === undefined) continue;
+    const result = store.result(instance.id);
+    if (result.skipped !== null) continue;
+    result.warmup = { runs: 0, requestsPerSecond: [] };
+    for (let run = 0; run < options.profile.warmupRuns; run++) {
+      checkAbort(options.signal);
+      const spec = loadSpecFor(options.profile, specInput(instance, server), true);
+      const load = await context.tool.run(spec, {
+        rawOutputPath: join(context.rawDir, `${fileSafe(instance.id)}-warmup${run + 1}.txt`),
+        signal: options.signal,
+      });
+      checkAbort(options.signal);
+      result.warmup.runs += 1;
+      result.warmup.requestsPerSecond.push(load.requestsPerSecond);
+      options.onEvent({
+        type: 'warmup',
+        scenarioId: instance.id,
+        run: run + 1,
+        requestsPerSecond: load.requestsPerSecond,
+      });
+    }
+    await store.save();
+  }
+}
+
+function specInput(instance: PlannedInstance, server: ServerUnderTest) {
+  return {
+    url: server.url,
+    payloadBytes: instance.scenario.payloadBytes,
+    connections: instance.point.connections,
+    cpus: instance.point.loadCpus ?? undefined,
+  };
+}
+
+/** Ids like `2a@w2,c64` become file names without a comma or an at sign. */
+function fileSafe(id: string): string {
+  return id.replace(/[^A-Za-z0-9._-]+/g, '_');
+}
+
+async function measureInstance(
+  context: RunContext,
+  instance: PlannedInstance,
+  server: ServerUnderTest,
+  round: number,
+  rounds: number,
+) {
+  const { options, store, progress } = context;
+  checkAbort(options.signal);
+  progress.index += 1;
+  const result = store.result(instance.id);
+  options.onEvent({
+    type: 'rep-start',
+    index: progress.index,
+    runs: progress.expectedRuns,
+    scenarioId: instance.id,
+    round,
+    rounds,
+  });
+  const started = Date.now();
+  const repetition = await measureRepetition({
+    server,
+    payloadBytes: instance.scenario.payloadBytes,
+    responseForms: result.verification?.responseForms ?? [],
+    closeAfterRequests: result.verification?.closeAfterRequests ?? null,
+    round,
+    spec: loadSpecFor(options.profile, specInput(instance, server), false),
+    tool: context.tool,
+    rawOutputPath: join(context.rawDir, `${fileSafe(instance.id)}-r${round + 1}.txt`),
+    // Under a quota the servers' budget is the quota, and busy is measured against it.
+    serverCores:
+      context.topology.serverCpuQuotaCores ?? instance.point.serverCpus?.length ?? context.allCpus.length,
+    signal: options.signal,
+    now: context.now,
+    onProgress: (p) => options.onEvent({ type: 'rep-progress', scenarioId: instance.id, round, progress: p }),
+  });
+  checkAbort(options.signal);
+  result.repetitions.push(repetition);
+  progress.finished += 1;
+  progress.elapsedInRuns += (Date.now() - started) / 1000;
+  store.refresh();
+  await store.save();
+  options.onEvent({
+    type: 'rep-done',
+    index: progress.index,
+    runs: progress.expectedRuns,
+    scenarioId: instance.id,
+    round,
+    rounds,
+    repetition,
+    etaSeconds: estimateRemainingSeconds({
+      remainingRuns: progress.expectedRuns - progress.index,
+      finishedRuns: progress.finished,
+      elapsedInRunsSeconds: progress.elapsedInRuns,
+      plannedSecondsPerRun: options.profile.durationSeconds ?? null,
+    }),
+  });
 }
 
 /**
@@ -503,52 +691,6 @@ export function saturatedToolWarnings(scenarios: readonly ScenarioResult[]): str
   return warnings;
 }
 
-function refreshSummaries(scenarios: readonly Scenario[], results: Map<string, ScenarioResult>) {
-  const baseline = scenarios.find((s) => s.baseline);
-  for (const scenario of scenarios) {
-    const result = results.get(scenario.id)!;
-    if (result.repetitions.length === 0) continue;
-    const baselineResult =
-      baseline === undefined || baseline.id === scenario.id ? null : results.get(baseline.id)!;
-    result.summary = summarizeScenario(
-      result.repetitions,
-      baselineResult === null ? null : { id: baselineResult.id, repetitions: baselineResult.repetitions },
-    );
-  }
-}
-
-function describePlanned(
-  scenario: Scenario,
-  workers: number,
-  profile: Profile,
-  nginxInfo: Environment['nginx'],
-): ScenarioResult['server'] {
-  const s = scenario.server;
-  switch (s.kind) {
-    case 'scaleup':
-      return {
-        kind: 'scaleup',
-        resource: s.resource,
-        accept: s.accept,
-        workers,
-        backlog: s.backlog,
-        send: s.send,
-        // Known once the server has started and said whether its addon loaded.
-        zeroCopy: false,
-      };
-    case 'nginx':
-      return {
-        kind: 'nginx',
-        preset: s.preset ?? profile.nginxPreset,
-        workers,
-        version: nginxInfo.version,
-        settings: {},
-      };
-    case 'command':
-      return { kind: 'command', command: s.command, cwd: s.cwd ?? null };
-  }
-}
-
 /**
  * Our server without its zero-copy addon sends large responses with write(), which measured about
  * 15% fewer req/s at 10 kB: a figure measured that way must not pass for the server's best.
@@ -560,185 +702,4 @@ export function zeroCopyWarning(scenario: Scenario, server: ScenarioResult['serv
     `${scenario.id}: the server sent its ${scenario.payloadBytes} B responses with write(), not sendfile: ` +
     'the zero-copy addon is not built or did not load (pnpm build:native; the server log says why)'
   );
-}
-
-/** Keeps what the plan knew and adds what the started server reported (nginx settings, argv). */
-function mergeDescription(
-  planned: ScenarioResult['server'],
-  actual: ScenarioResult['server'],
-): ScenarioResult['server'] {
-  if (planned.kind === 'nginx' && actual.kind === 'nginx')
-    return { ...planned, ...actual, version: actual.version ?? planned.version };
-  return actual;
-}
-
-async function startScenarioServer(
-  scenario: Scenario,
-  context: {
-    deps: RunnerDeps;
-    nginxInfo: Environment['nginx'];
-    workers: number;
-    backlog: number;
-    profile: Profile;
-    cpus: number[] | undefined;
-    host: string;
-    logDir: string;
-  },
-): Promise<ServerUnderTest> {
-  const s = scenario.server;
-  const logPath = join(context.logDir, `${scenario.id}.log`);
-  switch (s.kind) {
-    case 'scaleup':
-      return startScaleupServer({
-        resource: s.resource,
-        accept: s.accept,
-        workers: context.workers,
-        backlog: s.backlog,
-        send: s.send,
-        payloadBytes: scenario.payloadBytes,
-        cpus: context.cpus,
-        host: context.host,
-        logPath,
-      });
-    case 'nginx': {
-      if (context.nginxInfo.missing !== null) throw new Error(`nginx skipped: ${context.nginxInfo.missing}`);
-      const connections = scenario.baseline
-        ? (context.profile.baselineConnections ?? context.profile.connections)
-        : context.profile.connections;
-      return context.deps.nginx.start({
-        payloadBytes: scenario.payloadBytes,
-        workers: context.workers,
-        preset: s.preset ?? context.profile.nginxPreset,
-        connections,
-        backlog: context.backlog,
-        cpus: context.cpus,
-        host: context.host,
-        logPath,
-      });
-    }
-    case 'command':
-      return startCommandServer({
-        command: s.command,
-        cwd: s.cwd,
-        env: s.env,
-        readyUrl: s.readyUrl,
-        url: s.url,
-        readyTimeoutSeconds: s.readyTimeoutSeconds,
-        payloadBytes: scenario.payloadBytes,
-        workers: context.workers,
-        host: context.host,
-        cpus: context.cpus,
-        logPath,
-        probe: async (url) => (await verifyResponse(url, scenario.payloadBytes, false)).status !== 0,
-      });
-  }
-}
-
-/**
- * Live progress while a tool runs: elapsed time always; requests served and the current rate
- * where the server reports them (scaleup's stats file), since most tools print nothing until done.
- */
-function progressTicker(
-  server: ServerUnderTest,
-  start: bigint,
-  onProgress: (progress: LoadProgress) => void,
-): () => void {
-  let first: number | null | undefined;
-  let previous: { requests: number; at: bigint } | null = null;
-  const timer = setInterval(() => {
-    void server.liveRequests().then((requests) => {
-      const now = process.hrtime.bigint();
-      if (first === undefined) first = requests;
-      let rate: number | null = null;
-      if (requests !== null && previous !== null && now > previous.at) {
-        rate = ((requests - previous.requests) * 1e9) / Number(now - previous.at);
-      }
-      if (requests !== null) previous = { requests, at: now };
-      onProgress({
-        elapsedSeconds: Number(now - start) / 1e9,
-        requestsDone: requests === null || first === null || first === undefined ? null : requests - first,
-        requestsPerSecond: rate,
-      });
-    });
-  }, 1000);
-  timer.unref();
-  return () => clearInterval(timer);
-}
-
-async function measureRepetition(input: {
-  server: ServerUnderTest;
-  responseBytes: number | null;
-  scenario: Scenario;
-  round: number;
-  spec: LoadSpec;
-  tool: LoadToolPort;
-  rawOutputPath: string;
-  serverCores: number;
-  signal: AbortSignal;
-  now: () => Date;
-  onProgress: (progress: LoadProgress) => void;
-}): Promise<Repetition> {
-  const { server } = input;
-  const startedAt = input.now().toISOString();
-  const processes = await server.processes();
-  const [cpuBefore, tcpBefore, workersBefore] = await Promise.all([
-    sampleCpu(processes),
-    readTcpCounters(),
-    server.workerCounters(),
-  ]);
-  const wallStart = process.hrtime.bigint();
-  const stopTicker = progressTicker(server, wallStart, input.onProgress);
-  const load = await input.tool
-    .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal })
-    .finally(stopTicker);
-  const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
-  const [cpuAfter, tcpAfter, workersAfter] = await Promise.all([
-    sampleCpu(processes),
-    readTcpCounters(),
-    server.workerCounters(),
-  ]);
-  const serverCpu: ProcessCpuSample[] = [];
-  for (const [pid, after] of cpuAfter) {
-    const before = cpuBefore.get(pid);
-    if (before === undefined || before.cpu === null || after.cpu === null) continue;
-    serverCpu.push({
-      pid,
-      role: after.role,
-      userSeconds: Math.max(0, after.cpu.userSeconds - before.cpu.userSeconds),
-      systemSeconds: Math.max(0, after.cpu.systemSeconds - before.cpu.systemSeconds),
-    });
-  }
-  const serverCpuSeconds = serverCpu.reduce((sum, p) => sum + p.userSeconds + p.systemSeconds, 0);
-  const serverCpuUtilisation =
-    serverCpu.length === 0 || wallSeconds <= 0 ? null : serverCpuSeconds / (wallSeconds * input.serverCores);
-  let workers: Repetition['workers'] = null;
-  if (workersBefore !== null && workersAfter !== null) {
-    workers = workersAfter.map((after) => {
-      // A respawned worker restarts its counters; count it from zero.
-      const before = workersBefore.find((b) => b.slot === after.slot && b.pid === after.pid);
-      return {
-        slot: after.slot,
-        pid: after.pid,
-        requests: Math.max(0, after.requests - (before?.requests ?? 0)),
-        connections: Math.max(0, after.connections - (before?.connections ?? 0)),
-      };
-    });
-  }
-  return {
-    round: input.round,
-    startedAt,
-    load,
-    serverCpu,
-    serverCpuUtilisation,
-    workers,
-    tcp: tcpBefore !== null && tcpAfter !== null ? tcpCounterDelta(tcpBefore, tcpAfter) : null,
-    verdict: judgeRepetition({
-      load,
-      expectedBodyBytes: input.scenario.payloadBytes,
-      serverCpuUtilisation,
-      inFlightResponses: input.spec.durationSeconds !== undefined ? input.spec.connections : 0,
-      ...(input.spec.requests !== undefined ? { requestedCount: input.spec.requests } : {}),
-      responseBytes: input.responseBytes,
-    }),
-  };
 }

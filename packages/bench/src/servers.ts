@@ -21,7 +21,11 @@ import { execa, type ResultPromise } from 'execa';
  */
 export interface ServerUnderTest {
   url: string;
+  /** Where it runs: 'local' or an ssh destination; its /proc is read there. */
+  host: string;
   description: ServerDescription;
+  /** A file's text on the server's host (its /proc), or null when absent. */
+  readFile(path: string): Promise<string | null>;
   /** Every process of the server with its role, for CPU accounting. */
   processes(): Promise<{ pid: number; role: ProcessCpuSample['role'] }[]>;
   /** Per-worker cumulative request and connection counts, where the server reports them. */
@@ -29,6 +33,15 @@ export interface ServerUnderTest {
   /** Requests served so far as the server last reported them (no waiting), for live progress. */
   liveRequests(): Promise<number | null>;
   stop(): Promise<void>;
+}
+
+/** Reads a file on this machine; what a server on the local host uses for its /proc. */
+export async function readLocalFile(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, 'utf8');
+  } catch {
+    return null;
+  }
 }
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -167,6 +180,8 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
   }
   return {
     url: `http://${options.host}:${port}/`,
+    host: 'local',
+    readFile: readLocalFile,
     description: {
       kind: 'scaleup',
       resource: options.resource,
@@ -224,6 +239,10 @@ export interface CommandServerOptions {
   readyUrl: string | undefined;
   url: string | undefined;
   readyTimeoutSeconds: number;
+  /** Run first: a failure means what the server needs is missing, and the scenario is skipped. */
+  check?: string[] | undefined;
+  /** The fix for a failed check (or an early exit), e.g. an apt-get line. */
+  install?: string | undefined;
   payloadBytes: number;
   workers: number;
   host: string;
@@ -241,13 +260,38 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   const readyUrl = fillPlaceholders(options.readyUrl ?? 'http://{host}:{port}/', values);
   const url = options.url === undefined ? readyUrl : fillPlaceholders(options.url, values);
   const [file, ...args] = argv;
+  const fix = options.install === undefined ? '' : `; install: ${options.install}`;
+  if (options.check !== undefined) {
+    const [checkFile, ...checkArgs] = options.check;
+    const outcome = await execa(checkFile!, checkArgs, {
+      reject: false,
+      cwd: options.cwd,
+      env: options.env,
+      stdin: 'ignore',
+      timeout: 30_000,
+    });
+    if (outcome.exitCode !== 0) {
+      const why =
+        outcome.exitCode === undefined
+          ? outcome.shortMessage
+          : (String(outcome.stderr ?? '')
+              .trim()
+              .split('\n')
+              .pop() ?? `exit code ${outcome.exitCode}`);
+      throw new Error(
+        `'${options.check.join(' ')}' failed (${why || `exit code ${outcome.exitCode}`})${fix}`,
+      );
+    }
+  }
   const child = spawnServer(file!, args, options);
   const stop = () => stopChild(child, 5000);
   try {
     await waitFor(
       async () => {
         if (child.exitCode !== null)
-          throw new Error(`'${argv.join(' ')}' exited with code ${child.exitCode} (log: ${options.logPath})`);
+          throw new Error(
+            `'${argv.join(' ')}' exited with code ${child.exitCode} (log: ${options.logPath})${fix}`,
+          );
         return (await options.probe(readyUrl)) ? true : undefined;
       },
       {
@@ -262,6 +306,8 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   }
   return {
     url,
+    host: 'local',
+    readFile: readLocalFile,
     description: { kind: 'command', command: argv, cwd: options.cwd ?? null },
     async processes() {
       const pid = child.pid;

@@ -41,13 +41,3 @@ export function planTopology(
     description: `server and nginx pinned to CPU ${serverCpus.join(',')}; load tool pinned to CPU ${loadCpus.join(',')}${quota}`,
   };
 }
-
-/** 'auto' workers: one per CPU the server side gets (all CPUs when unpinned). */
-export function resolveWorkers(
-  workers: number | 'auto',
-  topology: Topology,
-  allCpus: readonly number[],
-): number {
-  if (workers !== 'auto') return workers;
-  return Math.max(1, topology.serverCpus?.length ?? allCpus.length);
-}

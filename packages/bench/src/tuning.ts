@@ -140,7 +140,8 @@ export function tuningWarnings(checks: readonly TuningCheck[], connections: numb
 
 /** The most connections one process of a run holds: the profile's, or its baseline's if larger. */
 export function peakConnections(profile: Pick<Profile, 'connections' | 'baselineConnections'>): number {
-  return Math.max(profile.connections, profile.baselineConnections ?? 0);
+  const connections = Array.isArray(profile.connections) ? profile.connections : [profile.connections];
+  return Math.max(...connections, profile.baselineConnections ?? 0);
 }
 
 /** The tuning check for running `profile` on the machine `environment` describes. */

@@ -1,4 +1,4 @@
-import type { LoadResult, Verdict } from '@scaleup/core';
+import { type LoadResult, type ResponseForm, TOOL_SATURATED, type Verdict } from '@scaleup/core';
 import { bodyBytesFit } from '@scaleup/driver';
 
 export interface VerdictInput {
@@ -12,10 +12,55 @@ export interface VerdictInput {
   requestedCount?: number;
   /** Size of one whole response as verified before the run; checks tools that count only totals. */
   responseBytes?: number | null;
+  /**
+   * Every whole-response form verification saw (the keep-alive one, and the closing one of a
+   * server that ends connections after closeAfterRequests); replaces responseBytes when given.
+   */
+  responseForms?: readonly ResponseForm[];
+  closeAfterRequests?: number | null;
+  /** Concurrent connections: at most this many connection lives were still open at the end. */
+  connections?: number;
 }
 
 /** Above this share of its cores the tool is saturated. */
-export const CLIENT_SATURATED = 0.9;
+export const CLIENT_SATURATED = TOOL_SATURATED;
+
+/**
+ * Whether a tool's byte total is explained exactly by `succeeded` responses of the verified
+ * forms. With one form: succeeded x size (plus at most one partial response per connection in
+ * duration mode). With a closing form after every K responses, every connection life but the at
+ * most `connections` still open at the end served exactly K, so the number of closing responses
+ * b lies in [ceil((succeeded - c(K - 1)) / K), floor(succeeded / K)]; the total must equal
+ * (succeeded - b) x keep + b x close (+ partials) for some integer b in that range. A body one
+ * byte short per response needs far more closes than that and still fails.
+ */
+export function trafficExplained(input: {
+  totalBytes: number;
+  succeeded: number;
+  forms: readonly ResponseForm[];
+  closeAfterRequests: number | null;
+  connections: number;
+  inFlight: number;
+}): boolean {
+  const keep = input.forms.find((f) => !f.closes) ?? input.forms[0];
+  if (keep === undefined) return true;
+  const closing = input.forms.find((f) => f.closes && f.bytes !== keep.bytes);
+  const K = input.closeAfterRequests;
+  if (closing === undefined || K === null) {
+    return bodyBytesFit(input.totalBytes, input.succeeded, keep.bytes, input.inFlight);
+  }
+  const n = input.succeeded;
+  const bMax = Math.floor(n / K);
+  const bMin = Math.max(0, Math.ceil((n - input.connections * (K - 1)) / K));
+  const slack = input.inFlight * keep.bytes;
+  const d = keep.bytes - closing.bytes;
+  // total = n*keep - b*d + partial, partial in [0, slack]: solve for the b that fit.
+  for (let b = bMin; b <= bMax; b++) {
+    const partial = input.totalBytes - (n * keep.bytes - b * d);
+    if (partial >= 0 && partial <= slack) return true;
+  }
+  return false;
+}
 /** Below this share the server still had room: the tool, not the server, set the pace. */
 export const SERVER_HAS_ROOM = 0.8;
 
@@ -30,6 +75,9 @@ export function judgeRepetition({
   inFlightResponses = 0,
   requestedCount,
   responseBytes = null,
+  responseForms,
+  closeAfterRequests = null,
+  connections = inFlightResponses,
 }: VerdictInput): Verdict {
   const reasons: string[] = [];
   const r = load.requests;
@@ -61,11 +109,28 @@ export function judgeRepetition({
     }
   }
 
-  if (load.bytes.body === null && responseBytes !== null && r.succeeded > 0 && r.failed === 0) {
-    // Tools without a body count (wrk) still count whole responses; each must be the verified size.
-    if (!bodyBytesFit(load.bytes.total, r.succeeded, responseBytes, inFlightResponses)) {
+  const forms =
+    responseForms !== undefined && responseForms.length > 0
+      ? responseForms
+      : responseBytes !== null
+        ? [{ bytes: responseBytes, closes: false }]
+        : [];
+  if (load.bytes.body === null && forms.length > 0 && r.succeeded > 0 && r.failed === 0) {
+    // Tools without a body count (wrk) still count whole responses; each must be a verified form.
+    const explained = trafficExplained({
+      totalBytes: load.bytes.total,
+      succeeded: r.succeeded,
+      forms,
+      closeAfterRequests,
+      connections,
+      inFlight: inFlightResponses,
+    });
+    if (!explained) {
+      const sizes = forms.map((f) => `${f.bytes} B${f.closes ? ' (closing)' : ''}`).join(' or ');
+      const every =
+        closeAfterRequests !== null && forms.length > 1 ? `, closing after ${closeAfterRequests}` : '';
       reasons.push(
-        `traffic ${load.bytes.total} B != ${r.succeeded} responses x ${responseBytes} B (the verified response size)`,
+        `traffic ${load.bytes.total} B is not ${r.succeeded} responses of ${sizes}${every} (the verified response forms)`,
       );
     }
   }

@@ -1,6 +1,7 @@
-import type { Scenario, ScenarioResult } from '@scaleup/core';
+import type { Repetition, Scenario, ScenarioResult } from '@scaleup/core';
 import { describe, expect, it } from 'vitest';
-import { zeroCopyWarning } from '../src/runner.ts';
+import { saturatedToolWarnings, zeroCopyWarning } from '../src/runner.ts';
+import { loadResult } from './helpers.ts';
 
 const scenario = (payloadBytes: number): Scenario => ({
   id: '1a',
@@ -34,5 +35,23 @@ describe('zeroCopyWarning', () => {
     expect(
       zeroCopyWarning(scenario(10_000), { kind: 'command', command: ['python3'], cwd: null }),
     ).toBeNull();
+  });
+});
+
+describe('saturated load tool', () => {
+  it('warns when the tool ran flat out in most repetitions, naming the scenario', () => {
+    const flatOut = (round: number, utilisation: number) =>
+      ({
+        round,
+        load: loadResult({ toolCpu: { userSeconds: 1, systemSeconds: 4, cores: 1, utilisation } }),
+      }) as unknown as Repetition;
+    const scenario = (id: string, reps: Repetition[]) =>
+      ({ id, repetitions: reps }) as unknown as ScenarioResult;
+    const warnings = saturatedToolWarnings([
+      scenario('1a', [flatOut(0, 0.95), flatOut(1, 0.97), flatOut(2, 0.5)]),
+      scenario('nginx-1', [flatOut(0, 0.95), flatOut(1, 0.5), flatOut(2, 0.5)]),
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/^1a: the load tool used >= 90% of its cores in 2 of 3 repetitions/);
   });
 });

@@ -1,21 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { estimateRemainingSeconds, formatDuration } from '../src/eta.ts';
 import { runDirectoryName } from '../src/results-dir.ts';
-import { planTopology, resolveWorkers } from '../src/topology.ts';
+import { planTopology } from '../src/topology.ts';
 
 describe('topology', () => {
   it('splits two CPUs one for the servers, one for the tool', () => {
     const t = planTopology('split', [0, 1]);
     expect(t).toMatchObject({ pinned: true, serverCpus: [0], loadCpus: [1] });
-    expect(resolveWorkers('auto', t, [0, 1])).toBe(1);
-    expect(resolveWorkers(3, t, [0, 1])).toBe(3);
   });
 
   it('splits larger machines in halves and leaves the seed profile unpinned', () => {
     expect(planTopology('split', [0, 1, 2, 3, 4])).toMatchObject({ serverCpus: [0, 1], loadCpus: [2, 3, 4] });
     const seed = planTopology('none', [0, 1, 2, 3]);
     expect(seed.pinned).toBe(false);
-    expect(resolveWorkers('auto', seed, [0, 1, 2, 3])).toBe(4);
   });
 
   it('records and describes a CPU quota for the servers', () => {

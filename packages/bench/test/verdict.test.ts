@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { judgeRepetition } from '../src/verdict.ts';
+import { judgeRepetition, trafficExplained } from '../src/verdict.ts';
 import { loadResult } from './helpers.ts';
 
 describe('repetition verdicts', () => {
@@ -126,7 +126,7 @@ describe('tools that count only total bytes', () => {
       responseBytes: 10096,
     });
     expect(off.reasons).toEqual([
-      'traffic 10095995 B != 1000 responses x 10096 B (the verified response size)',
+      'traffic 10095995 B is not 1000 responses of 10096 B (the verified response forms)',
     ]);
   });
 
@@ -138,6 +138,111 @@ describe('tools that count only total bytes', () => {
         serverCpuUtilisation: 1,
         responseBytes: null,
       }).valid,
+    ).toBe(true);
+  });
+});
+
+describe('whole-response sizes from the verified forms', () => {
+  // nginx stock: 276 B keep-alive responses, and every 100th one closes the connection with
+  // `Connection: close`, 5 bytes shorter (271 B). wrk counts only total bytes.
+  const forms = [
+    { bytes: 276, closes: false },
+    { bytes: 271, closes: true },
+  ];
+  const wrkRun = (succeeded: number, total: number) =>
+    loadResult({
+      tool: 'wrk',
+      requests: {
+        total: succeeded,
+        started: succeeded,
+        done: succeeded,
+        succeeded,
+        failed: 0,
+        errored: 0,
+        timedOut: 0,
+      },
+      bytes: { total, headers: null, body: null },
+    });
+
+  it('accepts a stock-nginx run whose total is an exact mix of keep-alive and closing responses', () => {
+    // 100000 responses on 16 connections, all lives complete: 1000 closing responses.
+    const total = 99_000 * 276 + 1000 * 271;
+    const verdict = judgeRepetition({
+      load: wrkRun(100_000, total),
+      expectedBodyBytes: 40,
+      serverCpuUtilisation: 1,
+      responseForms: forms,
+      closeAfterRequests: 100,
+      connections: 16,
+    });
+    expect(verdict).toMatchObject({ valid: true, reasons: [] });
+    // The old check knew one form only, and called this run invalid.
+    const oneForm = judgeRepetition({
+      load: wrkRun(100_000, total),
+      expectedBodyBytes: 40,
+      serverCpuUtilisation: 1,
+      responseBytes: 276,
+    });
+    expect(oneForm.valid).toBe(false);
+  });
+
+  it('still fails a body one byte short, which no allowed number of closes explains', () => {
+    const total = 100_000 * 275;
+    const verdict = judgeRepetition({
+      load: wrkRun(100_000, total),
+      expectedBodyBytes: 40,
+      serverCpuUtilisation: 1,
+      responseForms: forms,
+      closeAfterRequests: 100,
+      connections: 16,
+    });
+    expect(verdict.valid).toBe(false);
+    expect(verdict.reasons.join('\n')).toMatch(
+      /is not 100000 responses of 276 B or 271 B \(closing\), closing after 100/,
+    );
+  });
+
+  it('bounds the closes by the connections still open at the end, and allows partials in duration mode', () => {
+    expect(
+      trafficExplained({
+        totalBytes: 1050 * 276 - 10 * 5,
+        succeeded: 1050,
+        forms,
+        closeAfterRequests: 100,
+        connections: 16,
+        inFlight: 0,
+      }),
+    ).toBe(true);
+    // 1050 responses allow at most 10 closing ones.
+    expect(
+      trafficExplained({
+        totalBytes: 1050 * 276 - 11 * 5,
+        succeeded: 1050,
+        forms,
+        closeAfterRequests: 100,
+        connections: 16,
+        inFlight: 0,
+      }),
+    ).toBe(false);
+    expect(
+      trafficExplained({
+        totalBytes: 1050 * 276 - 10 * 5 + 100,
+        succeeded: 1050,
+        forms,
+        closeAfterRequests: 100,
+        connections: 16,
+        inFlight: 16,
+      }),
+    ).toBe(true);
+    expect(
+      trafficExplained({
+        totalBytes: 10 * 276,
+        succeeded: 10,
+        forms: [{ bytes: 276, closes: false }],
+        closeAfterRequests: null,
+        connections: 1,
+        inFlight: 0,
+      }),
     ).toBe(true);
   });
 });

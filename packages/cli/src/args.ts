@@ -16,4 +16,4 @@ export function parseCommandArgs<T extends Options>(argv: string[], options: T, 
   }
 }
 
-export { choiceOption, intOption, numberOption } from '@scaleup/core';
+export { choiceListOption, choiceOption, intListOption, intOption, numberOption } from '@scaleup/core';

@@ -40,6 +40,12 @@ export const LatencySchema = z
     p90Micros: z.number().nonnegative().nullable(),
     p99Micros: z.number().nonnegative().nullable(),
     p999Micros: z.number().nonnegative().nullable(),
+    /**
+     * Absent for one tool run. histogram: merged from several hosts' full distributions (exact);
+     * upper-bound: several hosts without distributions, each percentile the highest host's,
+     * which the merged percentile cannot exceed.
+     */
+    merge: z.enum(['histogram', 'upper-bound']).optional(),
   })
   .strict();
 export type Latency = z.infer<typeof LatencySchema>;

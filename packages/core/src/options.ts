@@ -43,3 +43,36 @@ export function choiceOption<C extends string>(
   }
   return value as C;
 }
+
+/** A comma list of whole numbers (`1,2,4`), each within bounds; duplicates are dropped, order kept. */
+export function intListOption(
+  value: string | undefined,
+  name: string,
+  min = 0,
+  max = Number.MAX_SAFE_INTEGER,
+): number[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((p) => p.trim());
+  const bad = parts.filter((p) => !/^\d+$/.test(p) || Number(p) < min || Number(p) > max);
+  if (parts.length === 0 || bad.length > 0) {
+    throw new UsageError(
+      `--${name} takes whole numbers between ${min} and ${max}, comma-separated (e.g. 1,2,4), got '${value}'`,
+    );
+  }
+  return [...new Set(parts.map(Number))];
+}
+
+/** A comma list of words from a fixed set. */
+export function choiceListOption<C extends string>(
+  value: string | undefined,
+  name: string,
+  choices: readonly C[],
+): C[] | undefined {
+  if (value === undefined) return undefined;
+  const parts = value.split(',').map((p) => p.trim());
+  const bad = parts.filter((p) => !(choices as readonly string[]).includes(p));
+  if (bad.length > 0 || parts.length === 0) {
+    throw new UsageError(`--${name} takes a comma list of ${choices.join(', ')}, got '${value}'`);
+  }
+  return [...new Set(parts)] as C[];
+}

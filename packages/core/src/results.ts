@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { LoadResultSchema, LoadToolNameSchema } from './load.ts';
-import { SEND_MODES } from './server-stats.ts';
+import { upgradeVersion1 } from './results-upgrade.ts';
+import { ACCEPT_MODES, SEND_MODES } from './server-stats.ts';
+import { scalingCurves, summarizeAll } from './summary.ts';
 
 /**
  * results.json: the single source of truth a run writes and every exporter reads. Validated on
@@ -8,7 +10,7 @@ import { SEND_MODES } from './server-stats.ts';
  * reader of the old version could misread.
  */
 export const RESULTS_SCHEMA_ID = 'scaleup.results';
-export const RESULTS_SCHEMA_VERSION = 1;
+export const RESULTS_SCHEMA_VERSION = 2;
 
 const nonNegative = z.number().nonnegative();
 const count = z.number().int().nonnegative();
@@ -22,9 +24,12 @@ export const StatSummarySchema = z
     mean: nonNegative,
     stdev: nonNegative,
     cv: nonNegative,
+    /** Order-statistic interval of the median (distribution-free). */
     ciLow: nonNegative,
     ciHigh: nonNegative,
-    confidence: z.number().gt(0).lt(1),
+    /** The coverage the interval really has: below confidenceTarget when n is too small for it. */
+    confidence: z.number().min(0).lt(1),
+    confidenceTarget: z.number().gt(0).lt(1),
   })
   .strict();
 export type StatSummary = z.infer<typeof StatSummarySchema>;
@@ -36,7 +41,14 @@ export const RatioSchema = z
     ratio: nonNegative,
     ciLow: nonNegative,
     ciHigh: nonNegative,
-    confidence: z.number().gt(0).lt(1),
+    /** Reached coverage (a lower bound for ratio-of-medians); see core/stats ratioEstimate. */
+    confidence: z.number().min(0).lt(1),
+    confidenceTarget: z.number().gt(0).lt(1),
+    /**
+     * median-of-paired-ratios: the median over rounds of (server / baseline in that round);
+     * ratio-of-medians: when too few rounds pair up.
+     */
+    statistic: z.enum(['median-of-paired-ratios', 'ratio-of-medians']),
     paired: z.boolean(),
     n: count,
   })
@@ -62,11 +74,11 @@ export const EnvironmentSchema = z
     logicalCores: count,
     smt: z.boolean().nullable(),
     memoryBytes: count,
-    kernel: z.string(),
+    kernel: z.string().nullable(),
     distribution: z.string().nullable(),
     virtualisation: z.string().nullable(),
     cpuGovernor: z.string().nullable(),
-    nodeVersion: z.string(),
+    nodeVersion: z.string().nullable(),
     nginx: z
       .object({ version: z.string().nullable(), path: z.string().nullable(), missing: z.string().nullable() })
       .strict(),
@@ -133,12 +145,22 @@ export const VerdictSchema = z
   .strict();
 export type Verdict = z.infer<typeof VerdictSchema>;
 
+/** One load host's own result, kept beside the merged one when several hosts loaded together. */
+export const HostLoadResultSchema = LoadResultSchema.extend({ host: z.string() }).strict();
+export type HostLoadResult = z.infer<typeof HostLoadResultSchema>;
+
+/** The load of a repetition: one tool run, or the honest merge of several hosts' runs. */
+export const RepetitionLoadSchema = LoadResultSchema.extend({
+  hosts: z.array(HostLoadResultSchema).optional(),
+}).strict();
+export type RepetitionLoad = z.infer<typeof RepetitionLoadSchema>;
+
 export const RepetitionSchema = z
   .object({
     /** 0-based round in the interleaved schedule; reps of one round share drift. */
     round: count,
     startedAt: z.string(),
-    load: LoadResultSchema,
+    load: RepetitionLoadSchema,
     serverCpu: z.array(ProcessCpuSampleSchema),
     /** Sum of serverCpu over the repetition's wall time and the server's cores (0..1). */
     serverCpuUtilisation: nonNegative.nullable(),
@@ -182,9 +204,75 @@ export const ServerDescriptionSchema = z.discriminatedUnion('kind', [
 ]);
 export type ServerDescription = z.infer<typeof ServerDescriptionSchema>;
 
+/** A (sweep) point: what a scenario ran with. A run without a sweep has one point per scenario. */
+export const PointSchema = z
+  .object({
+    workers: z.number().int().positive(),
+    connections: z.number().int().positive(),
+    /** CPUs the server side had (split pinning), null when unpinned. */
+    serverCpus: z.array(count).nullable(),
+    loadCpus: z.array(count).nullable(),
+    /** scaleup's accept mode at this point; null for servers without one (nginx, commands). */
+    accept: z.enum(ACCEPT_MODES).nullable(),
+  })
+  .strict();
+export type Point = z.infer<typeof PointSchema>;
+
+/** A median over repetitions of one latency percentile, with its spread (never an average). */
+export const LatencySummarySchema = z
+  .object({
+    p50Micros: StatSummarySchema.nullable(),
+    p90Micros: StatSummarySchema.nullable(),
+    p99Micros: StatSummarySchema.nullable(),
+    p999Micros: StatSummarySchema.nullable(),
+    /** Some repetitions' percentiles are upper bounds (merged from hosts without histograms). */
+    upperBound: z.boolean(),
+  })
+  .strict();
+export type LatencySummary = z.infer<typeof LatencySummarySchema>;
+
+export const ResponseFormSchema = z
+  .object({
+    /** Whole response on the wire: status line, headers, body. */
+    bytes: count,
+    /** The server closes the connection after this response (Connection: close). */
+    closes: z.boolean(),
+  })
+  .strict();
+export type ResponseForm = z.infer<typeof ResponseFormSchema>;
+
+export const ScenarioSummarySchema = z
+  .object({
+    validRepetitions: count,
+    invalidRepetitions: count,
+    clientBoundRepetitions: count,
+    /** Repetitions in which the load tool ran at >= 90% of its cores. */
+    toolSaturatedRepetitions: count,
+    /** Most repetitions had the tool saturated: the figure is a lower bound of the server's. */
+    lowerBound: z.boolean(),
+    requestsPerSecond: StatSummarySchema.nullable(),
+    megabytesPerSecond: StatSummarySchema.nullable(),
+    ratioToBaseline: RatioSchema.nullable(),
+    latency: LatencySummarySchema.nullable(),
+    /** Jain's index over workers' request and connection shares, median over repetitions. */
+    fairnessRequests: z.number().min(0).max(1).nullable(),
+    fairnessConnections: z.number().min(0).max(1).nullable(),
+    /** The busiest worker's share of requests and of connections, median over repetitions. */
+    busiestShareRequests: z.number().min(0).max(1).nullable(),
+    busiestShareConnections: z.number().min(0).max(1).nullable(),
+  })
+  .strict();
+export type ScenarioSummary = z.infer<typeof ScenarioSummarySchema>;
+
 export const ScenarioResultSchema = z
   .object({
+    /** Unique per result: the scenario id, with its point in a sweep (`2a@w2,c64`). */
     id: z.string(),
+    /** The suite's scenario id this result measures (equal to id without a sweep). */
+    scenarioId: z.string(),
+    point: PointSchema,
+    /** Where the server ran: 'local' or the ssh destination. */
+    serverHost: z.string(),
     label: z.string(),
     payloadBytes: count,
     /** Scenarios with the same group run interleaved and share a baseline. */
@@ -205,6 +293,14 @@ export const ScenarioResultSchema = z
          * count only total bytes (wrk).
          */
         responseBytes: count.nullable(),
+        /**
+         * Every whole-response form seen on one keep-alive connection until the server closed it
+         * or the probe stopped (e.g. nginx's 100th response carries Connection: close and is a
+         * few bytes shorter); traffic totals must be an exact mix of these.
+         */
+        responseForms: z.array(ResponseFormSchema),
+        /** The server closed a keep-alive connection after this many responses; null if it did not. */
+        closeAfterRequests: z.number().int().positive().nullable(),
         ok: z.boolean(),
         detail: z.string().nullable(),
       })
@@ -215,20 +311,7 @@ export const ScenarioResultSchema = z
       .strict()
       .nullable(),
     repetitions: z.array(RepetitionSchema),
-    summary: z
-      .object({
-        validRepetitions: count,
-        invalidRepetitions: count,
-        clientBoundRepetitions: count,
-        requestsPerSecond: StatSummarySchema.nullable(),
-        megabytesPerSecond: StatSummarySchema.nullable(),
-        ratioToBaseline: RatioSchema.nullable(),
-        /** Jain's index over workers' request and connection shares, median over repetitions. */
-        fairnessRequests: z.number().min(0).max(1).nullable(),
-        fairnessConnections: z.number().min(0).max(1).nullable(),
-      })
-      .strict()
-      .nullable(),
+    summary: ScenarioSummarySchema.nullable(),
   })
   .strict();
 export type ScenarioResult = z.infer<typeof ScenarioResultSchema>;
@@ -243,9 +326,33 @@ export const LoadPlanSchema = z
     baselineConnections: z.number().int().positive().nullable(),
     threads: z.number().int().positive(),
     keepAlive: z.boolean(),
+    /** Rounds per group: the fixed count, or the minimum when adaptive. */
     repetitions: z.number().int().positive(),
     warmupRuns: count,
     warmupSeconds: nonNegative,
+    /** The swept values; a run without a sweep has one value on each axis. */
+    sweep: z
+      .object({
+        workers: z.array(z.number().int().positive()).min(1),
+        connections: z.array(z.number().int().positive()).min(1),
+        /** CPUs given to the server side per point (split pinning); null: the profile's split. */
+        serverCpus: z.array(z.number().int().positive()).min(1).nullable(),
+        accept: z.array(z.enum(ACCEPT_MODES)).min(1).nullable(),
+      })
+      .strict(),
+    /** Adaptive repetitions: add rounds until every ratio's interval is this tight, within bounds. */
+    adaptive: z
+      .object({
+        targetCiPercent: z.number().positive(),
+        maxRepetitions: z.number().int().positive(),
+        timeBudgetSeconds: z.number().positive().nullable(),
+      })
+      .strict()
+      .nullable(),
+    /** The level every interval aims for. */
+    confidenceTarget: z.number().gt(0).lt(1),
+    /** Load hosts ('local' when the tool ran here). */
+    loadHosts: z.array(z.string()).min(1),
   })
   .strict();
 export type LoadPlan = z.infer<typeof LoadPlanSchema>;
@@ -261,6 +368,92 @@ export const TopologySchema = z
   })
   .strict();
 export type Topology = z.infer<typeof TopologySchema>;
+
+/** Why a group's rounds ended. */
+export const GroupStopSchema = z
+  .object({
+    group: z.string(),
+    rounds: count,
+    stoppedBy: z.enum(['fixed', 'target-reached', 'max-repetitions', 'time-budget', 'interrupted']),
+    /** The widest ratio interval's half-width relative to its ratio when the rounds ended. */
+    worstHalfWidth: z.number().nonnegative().nullable(),
+    /** The result whose ratio was widest. */
+    worstResult: z.string().nullable(),
+  })
+  .strict();
+export type GroupStop = z.infer<typeof GroupStopSchema>;
+
+const EstimateSchema = z
+  .object({
+    value: nonNegative,
+    ciLow: nonNegative,
+    ciHigh: nonNegative,
+    confidence: z.number().min(0).lt(1),
+    confidenceTarget: z.number().gt(0).lt(1),
+  })
+  .strict();
+export type Estimate = z.infer<typeof EstimateSchema>;
+
+/** One server's throughput against worker count at fixed connections (and accept mode). */
+export const ScalingCurveSchema = z
+  .object({
+    scenarioId: z.string(),
+    label: z.string(),
+    payloadBytes: count,
+    baseline: z.boolean(),
+    connections: z.number().int().positive(),
+    accept: z.enum(ACCEPT_MODES).nullable(),
+    /** The smallest worker count measured: speedup 1 by definition. */
+    baseWorkers: z.number().int().positive(),
+    points: z.array(
+      z
+        .object({
+          workers: z.number().int().positive(),
+          resultId: z.string(),
+          serverCpuCount: count.nullable(),
+          requestsPerSecond: nonNegative.nullable(),
+          /** Median over rounds of rps(w) / rps(base) in the same round, with its interval. */
+          speedup: EstimateSchema.nullable(),
+          /** Speedup divided by workers / baseWorkers (1 = linear). */
+          efficiency: EstimateSchema.nullable(),
+          /** The load tool was saturated here: the point is a lower bound, not the server's limit. */
+          lowerBound: z.boolean(),
+        })
+        .strict(),
+    ),
+    /**
+     * The worker count after which more workers no longer raised throughput beyond the noise
+     * (the base count when the first step did not rise); null when the base has no valid figure.
+     */
+    stopsRisingAt: z.number().int().positive().nullable(),
+  })
+  .strict();
+export type ScalingCurve = z.infer<typeof ScalingCurveSchema>;
+
+/** A host of the run other than the harness itself, and what it was used for. */
+export const HostEnvironmentSchema = z
+  .object({
+    name: z.string(),
+    roles: z.array(z.enum(['server', 'load'])),
+    /** The address others reached it at (server) or it connected from (load), as found. */
+    address: z.string().nullable(),
+    hostname: z.string(),
+    cpuModel: z.string(),
+    logicalCores: count,
+    memoryBytes: count.nullable(),
+    kernel: z.string().nullable(),
+    nodeVersion: z.string().nullable(),
+    /** Its clock minus the harness's, estimated over ssh; null when not measured. */
+    clockOffsetMs: z.number().nullable(),
+    tools: z.array(ToolInfoSchema),
+    nginx: z
+      .object({ version: z.string().nullable(), path: z.string().nullable(), missing: z.string().nullable() })
+      .strict()
+      .nullable(),
+    tuning: z.array(TuningCheckSchema),
+  })
+  .strict();
+export type HostEnvironment = z.infer<typeof HostEnvironmentSchema>;
 
 export const ResultsFileSchema = z
   .object({
@@ -278,13 +471,21 @@ export const ResultsFileSchema = z
         suite: z.string(),
         argv: z.array(z.string()),
         scaleupVersion: z.string(),
+        /** measured: by this run; imported: from captures of tools run by hand (bench import). */
+        source: z.enum(['measured', 'imported']),
       })
       .strict(),
     environment: EnvironmentSchema,
+    /** Hosts other than this machine (servers and load over ssh); empty when all ran here. */
+    hosts: z.array(HostEnvironmentSchema),
     tuning: z.array(TuningCheckSchema),
     topology: TopologySchema,
     plan: LoadPlanSchema,
     scenarios: z.array(ScenarioResultSchema),
+    /** How each group's rounds ended (adaptive repetitions say which bound stopped them). */
+    stopping: z.array(GroupStopSchema),
+    /** Speedup curves over workers, one per scenario and fixed connections/accept; empty without a worker sweep. */
+    scaling: z.array(ScalingCurveSchema),
     warnings: z.array(z.string()),
   })
   .strict();
@@ -325,13 +526,18 @@ export function parseResults(raw: unknown, source = 'results.json'): ResultsFile
       `${source}: schema version ${header.schemaVersion} is newer than this scaleup reads (${RESULTS_SCHEMA_VERSION}); update scaleup`,
     );
   }
-  const parsed = ResultsFileSchema.safeParse(value);
+  const { value: current, upgraded } = upgradeVersion1(value as Record<string, unknown>);
+  const parsed = ResultsFileSchema.safeParse(current);
   if (!parsed.success) {
     const issues = formatIssues(parsed.error.issues);
     // One readable line: the first few problems, then how many more there are.
     const shown = issues.slice(0, 5).join('; ');
     const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
     throw new ResultsSchemaError(`${source}: does not match the results schema: ${shown}${more}`);
+  }
+  if (upgraded) {
+    summarizeAll(parsed.data.scenarios, parsed.data.plan.confidenceTarget);
+    parsed.data.scaling = scalingCurves(parsed.data.scenarios);
   }
   return parsed.data;
 }

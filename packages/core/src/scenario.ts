@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
 import { formatIssues } from './results.ts';
-import { SEND_MODES, SERVER_DEFAULT_BACKLOG } from './server-stats.ts';
+import { ACCEPT_MODES, SEND_MODES, SERVER_DEFAULT_BACKLOG } from './server-stats.ts';
 
 /**
  * Scenario suites and load profiles are data (scenarios/*.json), decoded strictly: unknown keys
@@ -40,6 +40,13 @@ export const ScenarioServerSchema = z.discriminatedUnion('kind', [
       url: z.string().optional(),
       env: z.record(z.string(), z.string()).optional(),
       readyTimeoutSeconds: z.number().positive().default(30),
+      /**
+       * argv run before the server: a non-zero exit (or a missing program) skips the scenario
+       * with `install` as the fix, instead of failing the run.
+       */
+      check: z.array(z.string().min(1)).min(1).optional(),
+      /** How to get what the command needs, shown when it is missing. */
+      install: z.string().optional(),
     })
     .strict(),
 ]);
@@ -102,18 +109,40 @@ export const ProfileSchema = z
     requests: z.number().int().positive().optional(),
     /** Whole seconds: wrk and h2load take no fractions. */
     durationSeconds: z.number().int().positive().optional(),
-    connections: z.number().int().positive(),
+    /** Concurrent connections; a list is a sweep axis. */
+    connections: z.union([z.number().int().positive(), z.array(z.number().int().positive()).min(1)]),
     /** Connections for the baseline when they must differ (the seed gave nginx 1000, not 4000). */
     baselineConnections: z.number().int().positive().optional(),
     threads: z.number().int().positive(),
     keepAlive: z.boolean().default(true),
+    /** Rounds per group; with targetCiPercent the minimum before the intervals are judged. */
     repetitions: z.number().int().positive(),
+    /** Adaptive repetitions: add rounds until every ratio's interval is within ±this percent. */
+    targetCiPercent: z.number().positive().max(100).optional(),
+    /** The most rounds adaptive repetitions may run (default: 3 x repetitions). */
+    maxRepetitions: z.number().int().positive().optional(),
+    /** Wall-time budget for the measured rounds of the whole run, in seconds. */
+    timeBudgetSeconds: z.number().positive().optional(),
+    /** The level every interval aims for (0.95). */
+    confidence: z.number().gt(0.5).lt(1).default(0.95),
     warmupRuns: z.number().int().nonnegative(),
     warmupSeconds: z.number().nonnegative(),
     /** split: server on some CPUs, load tool on the rest (pinned); none: unpinned, as the seed ran. */
     pinning: z.enum(['split', 'none']),
-    /** Server and nginx workers: a number, or 'auto' (the CPUs the server side gets). */
-    workers: z.union([z.number().int().positive(), z.literal('auto')]),
+    /**
+     * Server and nginx workers: a number, 'auto' (the CPUs the server side gets), a list (a sweep
+     * axis), or 'powers-of-two' (1, 2, 4, ... up to the server side's CPUs, plus that count).
+     */
+    workers: z.union([
+      z.number().int().positive(),
+      z.literal('auto'),
+      z.literal('powers-of-two'),
+      z.array(z.number().int().positive()).min(1),
+    ]),
+    /** CPUs given to the server side per point under split pinning; a list is a sweep axis. */
+    serverCpus: z.array(z.number().int().positive()).min(1).optional(),
+    /** Accept modes of scaleup servers, a sweep axis (default: each scenario's own). */
+    accept: z.array(z.enum(ACCEPT_MODES)).min(1).optional(),
     nginxPreset: z.enum(['stock', 'tuned']),
     timeoutSeconds: z.number().positive().default(60),
     /**
@@ -127,8 +156,19 @@ export const ProfileSchema = z
     if ((profile.requests === undefined) === (profile.durationSeconds === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: 'set exactly one of requests and durationSeconds' });
     }
-    if (profile.connections < profile.threads) {
+    const connections = Array.isArray(profile.connections) ? profile.connections : [profile.connections];
+    if (Math.min(...connections) < profile.threads) {
       ctx.addIssue({ code: 'custom', path: ['connections'], message: 'fewer connections than threads' });
+    }
+    if (profile.maxRepetitions !== undefined && profile.maxRepetitions < profile.repetitions) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['maxRepetitions'],
+        message: `below repetitions (${profile.repetitions})`,
+      });
+    }
+    if (profile.maxRepetitions !== undefined && profile.targetCiPercent === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['maxRepetitions'], message: 'only with targetCiPercent' });
     }
   });
 export type Profile = z.infer<typeof ProfileSchema>;
@@ -175,55 +215,6 @@ export function fillPlaceholders(
       );
     return String(value);
   });
-}
-
-export interface PlannedGroup {
-  /** Scenarios sharing a payload size: they run interleaved and are compared with one baseline. */
-  key: string;
-  payloadBytes: number;
-  scenarios: Scenario[];
-  baselineId: string | null;
-}
-
-/** Keeps the suite's order of first appearance, so the report reads like the suite file. */
-export function groupByPayload(scenarios: readonly Scenario[]): PlannedGroup[] {
-  const groups = new Map<number, PlannedGroup>();
-  for (const scenario of scenarios) {
-    let group = groups.get(scenario.payloadBytes);
-    if (group === undefined) {
-      group = {
-        key: `${scenario.payloadBytes}B`,
-        payloadBytes: scenario.payloadBytes,
-        scenarios: [],
-        baselineId: null,
-      };
-      groups.set(scenario.payloadBytes, group);
-    }
-    group.scenarios.push(scenario);
-    if (scenario.baseline) group.baselineId = scenario.id;
-  }
-  return [...groups.values()];
-}
-
-export interface ScheduledRun {
-  groupKey: string;
-  scenarioId: string;
-  round: number;
-}
-
-/**
- * The interleaved schedule: within a group, round by round, every scenario once per round
- * (A B C A B C ...), so drift on a shared machine hits all of them alike.
- */
-export function interleave(groups: readonly PlannedGroup[], repetitions: number): ScheduledRun[] {
-  const runs: ScheduledRun[] = [];
-  for (const group of groups) {
-    for (let round = 0; round < repetitions; round++) {
-      for (const scenario of group.scenarios)
-        runs.push({ groupKey: group.key, scenarioId: scenario.id, round });
-    }
-  }
-  return runs;
 }
 
 /** `--only 1a,nginx-1`: unknown ids are an error listing what exists. */

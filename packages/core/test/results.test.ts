@@ -7,14 +7,38 @@ import {
   serializeResults,
 } from '../src/results.ts';
 
-// A real results.json written by `pnpm bench --profile smoke` on the development machine.
-const text = readFileSync(new URL('fixtures/smoke-results.json', import.meta.url), 'utf8');
+// A real results.json written by `pnpm bench --profile smoke` (schema version 1, bootstrap intervals).
+const v1 = readFileSync(new URL('fixtures/smoke-results-v1.json', import.meta.url), 'utf8');
+const text = serializeResults(parseResults(v1));
 
 describe('results schema', () => {
-  it('reads a real run and writes it back identically', () => {
-    const results = parseResults(text);
+  it('reads a version-1 run: one point per scenario, summaries recomputed with honest intervals', () => {
+    const old = JSON.parse(v1);
+    expect(old.schemaVersion).toBe(1);
+    expect(old.scenarios[0].summary.requestsPerSecond.confidence).toBe(0.95);
+    const results = parseResults(v1);
+    expect(results.schemaVersion).toBe(RESULTS_SCHEMA_VERSION);
     expect(results.scenarios.map((s) => s.id)).toEqual(['1a', '1b', 'nginx-1', '2a', '2b', 'nginx-2']);
-    expect(serializeResults(results)).toBe(text);
+    const first = results.scenarios[0]!;
+    expect(first.scenarioId).toBe('1a');
+    expect(first.point).toMatchObject({ workers: old.scenarios[0].server.workers, accept: 'shared' });
+    // Two repetitions: min..max covers the median with 50%, and the file now says so.
+    expect(first.summary?.requestsPerSecond).toMatchObject({ n: 2, confidence: 0.5, confidenceTarget: 0.95 });
+    expect(first.summary?.ratioToBaseline).toMatchObject({
+      statistic: 'median-of-paired-ratios',
+      paired: true,
+      n: 2,
+    });
+    // The measurements themselves are untouched.
+    expect(first.repetitions.map((r) => r.load.requestsPerSecond)).toEqual(
+      old.scenarios[0].repetitions.map(
+        (r: { load: { requestsPerSecond: number } }) => r.load.requestsPerSecond,
+      ),
+    );
+  });
+
+  it('writes the current version back identically', () => {
+    expect(serializeResults(parseResults(text))).toBe(text);
   });
 
   it('refuses a newer schema version with one clear reason', () => {

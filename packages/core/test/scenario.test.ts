@@ -2,8 +2,6 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import {
   fillPlaceholders,
-  groupByPayload,
-  interleave,
   parseProfiles,
   parseSuite,
   ScenarioError,
@@ -119,28 +117,8 @@ describe('strict decoding', () => {
   });
 });
 
-describe('matrix expansion', () => {
+describe('scenario selection and placeholders', () => {
   const suite = parseSuite(repoFile('seed.json'), 'seed.json');
-
-  it('groups by payload in suite order with the baseline found', () => {
-    const groups = groupByPayload(suite.scenarios);
-    expect(groups.map((g) => [g.key, g.scenarios.map((s) => s.id), g.baselineId])).toEqual([
-      ['10000B', ['1a', '1b', 'nginx-1'], 'nginx-1'],
-      ['40B', ['2a', '2b', 'nginx-2'], 'nginx-2'],
-    ]);
-  });
-
-  it('interleaves rep by rep within a group', () => {
-    const runs = interleave(groupByPayload(selectScenarios(suite, ['1a', 'nginx-1'])), 3);
-    expect(runs.map((r) => `${r.scenarioId}@${r.round}`)).toEqual([
-      '1a@0',
-      'nginx-1@0',
-      '1a@1',
-      'nginx-1@1',
-      '1a@2',
-      'nginx-1@2',
-    ]);
-  });
 
   it('refuses unknown --only ids, naming them', () => {
     expect(() => selectScenarios(suite, ['1a', '9z'])).toThrow(/unknown scenario 9z/);

@@ -218,11 +218,11 @@ export function environmentPairs(results: ResultsFile): [string, string][] {
     ['Logical cores', text(e.logicalCores)],
     ['SMT', text(e.smt)],
     ['Memory (GiB)', (e.memoryBytes / 2 ** 30).toFixed(1)],
-    ['Kernel', e.kernel],
+    ['Kernel', text(e.kernel)],
     ['Distribution', text(e.distribution)],
     ['Virtualisation', text(e.virtualisation)],
     ['CPU governor', text(e.cpuGovernor)],
-    ['Node.js', e.nodeVersion],
+    ['Node.js', text(e.nodeVersion)],
     ['nginx', e.nginx.version ?? e.nginx.missing ?? '(unknown)'],
   ];
   for (const tool of e.tools)

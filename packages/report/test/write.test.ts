@@ -28,7 +28,7 @@ describe('writeReports', () => {
     const error = await loadResults(join(fixturesDir, 'newer-version.json')).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
     expect((error as Error).message).toMatch(
-      /schema version 2 is newer than this scaleup reads \(1\); update scaleup$/,
+      /schema version 3 is newer than this scaleup reads \(2\); update scaleup$/,
     );
     expect((error as Error).message).not.toContain('\n');
   });

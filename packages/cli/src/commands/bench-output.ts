@@ -1,5 +1,5 @@
 import type { BenchEvent } from '@scaleup/bench';
-import type { ResultsFile } from '@scaleup/core';
+import { minimumRepetitionsFor, type ResultsFile } from '@scaleup/core';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -32,26 +32,54 @@ export function repetitionLine(
     .join('  ');
 }
 
-function ci(low: number, high: number, format: (n: number) => string): string {
-  return `[${format(low)}, ${format(high)}]`;
+/** How each group's rounds ended, when adaptive: the widest interval against the target. */
+export function roundsLine(event: Extract<BenchEvent, { type: 'rounds' }>): string {
+  const { stop } = event;
+  const widest =
+    stop.worstHalfWidth === null
+      ? 'no interval yet'
+      : `widest interval ±${(stop.worstHalfWidth * 100).toFixed(1)}% (${stop.worstResult})`;
+  const target = event.target === null ? '' : `, target ±${(event.target * 100).toFixed(1)}%`;
+  const outcome = event.more
+    ? 'another round'
+    : ({
+        'target-reached': 'done: target reached',
+        'max-repetitions': 'stopped: --max-reps reached',
+        'time-budget': 'stopped: time budget spent',
+        fixed: 'done',
+        interrupted: 'interrupted',
+      }[stop.stoppedBy] ?? stop.stoppedBy);
+  return `${stop.group}: after ${stop.rounds} rounds ${widest}${target}: ${outcome}`;
 }
 
-/** The final table: medians with their 95% CI, spread, ratio to the baseline, valid reps. */
+/** An interval with the confidence it really has; a `*` marks one below the level asked for. */
+export function intervalText(
+  estimate: { ciLow: number; ciHigh: number; confidence: number; confidenceTarget: number },
+  format: (n: number) => string,
+): string {
+  const short = estimate.confidence < estimate.confidenceTarget;
+  return `[${format(estimate.ciLow)}, ${format(estimate.ciHigh)}] ${Math.floor(estimate.confidence * 1000) / 10}%${short ? '*' : ''}`;
+}
+
+/** The final table: medians with their intervals, spread, ratio to the baseline, p99, valid reps. */
 export function summaryTable(results: ResultsFile): string {
   const header = [
     'scenario',
     'payload',
     'server',
     'req/s median',
-    '95% CI',
+    'interval',
     'cv',
     'MB/s',
     'vs nginx',
-    '95% CI',
+    'interval',
+    'p99 ms',
     'valid',
     'fairness',
   ];
   const rows: string[][] = [];
+  let short = false;
+  let lowerBound = false;
   for (const s of results.scenarios) {
     const server =
       s.server.kind === 'scaleup'
@@ -66,16 +94,25 @@ export function summaryTable(results: ResultsFile): string {
     const rps = s.summary.requestsPerSecond;
     const mbps = s.summary.megabytesPerSecond;
     const ratio = s.summary.ratioToBaseline;
+    const p99 = s.summary.latency?.p99Micros ?? null;
+    const bound = s.summary.lowerBound ? '>=' : '';
+    if (
+      (rps !== null && rps.confidence < rps.confidenceTarget) ||
+      (ratio !== null && ratio.confidence < ratio.confidenceTarget)
+    )
+      short = true;
+    if (s.summary.lowerBound) lowerBound = true;
     rows.push([
       s.id,
       `${s.payloadBytes} B`,
       server,
-      rps === null ? '-' : formatRate(rps.median),
-      rps === null ? '-' : ci(rps.ciLow, rps.ciHigh, formatRate),
+      rps === null ? '-' : `${bound}${formatRate(rps.median)}`,
+      rps === null ? '-' : intervalText(rps, formatRate),
       rps === null ? '-' : `${(rps.cv * 100).toFixed(1)}%`,
       mbps === null ? '-' : twoDecimals.format(mbps.median),
-      s.baseline ? 'baseline' : ratio === null ? '-' : `${ratio.ratio.toFixed(2)}x`,
-      ratio === null ? '' : ci(ratio.ciLow, ratio.ciHigh, (n) => n.toFixed(2)),
+      s.baseline ? 'baseline' : ratio === null ? '-' : `${bound}${ratio.ratio.toFixed(2)}x`,
+      ratio === null ? '' : intervalText(ratio, (n) => n.toFixed(2)),
+      p99 === null ? '' : `${s.summary.latency?.upperBound ? '<=' : ''}${(p99.median / 1000).toFixed(2)}`,
       `${s.summary.validRepetitions}/${s.repetitions.length}`,
       s.summary.fairnessRequests === null ? '' : s.summary.fairnessRequests.toFixed(3),
     ]);
@@ -87,8 +124,19 @@ export function summaryTable(results: ResultsFile): string {
     cells.length <= 4
       ? cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')
       : cells
-          .map((c, i) => (i >= 3 && i <= 8 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+          .map((c, i) => (i >= 3 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
           .join('  ')
           .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
+  const target = Math.round(results.plan.confidenceTarget * 100);
+  const notes = [
+    `intervals: order-statistic (distribution-free) intervals of the median, with the confidence each really has; vs nginx is the median of per-round ratios`,
+  ];
+  if (short) {
+    notes.push(
+      `* too few repetitions for ${target}%: the interval is min..max and covers the median only with the confidence shown (>= ${minimumRepetitionsFor(results.plan.confidenceTarget)} valid rounds reach ${target}%)`,
+    );
+  }
+  if (lowerBound)
+    notes.push('>= the load tool was saturated in most repetitions: the figure is a lower bound');
+  return [line(header), ...rows.map(line), '', ...notes].join('\n');
 }

@@ -15,6 +15,7 @@ import {
   updateLatestLink,
 } from '@scaleup/bench';
 import {
+  ACCEPT_MODES,
   LOAD_TOOLS,
   type LoadToolName,
   type Profile,
@@ -24,9 +25,16 @@ import {
   UsageError,
 } from '@scaleup/core';
 import { writeReports } from '@scaleup/report';
-import { choiceOption, intOption, numberOption, parseCommandArgs } from '../args.ts';
+import {
+  choiceListOption,
+  choiceOption,
+  intListOption,
+  intOption,
+  numberOption,
+  parseCommandArgs,
+} from '../args.ts';
 import type { Command } from '../command.ts';
-import { repetitionLine, summaryTable } from './bench-output.ts';
+import { repetitionLine, roundsLine, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
 
 const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole suite, then the reports)
@@ -36,19 +44,28 @@ warms it up, and measures interleaved repetitions with a real load tool. Writes
 results/<date-time>-<host>/results.json (rewritten after every repetition), the raw output of
 every tool run, then results.xlsx and results.pdf.
 
-  --profile NAME        seed | default | server-bound | smoke (default: default); see
-                        scenarios/profiles.json
+  --profile NAME        default | seed | server-bound | scaling | concurrency | smoke
+                        (default: default); see scenarios/profiles.json
   --suite FILE          scenario suite (default: scenarios/seed.json)
   --profiles FILE       profiles file (default: scenarios/profiles.json)
   --only IDS            comma-separated scenario ids, e.g. 1a,nginx-1
   --all                 every scenario of the suite (the default; refuses --only)
   --tool NAME           ${LOAD_TOOLS.join(' | ')} (default: the profile's first installed)
-  --reps N              repetitions per scenario
+  --reps N              repetitions (rounds) per scenario; the minimum with --target-ci
+  --target-ci PCT       add interleaved rounds until every ratio's 95% interval is within
+                        ±PCT% (e.g. 5), up to --max-reps and --time-budget
+  --max-reps N          most rounds with --target-ci (default: 3 x --reps)
+  --time-budget SECONDS wall time for the measured rounds with --target-ci
+  --no-adaptive         a fixed --reps even if the profile is adaptive
   --requests N          requests per repetition (fixed-count mode, like weighttp -n)
   --duration SECONDS    seconds per repetition (duration mode)
-  --connections N       concurrent connections (-c)
+  --connections N[,N..] concurrent connections (-c); a list is a sweep: 16,64,256
   --threads N           load tool threads (-t)
-  --workers N           server and nginx workers (default: the CPUs the server side gets)
+  --workers N[,N..]     server and nginx workers (default: the CPUs the server side gets); a
+                        list is a sweep (1,2,4,8): with pinning each point's server side gets
+                        one CPU per worker and a point the machine cannot give is skipped
+  --server-cpus N[,N..] CPUs for the server side per point (pinned); a list is a sweep
+  --accept MODES        scaleup accept modes to compare: shared,reuseport,rr (a sweep)
   --warmup-runs N       warm-up runs per server before measuring
   --nginx-preset NAME   stock | tuned
   --no-pin              do not split and pin CPUs between servers and the load tool
@@ -60,6 +77,9 @@ every tool run, then results.xlsx and results.pdf.
   -h, --help            this text
 
 pnpm bench overhead [--help]   measures the harness's own overhead against the tool run by hand
+
+With a sweep, every scenario runs at every point (ids like 2a@w2,c64), each compared with nginx
+at the same point; the reports add scaling curves (speedup, efficiency, fairness, latency).
 
 Exit status: 0 every repetition valid; 1 some repetitions invalid or scenarios skipped (the
 summary says which and why); 2 bad input; 130/143 interrupted (partial results kept).`;
@@ -79,12 +99,42 @@ function applyOverrides(profile: Profile, values: Record<string, string | boolea
     delete next.requests;
   }
   if (str('reps') !== undefined) next.repetitions = intOption(str('reps'), 'reps', 0, 1, 1000);
-  if (str('connections') !== undefined) {
-    next.connections = intOption(str('connections'), 'connections', 0, 1, 1_000_000);
+  if (values.adaptive === false) {
+    delete next.targetCiPercent;
+    delete next.maxRepetitions;
+    delete next.timeBudgetSeconds;
+  }
+  if (str('target-ci') !== undefined)
+    next.targetCiPercent = numberOption(str('target-ci'), 'target-ci', 0, 0.1);
+  if (str('max-reps') !== undefined)
+    next.maxRepetitions = intOption(str('max-reps'), 'max-reps', 0, 1, 10_000);
+  if (str('time-budget') !== undefined)
+    next.timeBudgetSeconds = numberOption(str('time-budget'), 'time-budget', 0, 1);
+  if (
+    next.targetCiPercent === undefined &&
+    (next.maxRepetitions !== undefined || next.timeBudgetSeconds !== undefined)
+  ) {
+    throw new UsageError('--max-reps and --time-budget bound adaptive repetitions: give --target-ci too');
+  }
+  if (next.maxRepetitions !== undefined && next.maxRepetitions < next.repetitions) {
+    throw new UsageError(`--max-reps (${next.maxRepetitions}) is below --reps (${next.repetitions})`);
+  }
+  const connections = intListOption(str('connections'), 'connections', 1, 1_000_000);
+  if (connections !== undefined) {
+    next.connections = connections.length === 1 ? connections[0]! : connections;
     delete next.baselineConnections;
   }
   if (str('threads') !== undefined) next.threads = intOption(str('threads'), 'threads', 0, 1, 1024);
-  if (str('workers') !== undefined) next.workers = intOption(str('workers'), 'workers', 0, 1, 1024);
+  const workersValue = str('workers');
+  if (workersValue === 'auto' || workersValue === 'powers-of-two') next.workers = workersValue;
+  else {
+    const workers = intListOption(workersValue, 'workers', 1, 1024);
+    if (workers !== undefined) next.workers = workers.length === 1 ? workers[0]! : workers;
+  }
+  const serverCpus = intListOption(str('server-cpus'), 'server-cpus', 1, 4096);
+  if (serverCpus !== undefined) next.serverCpus = serverCpus;
+  const accept = choiceListOption(str('accept'), 'accept', ACCEPT_MODES);
+  if (accept !== undefined) next.accept = accept;
   if (str('warmup-runs') !== undefined)
     next.warmupRuns = intOption(str('warmup-runs'), 'warmup-runs', 0, 0, 100);
   if (str('nginx-preset') !== undefined)
@@ -92,8 +142,9 @@ function applyOverrides(profile: Profile, values: Record<string, string | boolea
   if (values.pin === false) next.pinning = 'none';
   if (str('server-quota') !== undefined)
     next.serverCpuQuotaCores = numberOption(str('server-quota'), 'server-quota', 0, 0.05);
-  if (next.connections < next.threads)
-    throw new UsageError(`--connections (${next.connections}) is below --threads (${next.threads})`);
+  const fewest = Math.min(...(Array.isArray(next.connections) ? next.connections : [next.connections]));
+  if (fewest < next.threads)
+    throw new UsageError(`--connections (${fewest}) is below --threads (${next.threads})`);
   return next;
 }
 
@@ -120,7 +171,10 @@ function progressPrinter(stream: NodeJS.WriteStream) {
   return (event: BenchEvent) => {
     switch (event.type) {
       case 'plan':
-        print(`scaleup bench: ${event.runs} measured runs with ${event.tool}; ${event.topology.description}`);
+        print(
+          `scaleup bench: ${event.runs}${event.maxRuns > event.runs ? ` to ${event.maxRuns}` : ''} measured runs` +
+            `${event.points > 1 ? ` over ${event.points} scenario points` : ''} with ${event.tool}; ${event.topology.description}`,
+        );
         print(`writing ${event.outDir}`);
         break;
       case 'warning':
@@ -155,6 +209,9 @@ function progressPrinter(stream: NodeJS.WriteStream) {
           liveShown = true;
         }
         break;
+      case 'rounds':
+        print(roundsLine(event));
+        break;
       case 'rep-done':
         print(
           repetitionLine({
@@ -179,6 +236,12 @@ export const benchCommand: Command = {
       all: { type: 'boolean' },
       tool: { type: 'string' },
       reps: { type: 'string' },
+      'target-ci': { type: 'string' },
+      'max-reps': { type: 'string' },
+      'time-budget': { type: 'string' },
+      adaptive: { type: 'boolean' },
+      'server-cpus': { type: 'string' },
+      accept: { type: 'string' },
       requests: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },

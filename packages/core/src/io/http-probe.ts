@@ -75,3 +75,86 @@ export function rawResponseBytes(url: string, timeoutMs = 5000): Promise<number 
     socket.on('close', () => finish(new Error(`connection closed before the whole response from ${url}`)));
   });
 }
+
+export interface ResponseFormsProbe {
+  /** Distinct whole-response sizes seen, and whether the server closed after that form. */
+  forms: { bytes: number; closes: boolean }[];
+  /** The server closed the connection after this many responses; null when it never did. */
+  closeAfterRequests: number | null;
+  /** Responses read in all. */
+  responses: number;
+}
+
+/**
+ * Learns every legitimate whole-response form a load tool will see: GETs one after another on
+ * one keep-alive connection (as wrk sends them) until the server closes it or `maxRequests`
+ * have been answered. nginx's stock keepalive_requests (100) makes the last response carry
+ * `Connection: close` and be a few bytes shorter; a size check that knew only the first form
+ * would call every such run invalid. Responses without a Content-Length end the probe.
+ */
+export function probeResponseForms(
+  url: string,
+  options: { maxRequests?: number; timeoutMs?: number } = {},
+): Promise<ResponseFormsProbe> {
+  const maxRequests = options.maxRequests ?? 1000;
+  const timeoutMs = options.timeoutMs ?? 10_000;
+  const { hostname, port, pathname, search } = new URL(url);
+  const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
+  const request = `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`;
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port: Number(port || 80) });
+    const forms = new Map<string, { bytes: number; closes: boolean }>();
+    let buffered = Buffer.alloc(0);
+    let responses = 0;
+    let closeAfter: number | null = null;
+    let done = false;
+    const finish = (error: Error | null) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      socket.destroy();
+      if (error) reject(error);
+      else resolve({ forms: [...forms.values()], closeAfterRequests: closeAfter, responses });
+    };
+    const timer = setTimeout(
+      () => finish(new Error(`no complete answer from ${url} within ${timeoutMs} ms`)),
+      timeoutMs,
+    );
+    socket.on('connect', () => socket.write(request));
+    socket.on('data', (chunk: Buffer) => {
+      buffered = Buffer.concat([buffered, chunk]);
+      for (;;) {
+        const end = buffered.indexOf('\r\n\r\n');
+        if (end === -1) return;
+        const head = buffered.subarray(0, end).toString('latin1');
+        const length = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+        if (length === null) {
+          finish(null);
+          return;
+        }
+        const total = end + 4 + Number(length[1]);
+        if (buffered.length < total) return;
+        buffered = buffered.subarray(total);
+        responses += 1;
+        const closes = /\r\nconnection:\s*close/i.test(head);
+        forms.set(`${total}|${closes}`, { bytes: total, closes });
+        if (closes) {
+          closeAfter = responses;
+          finish(null);
+          return;
+        }
+        if (responses >= maxRequests) {
+          finish(null);
+          return;
+        }
+        socket.write(request);
+      }
+    });
+    socket.on('error', (error) => finish(responses > 0 ? null : error));
+    socket.on('close', () => {
+      // A close without Connection: close still ends the connection's life after this many.
+      if (responses > 0 && closeAfter === null) closeAfter = responses;
+      finish(responses > 0 ? null : new Error(`connection closed before a complete response from ${url}`));
+    });
+  });
+}

@@ -1,6 +1,12 @@
 export { writeFileAtomic, writeFileAtomicSync } from './atomic.ts';
 export { allowedCpus, parseCpuList } from './cpus.ts';
-export { httpGet, type ProbeResponse, rawResponseBytes } from './http-probe.ts';
+export {
+  httpGet,
+  type ProbeResponse,
+  probeResponseForms,
+  type ResponseFormsProbe,
+  rawResponseBytes,
+} from './http-probe.ts';
 export { allocatePort, isPortFree } from './ports.ts';
 export {
   CLOCK_TICKS_PER_SECOND,
@@ -8,6 +14,7 @@ export {
   isAlive,
   type ProcessCpu,
   ProcessCpuReader,
+  parseProcessCpu,
   pidsMatching,
   procStatFields,
   readProcessCpu,

@@ -19,7 +19,7 @@ export function procStatFields(stat: string): string[] {
 }
 
 /** utime and stime from the text of /proc/<pid>/stat. */
-function parseProcessCpu(pid: number, stat: string): ProcessCpu {
+export function parseProcessCpu(pid: number, stat: string): ProcessCpu {
   const fields = procStatFields(stat);
   const utime = Number(fields[11]);
   const stime = Number(fields[12]);

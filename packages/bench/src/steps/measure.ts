@@ -1,0 +1,148 @@
+import type { LoadSpec, ProcessCpuSample, Repetition, ResponseForm, TcpCounters } from '@scaleup/core';
+import { parseProcessCpu } from '@scaleup/core/io';
+import { tcpCounterDelta, tcpCountersFrom } from '../kernel.ts';
+import type { LoadProgress, LoadToolPort } from '../runner.ts';
+import type { ServerUnderTest } from '../servers.ts';
+import { judgeRepetition } from '../verdict.ts';
+
+type Role = ProcessCpuSample['role'];
+
+/** CPU times of the server's processes, read on the server's own host. */
+async function sampleCpu(server: ServerUnderTest, processes: { pid: number; role: Role }[]) {
+  const samples = await Promise.all(
+    processes.map(async (p) => {
+      const stat = await server.readFile(`/proc/${p.pid}/stat`);
+      return { ...p, cpu: stat === null ? null : parseProcessCpu(p.pid, stat) };
+    }),
+  );
+  return new Map(samples.filter((s) => s.cpu !== null).map((s) => [s.pid, s]));
+}
+
+/** The kernel's TCP counters of the server host's network namespace, or null where unreadable. */
+async function readTcp(server: ServerUnderTest): Promise<TcpCounters | null> {
+  const [netstat, snmp] = await Promise.all([
+    server.readFile('/proc/net/netstat'),
+    server.readFile('/proc/net/snmp'),
+  ]);
+  return netstat === null || snmp === null ? null : tcpCountersFrom(netstat, snmp);
+}
+
+/**
+ * Live progress while a tool runs: elapsed time always; requests served and the current rate
+ * where the server reports them (scaleup's stats file), since most tools print nothing until done.
+ */
+function progressTicker(
+  server: ServerUnderTest,
+  start: bigint,
+  onProgress: (progress: LoadProgress) => void,
+): () => void {
+  let first: number | null | undefined;
+  let previous: { requests: number; at: bigint } | null = null;
+  const timer = setInterval(() => {
+    void server.liveRequests().then((requests) => {
+      const now = process.hrtime.bigint();
+      if (first === undefined) first = requests;
+      let rate: number | null = null;
+      if (requests !== null && previous !== null && now > previous.at) {
+        rate = ((requests - previous.requests) * 1e9) / Number(now - previous.at);
+      }
+      if (requests !== null) previous = { requests, at: now };
+      onProgress({
+        elapsedSeconds: Number(now - start) / 1e9,
+        requestsDone: requests === null || first === null || first === undefined ? null : requests - first,
+        requestsPerSecond: rate,
+      });
+    });
+  }, 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+export interface MeasureInput {
+  server: ServerUnderTest;
+  payloadBytes: number;
+  responseForms: readonly ResponseForm[];
+  closeAfterRequests: number | null;
+  round: number;
+  spec: LoadSpec;
+  tool: LoadToolPort;
+  rawOutputPath: string;
+  /** The cores (or quota) the server side had, for its utilisation. */
+  serverCores: number;
+  signal: AbortSignal;
+  now: () => Date;
+  onProgress: (progress: LoadProgress) => void;
+}
+
+/**
+ * One repetition: the server's CPU and TCP counters and per-worker counters around one load
+ * run, then the verdict. Nothing here formats or saves; the caller records the result.
+ */
+export async function measureRepetition(input: MeasureInput): Promise<Repetition> {
+  const { server } = input;
+  const startedAt = input.now().toISOString();
+  const processes = await server.processes();
+  const [cpuBefore, tcpBefore, workersBefore] = await Promise.all([
+    sampleCpu(server, processes),
+    readTcp(server),
+    server.workerCounters(),
+  ]);
+  const wallStart = process.hrtime.bigint();
+  const stopTicker = progressTicker(server, wallStart, input.onProgress);
+  const load = await input.tool
+    .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal })
+    .finally(stopTicker);
+  const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
+  const [cpuAfter, tcpAfter, workersAfter] = await Promise.all([
+    sampleCpu(server, processes),
+    readTcp(server),
+    server.workerCounters(),
+  ]);
+  const serverCpu: ProcessCpuSample[] = [];
+  for (const [pid, after] of cpuAfter) {
+    const before = cpuBefore.get(pid);
+    if (before === undefined || before.cpu === null || after.cpu === null) continue;
+    serverCpu.push({
+      pid,
+      role: after.role,
+      userSeconds: Math.max(0, after.cpu.userSeconds - before.cpu.userSeconds),
+      systemSeconds: Math.max(0, after.cpu.systemSeconds - before.cpu.systemSeconds),
+    });
+  }
+  const serverCpuSeconds = serverCpu.reduce((sum, p) => sum + p.userSeconds + p.systemSeconds, 0);
+  const serverCpuUtilisation =
+    serverCpu.length === 0 || wallSeconds <= 0 ? null : serverCpuSeconds / (wallSeconds * input.serverCores);
+  let workers: Repetition['workers'] = null;
+  if (workersBefore !== null && workersAfter !== null) {
+    workers = workersAfter.map((after) => {
+      // A respawned worker restarts its counters; count it from zero.
+      const before = workersBefore.find((b) => b.slot === after.slot && b.pid === after.pid);
+      return {
+        slot: after.slot,
+        pid: after.pid,
+        requests: Math.max(0, after.requests - (before?.requests ?? 0)),
+        connections: Math.max(0, after.connections - (before?.connections ?? 0)),
+      };
+    });
+  }
+  const inFlight = input.spec.durationSeconds !== undefined ? input.spec.connections : 0;
+  return {
+    round: input.round,
+    startedAt,
+    load,
+    serverCpu,
+    serverCpuUtilisation,
+    workers,
+    tcp: tcpBefore !== null && tcpAfter !== null ? tcpCounterDelta(tcpBefore, tcpAfter) : null,
+    verdict: judgeRepetition({
+      load,
+      expectedBodyBytes: input.payloadBytes,
+      serverCpuUtilisation,
+      inFlightResponses: inFlight,
+      ...(input.spec.requests !== undefined ? { requestedCount: input.spec.requests } : {}),
+      responseForms: input.responseForms,
+      closeAfterRequests: input.closeAfterRequests,
+      connections: input.spec.connections,
+    }),
+  };
+}

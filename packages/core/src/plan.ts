@@ -1,0 +1,274 @@
+import type { Point } from './results.ts';
+import type { Profile, Scenario } from './scenario.ts';
+import type { AcceptMode } from './server-stats.ts';
+
+/**
+ * The plan: suite x sweep points x rounds, as plain data computed before anything runs. The
+ * executor only walks it, so what a run will do (and what it will skip, and why) can be read and
+ * tested without starting a process.
+ */
+
+export interface PlannedServer {
+  /** One process (tree) serves every point that differs only in connections. */
+  key: string;
+  scenario: Scenario;
+  workers: number;
+  serverCpus: number[] | null;
+  accept: AcceptMode | null;
+}
+
+export interface PlannedInstance {
+  /** The result id: the scenario id, plus the swept point (`2a@w2,c64`). */
+  id: string;
+  scenario: Scenario;
+  point: Point;
+  serverKey: string;
+  /** The baseline instance at the same point, null for a baseline or a group without one. */
+  baselineId: string | null;
+}
+
+export interface PlanGroup {
+  /** Scenarios sharing a payload size run interleaved and are compared with one baseline. */
+  key: string;
+  payloadBytes: number;
+  servers: PlannedServer[];
+  /** Every round runs each instance once, in this order. */
+  instances: PlannedInstance[];
+}
+
+export interface SkippedPoint {
+  id: string;
+  scenario: Scenario;
+  point: Point;
+  reason: string;
+}
+
+export interface Plan {
+  sweep: {
+    workers: number[];
+    connections: number[];
+    serverCpus: number[] | null;
+    accept: AcceptMode[] | null;
+  };
+  /** More than one value on some axis: ids carry their point. */
+  swept: boolean;
+  groups: PlanGroup[];
+  skipped: SkippedPoint[];
+  rounds: { min: number; max: number };
+  adaptive: { targetCiPercent: number; maxRepetitions: number; timeBudgetSeconds: number | null } | null;
+}
+
+export interface PlanInput {
+  scenarios: readonly Scenario[];
+  profile: Profile;
+  /** The CPUs this run may use (its affinity mask). */
+  cpus: readonly number[];
+}
+
+function asList(value: number | readonly number[]): number[] {
+  return Array.isArray(value) ? [...value] : [value as number];
+}
+
+/** 1, 2, 4, ... up to n, plus n itself: the scaling profile's worker counts. */
+export function powersOfTwoUpTo(n: number): number[] {
+  const out: number[] = [];
+  for (let w = 1; w <= n; w *= 2) out.push(w);
+  if (out[out.length - 1] !== n) out.push(n);
+  return out;
+}
+
+function unique(values: readonly number[]): number[] {
+  return [...new Set(values)].sort((a, b) => a - b);
+}
+
+/** The CPU split of one point, or the reason the machine cannot give it. */
+export function pointCpus(
+  pinning: Profile['pinning'],
+  cpus: readonly number[],
+  serverCpuCount: number | null,
+): { serverCpus: number[] | null; loadCpus: number[] | null } | { reason: string } {
+  if (pinning === 'none' || cpus.length < 2) return { serverCpus: null, loadCpus: null };
+  const k = serverCpuCount ?? Math.floor(cpus.length / 2);
+  if (k >= cpus.length) {
+    return {
+      reason:
+        `needs ${k} CPU${k === 1 ? '' : 's'} for the server side and at least 1 for the load tool; ` +
+        `${cpus.length} are available (fewer workers, --server-cpus, or --no-pin to share them)`,
+    };
+  }
+  return { serverCpus: cpus.slice(0, k), loadCpus: cpus.slice(k) };
+}
+
+/** The sweep a profile asks for, resolved against this machine's CPUs. */
+export function resolveSweep(profile: Profile, cpus: readonly number[]): Plan['sweep'] & { auto: boolean } {
+  const pinnedShare =
+    profile.pinning === 'split' && cpus.length >= 2 ? Math.floor(cpus.length / 2) : cpus.length;
+  let workers: number[];
+  let auto = false;
+  if (profile.workers === 'auto') {
+    workers = [];
+    auto = true;
+  } else if (profile.workers === 'powers-of-two') {
+    workers = powersOfTwoUpTo(Math.max(1, pinnedShare));
+  } else {
+    workers = unique(asList(profile.workers));
+  }
+  return {
+    workers,
+    connections: unique(asList(profile.connections)),
+    serverCpus: profile.serverCpus === undefined ? null : unique(profile.serverCpus),
+    accept: profile.accept === undefined ? null : [...new Set(profile.accept)],
+    auto,
+  };
+}
+
+function tag(
+  point: Point,
+  swept: { workers: boolean; connections: boolean; cpus: boolean; accept: boolean },
+) {
+  const parts: string[] = [];
+  if (swept.workers) parts.push(`w${point.workers}`);
+  if (swept.connections) parts.push(`c${point.connections}`);
+  if (swept.cpus) parts.push(`cpu${point.serverCpus?.length ?? 'any'}`);
+  if (swept.accept && point.accept !== null) parts.push(point.accept);
+  return parts.join(',');
+}
+
+/**
+ * Every scenario at every point of the sweep, grouped by payload. Worker sweeps under split
+ * pinning give the server side as many CPUs as workers (or --server-cpus), the load tool the
+ * rest; a point the machine cannot give its CPUs is skipped with the reason, never silently
+ * oversubscribed.
+ */
+export function buildPlan(input: PlanInput): Plan {
+  const { profile, cpus } = input;
+  const sweep = resolveSweep(profile, cpus);
+  const cpuCounts: (number | null)[] = sweep.serverCpus ?? [null];
+  const workerSweep = sweep.auto ? [] : sweep.workers;
+  const swept = {
+    workers: workerSweep.length > 1,
+    connections: sweep.connections.length > 1,
+    cpus: (sweep.serverCpus?.length ?? 0) > 1,
+    accept: (sweep.accept?.length ?? 0) > 1,
+  };
+  const anySwept = swept.workers || swept.connections || swept.cpus || swept.accept;
+  const groups = new Map<number, PlanGroup>();
+  const skipped: SkippedPoint[] = [];
+  const resolvedWorkers = new Set<number>();
+
+  for (const scenario of input.scenarios) {
+    let group = groups.get(scenario.payloadBytes);
+    if (group === undefined) {
+      group = {
+        key: `${scenario.payloadBytes}B`,
+        payloadBytes: scenario.payloadBytes,
+        servers: [],
+        instances: [],
+      };
+      groups.set(scenario.payloadBytes, group);
+    }
+    const accepts: (AcceptMode | null)[] =
+      scenario.server.kind === 'scaleup' ? (sweep.accept ?? [scenario.server.accept]) : [null];
+    const connectionValues =
+      scenario.baseline && profile.baselineConnections !== undefined && !swept.connections
+        ? [profile.baselineConnections]
+        : sweep.connections;
+    for (const cpuCount of cpuCounts) {
+      const workerValues = workerSweep.length > 0 ? workerSweep : [null];
+      for (const requestedWorkers of workerValues) {
+        // A worker sweep without --server-cpus gives each point one CPU per worker.
+        const serverCpuCount = cpuCount ?? (swept.workers ? requestedWorkers : null);
+        const split = pointCpus(profile.pinning, cpus, serverCpuCount);
+        const workers =
+          requestedWorkers ??
+          ('reason' in split ? (serverCpuCount ?? 1) : Math.max(1, split.serverCpus?.length ?? cpus.length));
+        resolvedWorkers.add(workers);
+        for (const accept of accepts) {
+          for (const connections of connectionValues) {
+            const point: Point = {
+              workers,
+              connections,
+              serverCpus: 'reason' in split ? null : split.serverCpus,
+              loadCpus: 'reason' in split ? null : split.loadCpus,
+              accept,
+            };
+            const suffix = anySwept ? tag(point, swept) : '';
+            const id = suffix === '' ? scenario.id : `${scenario.id}@${suffix}`;
+            if ('reason' in split) {
+              skipped.push({ id, scenario, point, reason: split.reason });
+              continue;
+            }
+            const serverKey = [scenario.id, workers, point.serverCpus?.join(',') ?? 'any', accept ?? ''].join(
+              '|',
+            );
+            if (!group.servers.some((s) => s.key === serverKey)) {
+              group.servers.push({ key: serverKey, scenario, workers, serverCpus: point.serverCpus, accept });
+            }
+            group.instances.push({ id, scenario, point, serverKey, baselineId: null });
+          }
+        }
+      }
+    }
+  }
+
+  for (const group of groups.values()) {
+    for (const instance of group.instances) {
+      if (instance.scenario.baseline) continue;
+      const candidates = group.instances.filter(
+        (b) =>
+          b.scenario.baseline &&
+          b.point.workers === instance.point.workers &&
+          (b.point.serverCpus?.join(',') ?? '') === (instance.point.serverCpus?.join(',') ?? ''),
+      );
+      // The seed gave nginx fewer connections than the servers: then the one baseline at these
+      // workers is the yardstick whatever its connection count.
+      const baseline =
+        candidates.find((b) => b.point.connections === instance.point.connections) ??
+        (candidates.length === 1 ? candidates[0] : undefined);
+      instance.baselineId = baseline?.id ?? null;
+    }
+  }
+
+  const adaptive =
+    profile.targetCiPercent === undefined
+      ? null
+      : {
+          targetCiPercent: profile.targetCiPercent,
+          maxRepetitions: Math.max(profile.repetitions, profile.maxRepetitions ?? profile.repetitions * 3),
+          timeBudgetSeconds: profile.timeBudgetSeconds ?? null,
+        };
+  return {
+    sweep: {
+      workers: sweep.auto ? unique([...resolvedWorkers]) : sweep.workers,
+      connections: sweep.connections,
+      serverCpus: sweep.serverCpus,
+      accept: sweep.accept,
+    },
+    swept: anySwept,
+    groups: [...groups.values()].filter((g) => g.instances.length > 0),
+    skipped,
+    rounds: { min: profile.repetitions, max: adaptive?.maxRepetitions ?? profile.repetitions },
+    adaptive,
+  };
+}
+
+export interface PlannedRun {
+  groupKey: string;
+  instanceId: string;
+  round: number;
+}
+
+/** One round of a group: every instance once, in plan order (A B C, then again next round). */
+export function roundOf(group: PlanGroup, round: number): PlannedRun[] {
+  return group.instances.map((instance) => ({ groupKey: group.key, instanceId: instance.id, round }));
+}
+
+/** The measured runs a plan makes at its minimum round count (the whole plan when not adaptive). */
+export function plannedRuns(plan: Plan): number {
+  return plan.groups.reduce((sum, g) => sum + g.instances.length, 0) * plan.rounds.min;
+}
+
+/** The most measured runs the plan may make (adaptive rounds up to their maximum). */
+export function maximumRuns(plan: Plan): number {
+  return plan.groups.reduce((sum, g) => sum + g.instances.length, 0) * plan.rounds.max;
+}

@@ -1,0 +1,286 @@
+import type {
+  Estimate,
+  LatencySummary,
+  Ratio,
+  Repetition,
+  ScalingCurve,
+  ScenarioResult,
+  ScenarioSummary,
+  StatSummary,
+} from './results.ts';
+import {
+  busiestShare,
+  DEFAULT_CONFIDENCE,
+  jainFairness,
+  median,
+  type RatioEstimate,
+  ratioEstimate,
+  summarize,
+} from './stats.ts';
+
+/**
+ * Summaries are pure functions of the repetitions: the runner recomputes them after every
+ * repetition, and a reader of an older results.json recomputes them with today's statistics.
+ */
+
+/**
+ * Below this many paired rounds a ratio falls back to the ratio of medians. Pairs are preferred
+ * whenever most rounds pair up: a ratio within a round cancels the machine's drift, which a
+ * ratio of medians over different rounds does not.
+ */
+export const MIN_PAIRS = 2;
+/** Above this share of its cores the load tool is saturated. */
+export const TOOL_SATURATED = 0.9;
+
+function validRepetitions(reps: readonly Repetition[]): Repetition[] {
+  return reps.filter((r) => r.verdict.valid);
+}
+
+function statOf(values: number[], confidence: number): StatSummary | null {
+  return values.length === 0 ? null : summarize(values, confidence);
+}
+
+/**
+ * A ratio of throughputs from two sets of repetitions: paired by round where at least MIN_PAIRS
+ * rounds, and at least half of them, have both sides valid (they ran back to back and share the
+ * machine's drift), else the ratio of medians of all valid repetitions. Null when either side
+ * has nothing valid.
+ */
+export function pairedRatio(
+  reps: readonly Repetition[],
+  baselineReps: readonly Repetition[],
+  confidence = DEFAULT_CONFIDENCE,
+): RatioEstimate | null {
+  const mine = validRepetitions(reps);
+  const theirs = validRepetitions(baselineReps).filter((r) => r.load.requestsPerSecond > 0);
+  if (mine.length === 0 || theirs.length === 0) return null;
+  const theirsByRound = new Map(theirs.map((r) => [r.round, r.load.requestsPerSecond]));
+  const pairs = mine
+    .filter((r) => theirsByRound.has(r.round))
+    .map((r) => [r.load.requestsPerSecond, theirsByRound.get(r.round)!] as const);
+  if (pairs.length >= MIN_PAIRS && pairs.length * 2 >= Math.min(mine.length, theirs.length)) {
+    return ratioEstimate(
+      pairs.map((p) => p[0]),
+      pairs.map((p) => p[1]),
+      { paired: true, confidence },
+    );
+  }
+  return ratioEstimate(
+    mine.map((r) => r.load.requestsPerSecond),
+    theirs.map((r) => r.load.requestsPerSecond),
+    { confidence },
+  );
+}
+
+/** The per-round ratios a paired ratio is the median of (for comparisons between runs). */
+export function roundRatios(reps: readonly Repetition[], baselineReps: readonly Repetition[]): number[] {
+  const theirs = new Map(
+    validRepetitions(baselineReps)
+      .filter((r) => r.load.requestsPerSecond > 0)
+      .map((r) => [r.round, r.load.requestsPerSecond]),
+  );
+  return validRepetitions(reps)
+    .filter((r) => theirs.has(r.round))
+    .map((r) => r.load.requestsPerSecond / theirs.get(r.round)!);
+}
+
+export function ratioToBaseline(
+  reps: readonly Repetition[],
+  baselineReps: readonly Repetition[],
+  baselineId: string,
+  confidence = DEFAULT_CONFIDENCE,
+): Ratio | null {
+  const estimate = pairedRatio(reps, baselineReps, confidence);
+  if (estimate === null) return null;
+  return {
+    baseline: baselineId,
+    ratio: estimate.ratio,
+    ciLow: estimate.ciLow,
+    ciHigh: estimate.ciHigh,
+    confidence: estimate.confidence,
+    confidenceTarget: estimate.confidenceTarget,
+    statistic: estimate.statistic,
+    paired: estimate.paired,
+    n: estimate.n,
+  };
+}
+
+/** Median over repetitions of each percentile, with its spread: never an average of percentiles. */
+export function latencySummary(
+  reps: readonly Repetition[],
+  confidence = DEFAULT_CONFIDENCE,
+): LatencySummary | null {
+  const valid = validRepetitions(reps);
+  const pick = (key: 'p50Micros' | 'p90Micros' | 'p99Micros' | 'p999Micros') =>
+    statOf(
+      valid.flatMap((r) => {
+        const v = r.load.latency[key];
+        return v === null ? [] : [v];
+      }),
+      confidence,
+    );
+  const summary: LatencySummary = {
+    p50Micros: pick('p50Micros'),
+    p90Micros: pick('p90Micros'),
+    p99Micros: pick('p99Micros'),
+    p999Micros: pick('p999Micros'),
+    upperBound: valid.some((r) => r.load.latency.merge === 'upper-bound'),
+  };
+  const any = summary.p50Micros ?? summary.p90Micros ?? summary.p99Micros ?? summary.p999Micros;
+  return any === null ? null : summary;
+}
+
+export function toolSaturated(rep: Repetition): boolean {
+  return (rep.load.toolCpu?.utilisation ?? 0) >= TOOL_SATURATED;
+}
+
+/** Pure: the summary block of one scenario result from its repetitions (and its baseline's). */
+export function summarizeScenario(
+  reps: readonly Repetition[],
+  baseline: { id: string; repetitions: readonly Repetition[] } | null,
+  confidence = DEFAULT_CONFIDENCE,
+): ScenarioSummary {
+  const valid = validRepetitions(reps);
+  const perRepetition = (
+    index: (shares: number[]) => number | null,
+    pick: (w: { requests: number; connections: number }) => number,
+  ) => {
+    const values = valid
+      .map((r) => (r.workers === null || r.workers.length === 0 ? null : index(r.workers.map(pick))))
+      .filter((x): x is number => x !== null);
+    return values.length === 0 ? null : median(values);
+  };
+  const saturated = reps.filter(toolSaturated).length;
+  return {
+    validRepetitions: valid.length,
+    invalidRepetitions: reps.length - valid.length,
+    clientBoundRepetitions: reps.filter((r) => r.verdict.clientBound).length,
+    toolSaturatedRepetitions: saturated,
+    lowerBound: reps.length > 0 && saturated * 2 > reps.length,
+    requestsPerSecond: statOf(
+      valid.map((r) => r.load.requestsPerSecond),
+      confidence,
+    ),
+    megabytesPerSecond: statOf(
+      valid.map((r) => r.load.megabytesPerSecond),
+      confidence,
+    ),
+    ratioToBaseline:
+      baseline === null ? null : ratioToBaseline(reps, baseline.repetitions, baseline.id, confidence),
+    latency: latencySummary(reps, confidence),
+    fairnessRequests: perRepetition(jainFairness, (w) => w.requests),
+    fairnessConnections: perRepetition(jainFairness, (w) => w.connections),
+    busiestShareRequests: perRepetition(busiestShare, (w) => w.requests),
+    busiestShareConnections: perRepetition(busiestShare, (w) => w.connections),
+  };
+}
+
+/** Same group, same point except for the server: that is where a scenario's baseline is. */
+export function baselineFor(
+  result: ScenarioResult,
+  results: readonly ScenarioResult[],
+): ScenarioResult | null {
+  if (result.baseline) return null;
+  return (
+    results.find(
+      (b) =>
+        b.baseline &&
+        b.group === result.group &&
+        b.point.workers === result.point.workers &&
+        b.point.connections === result.point.connections &&
+        sameCpus(b.point.serverCpus, result.point.serverCpus),
+    ) ?? null
+  );
+}
+
+function sameCpus(a: readonly number[] | null, b: readonly number[] | null): boolean {
+  if (a === null || b === null) return a === b;
+  return a.length === b.length && a.every((cpu, i) => cpu === b[i]);
+}
+
+/** Every result's summary, each against its baseline at the same point. */
+export function summarizeAll(results: readonly ScenarioResult[], confidence = DEFAULT_CONFIDENCE): void {
+  for (const result of results) {
+    if (result.repetitions.length === 0) continue;
+    const baseline = baselineFor(result, results);
+    result.summary = summarizeScenario(
+      result.repetitions,
+      baseline === null ? null : { id: baseline.id, repetitions: baseline.repetitions },
+      confidence,
+    );
+  }
+}
+
+function estimateOf(r: RatioEstimate, scale = 1): Estimate {
+  return {
+    value: r.ratio * scale,
+    ciLow: r.ciLow * scale,
+    ciHigh: r.ciHigh * scale,
+    confidence: r.confidence,
+    confidenceTarget: r.confidenceTarget,
+  };
+}
+
+/**
+ * Speedup curves: per scenario, connection count and accept mode (and server CPU count when that
+ * is swept on its own), throughput against workers relative to the smallest worker count, paired
+ * by round, since every point of a group runs in every round.
+ */
+export function scalingCurves(
+  results: readonly ScenarioResult[],
+  options: { serverCpusAxis: boolean; confidence?: number } = { serverCpusAxis: false },
+): ScalingCurve[] {
+  const confidence = options.confidence ?? DEFAULT_CONFIDENCE;
+  const curves = new Map<string, ScenarioResult[]>();
+  for (const r of results) {
+    if (r.skipped !== null && r.repetitions.length === 0) continue;
+    const cpuKey = options.serverCpusAxis ? (r.point.serverCpus?.length ?? 'any') : '';
+    const key = [r.scenarioId, r.payloadBytes, r.point.connections, r.point.accept ?? '', cpuKey].join('|');
+    const list = curves.get(key) ?? [];
+    list.push(r);
+    curves.set(key, list);
+  }
+  const out: ScalingCurve[] = [];
+  for (const members of curves.values()) {
+    const byWorkers = [...members].sort((a, b) => a.point.workers - b.point.workers);
+    if (new Set(byWorkers.map((m) => m.point.workers)).size < 2) continue;
+    const base = byWorkers[0]!;
+    const baseWorkers = base.point.workers;
+    const points = byWorkers.map((m) => {
+      const speedup = m === base ? null : pairedRatio(m.repetitions, base.repetitions, confidence);
+      // The base point is 1 by definition: an exact value, not an estimate with coverage.
+      const unit = base.summary?.requestsPerSecond
+        ? { value: 1, ciLow: 1, ciHigh: 1, confidence: 0, confidenceTarget: confidence }
+        : null;
+      return {
+        workers: m.point.workers,
+        resultId: m.id,
+        serverCpuCount: m.point.serverCpus?.length ?? null,
+        requestsPerSecond: m.summary?.requestsPerSecond?.median ?? null,
+        speedup: m === base ? unit : speedup === null ? null : estimateOf(speedup),
+        efficiency:
+          m === base ? unit : speedup === null ? null : estimateOf(speedup, baseWorkers / m.point.workers),
+        lowerBound: m.summary?.lowerBound ?? false,
+      };
+    });
+    let stopsRisingAt: number | null = baseWorkers;
+    for (let i = 1; i < byWorkers.length; i++) {
+      const step = pairedRatio(byWorkers[i]!.repetitions, byWorkers[i - 1]!.repetitions, confidence);
+      if (step === null || step.ciLow <= 1) break;
+      stopsRisingAt = byWorkers[i]!.point.workers;
+    }
+    if (base.summary?.requestsPerSecond == null) stopsRisingAt = null;
+    out.push({
+      scenarioId: base.scenarioId,
+      label: base.label,
+      payloadBytes: base.payloadBytes,
+      baseline: base.baseline,
+      connections: base.point.connections,
+      accept: base.point.accept,
+      baseWorkers,
+      points,
+      stopsRisingAt,
+    });
+  }
+  return out;
+}
