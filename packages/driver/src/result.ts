@@ -200,3 +200,29 @@ export function countBefore(line: string, word: string): number | null {
   const match = new RegExp(`(\\d+) ${word}\\b`).exec(line);
   return match ? Number(match[1]) : null;
 }
+
+/**
+ * Whether a run (or a capture) counts as a clean measurement, with a `!` line per reason: it did
+ * not finish, nothing succeeded (a closed port errors every request without a status code, which
+ * must fail exactly as an all-404 run does), or failures exceed `maxFailedPercent` of what finished.
+ */
+export function loadProblems(result: LoadResult, maxFailedPercent = 0): string[] {
+  const problems: string[] = [];
+  const r = result.requests;
+  if (!result.completed) problems.push('the tool did not finish or its output was incomplete');
+  if (r.succeeded === 0) {
+    problems.push(
+      `no successful response: ${r.done} finished, ${r.failed} failed, ${r.errored} errored` +
+        `${r.timedOut > 0 ? ` (${r.timedOut} timed out)` : ''}`,
+    );
+  } else {
+    const bad = r.failed + r.errored;
+    const share = r.done === 0 ? 0 : (100 * bad) / r.done;
+    if (bad > 0 && share > maxFailedPercent) {
+      problems.push(
+        `${bad} of ${r.done} requests failed or errored (${share.toFixed(share < 1 ? 2 : 1)}%), above the ${maxFailedPercent}% allowed`,
+      );
+    }
+  }
+  return problems;
+}

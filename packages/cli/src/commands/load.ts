@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { type LoadResult, type LoadSpecInput, UsageError } from '@scaleup/core';
 import { parseCpuList } from '@scaleup/core/io';
-import { adapterFor, defaultTool, detectTools, runLoad, toolNamed } from '@scaleup/driver';
+import { adapterFor, defaultTool, detectTools, loadProblems, runLoad, toolNamed } from '@scaleup/driver';
 import { intOption, numberOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -21,14 +21,17 @@ options:
   --cpus LIST           pin the tool to these CPUs, e.g. 1 or 0-1
   --timeout S           kill the tool after S seconds (default 30, or duration + 10)
   --expect-bytes N      a response whose body is not N bytes long is a failure
+  --max-failed PCT      failed or errored requests tolerated before the exit code is 1 (default 0)
   --raw-out PATH        keep the tool's raw output in PATH
   --json                print the LoadResult as JSON on stdout, nothing else
 Only loopback URLs (127.0.0.0/8, ::1, localhost) over http:// are loaded.
-Exit code: 0 for a clean run, 1 when the run had failures or did not complete, 2 for bad input.`;
+Exit code: 0 for a clean run; 1 when it did not complete, nothing succeeded, or failures exceed
+--max-failed (each reason on a '!' line); 2 for bad input.`;
 
-const PARSE_HELP = `usage: pnpm load parse --tool TOOL FILE [--expect-bytes N] [--json]
+const PARSE_HELP = `usage: pnpm load parse --tool TOOL FILE [--expect-bytes N] [--max-failed PCT] [--json]
 Reads the output of a load run captured by hand (stdout, or stdout and stderr together) and prints
-the numbers it holds, counted as the driver counts them.`;
+the numbers it holds, counted as the driver counts them. Exit code 1, with a '!' line per reason,
+when the capture is incomplete, nothing succeeded, or failures exceed --max-failed (default 0).`;
 
 const TOOLS_HELP = `usage: pnpm load tools [--json]
 Lists each load tool with its version when found, or why not and what to install.`;
@@ -85,9 +88,22 @@ export function formatLoadResult(result: LoadResult): string {
   return lines.join('\n');
 }
 
-function print(result: LoadResult, json: boolean): number {
-  process.stdout.write(json ? `${JSON.stringify(result, null, 2)}\n` : `${formatLoadResult(result)}\n`);
-  return result.completed && result.errors.length === 0 ? 0 : 1;
+function print(result: LoadResult, json: boolean, maxFailedPercent: number): number {
+  const problems = loadProblems(result, maxFailedPercent);
+  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  else {
+    const lines = [formatLoadResult(result), ...problems.map((p) => `! ${p}`)];
+    process.stdout.write(`${lines.join('\n')}\n`);
+  }
+  // With --json stdout stays one document; the reasons still reach a person on stderr.
+  if (json) for (const p of problems) process.stderr.write(`! ${p}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
+function maxFailedOf(value: string | undefined): number {
+  const n = numberOption(value, 'max-failed', 0, 0);
+  if (n > 100) throw new UsageError(`--max-failed is a percentage (0-100), got ${n}`);
+  return n;
 }
 
 async function runCommand(argv: string[]): Promise<number> {
@@ -106,6 +122,7 @@ async function runCommand(argv: string[]): Promise<number> {
       timeout: { type: 'string' },
       'expect-bytes': { type: 'string' },
       'raw-out': { type: 'string' },
+      'max-failed': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -132,12 +149,13 @@ async function runCommand(argv: string[]): Promise<number> {
     expectedBodyBytes:
       values['expect-bytes'] === undefined ? undefined : intOption(values['expect-bytes'], 'expect-bytes', 0),
   };
+  const maxFailed = maxFailedOf(values['max-failed']);
   const tool = values.tool === undefined ? await defaultTool() : toolNamed(values.tool);
   const result = await runLoad(spec, {
     tool,
     ...(values['raw-out'] ? { rawOutputPath: values['raw-out'] } : {}),
   });
-  return print(result, values.json ?? false);
+  return print(result, values.json ?? false, maxFailed);
 }
 
 async function parseCommand(argv: string[]): Promise<number> {
@@ -146,6 +164,7 @@ async function parseCommand(argv: string[]): Promise<number> {
     {
       tool: { type: 'string' },
       'expect-bytes': { type: 'string' },
+      'max-failed': { type: 'string' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -165,10 +184,11 @@ async function parseCommand(argv: string[]): Promise<number> {
     throw new UsageError(`cannot read '${file}': ${error instanceof Error ? error.message : String(error)}`);
   }
   const expected = values['expect-bytes'];
+  const maxFailed = maxFailedOf(values['max-failed']);
   const result = adapterFor(toolNamed(values.tool)).parse(text, '', undefined, {
     ...(expected !== undefined ? { expectedBodyBytes: intOption(expected, 'expect-bytes', 0) } : {}),
   });
-  return print({ ...result, rawOutputPath: file }, values.json ?? false);
+  return print({ ...result, rawOutputPath: file }, values.json ?? false, maxFailed);
 }
 
 async function toolsCommand(argv: string[]): Promise<number> {

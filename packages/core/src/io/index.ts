@@ -7,6 +7,7 @@ export {
   type ResponseFormsProbe,
   rawResponseBytes,
 } from './http-probe.ts';
+export { launcherPids, watchLauncher } from './launcher.ts';
 export { allocatePort, isPortFree } from './ports.ts';
 export {
   CLOCK_TICKS_PER_SECOND,

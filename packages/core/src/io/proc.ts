@@ -74,17 +74,27 @@ export class ProcessCpuReader {
   }
 }
 
-/** Direct children of a process, from /proc/<pid>/task/<pid>/children. */
+/**
+ * Direct children of a process. The kernel lists a child under the thread that forked it, so
+ * every thread's list is read: a multi-threaded parent (pnpm, a native tool) spawns from any.
+ */
 export async function childPids(pid: number): Promise<number[]> {
+  let tasks: string[];
   try {
-    const text = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8');
-    return text
-      .split(' ')
-      .filter((s) => s.trim() !== '')
-      .map(Number);
+    tasks = await readdir(`/proc/${pid}/task`);
   } catch {
     return [];
   }
+  const children = new Set<number>();
+  for (const task of tasks) {
+    try {
+      const text = await readFile(`/proc/${pid}/task/${task}/children`, 'utf8');
+      for (const part of text.split(' ')) if (part.trim() !== '') children.add(Number(part));
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return [...children];
 }
 
 /** Whether a pid is alive and not a zombie. */

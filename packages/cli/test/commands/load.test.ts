@@ -1,0 +1,52 @@
+import { fileURLToPath } from 'node:url';
+import { scaleupCliCommand } from '@scaleup/bench';
+import { execa } from 'execa';
+import { describe, expect, it } from 'vitest';
+
+const fixture = (path: string) =>
+  fileURLToPath(new URL(`../../../driver/test/fixtures/${path}`, import.meta.url));
+
+function parse(tool: string, file: string, ...extra: string[]) {
+  const command = scaleupCliCommand(['load', 'parse', '--tool', tool, fixture(file), ...extra]);
+  return execa(command.file, command.args, { reject: false, timeout: 60_000 });
+}
+
+describe('load parse: a capture is a failure when nothing succeeded or too much failed', () => {
+  it('exits 1 with a ! line for a weighttp 0.5 capture in which every request failed without a status', async () => {
+    const run = await parse('weighttp', 'weighttp/0.5-refused.txt');
+    expect(run.stdout).toMatch(/0 succeeded/);
+    expect(run.stdout).toMatch(/^! no successful response/m);
+    expect(run.exitCode).toBe(1);
+  });
+
+  it('exits 1 for an all-404 capture and for refused connections, as for any run with no success', async () => {
+    for (const [tool, file] of [
+      ['h2load', 'h2load/404.txt'],
+      ['h2load', 'h2load/refused.txt'],
+    ] as const) {
+      const run = await parse(tool, file);
+      expect(run.exitCode, file).toBe(1);
+      expect(run.stdout, file).toMatch(/^! no successful response/m);
+    }
+  });
+
+  it('exits 0 for a clean capture, and takes --max-failed for a tolerated share of failures', async () => {
+    expect((await parse('h2load', 'h2load/ok-keepalive-40.txt')).exitCode).toBe(0);
+    const mixed = await parse('h2load', 'h2load/mixed-500.txt');
+    expect(mixed.exitCode).toBe(1);
+    expect(mixed.stdout).toMatch(
+      /^! \d+ of \d+ requests failed or errored \([\d.]+%\), above the 0% allowed/m,
+    );
+    expect((await parse('h2load', 'h2load/mixed-500.txt', '--max-failed', '30')).exitCode).toBe(0);
+    const bad = await parse('h2load', 'h2load/mixed-500.txt', '--max-failed', '120');
+    expect(bad.exitCode).toBe(2);
+    expect(bad.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('keeps stdout one JSON document with --json and gives the reasons on stderr', async () => {
+    const run = await parse('h2load', 'h2load/refused.txt', '--json');
+    expect(JSON.parse(run.stdout).requests.succeeded).toBe(0);
+    expect(run.stderr).toMatch(/^! no successful response/m);
+    expect(run.exitCode).toBe(1);
+  });
+});

@@ -1,0 +1,69 @@
+import { readFileSync } from 'node:fs';
+import { procStatFields } from './proc.ts';
+
+/** Shells a package manager puts between itself and a script (`pnpm x` runs `sh -c '...'`). */
+const WRAPPER_SHELLS = new Set(['sh', 'dash', 'bash']);
+
+function commandName(pid: number): string | null {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return null;
+  }
+}
+
+function parentOf(pid: number): number | null {
+  try {
+    const parent = Number(procStatFields(readFileSync(`/proc/${pid}/stat`, 'utf8'))[1]);
+    return Number.isInteger(parent) && parent > 0 ? parent : null;
+  } catch {
+    return null;
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
+ * The processes whose death means this one should stop: its parent, and when the parent is a
+ * shell wrapper, the package manager (or other launcher) behind it. pnpm does not forward SIGTERM
+ * to its script, so without this `kill <pnpm pid>` (what supervisors and CI runners do) would
+ * leave the benchmark, the server and all its workers running unattended.
+ */
+export function launcherPids(pid = process.pid, parent = process.ppid): number[] {
+  const pids: number[] = [];
+  if (parent <= 1) return pids;
+  pids.push(parent);
+  const name = commandName(parent);
+  if (name !== null && WRAPPER_SHELLS.has(name)) {
+    const grandparent = parentOf(parent);
+    if (grandparent !== null && grandparent > 1 && grandparent !== pid) pids.push(grandparent);
+  }
+  return pids;
+}
+
+/**
+ * Calls `onGone` once, soon after the process that launched this one has gone (the parent was
+ * reaped and this process reparented, or the launcher behind a wrapper shell died). Returns a
+ * function that stops watching. The timer does not keep the process alive.
+ */
+export function watchLauncher(onGone: (why: string) => void, intervalMs = 250): () => void {
+  const parent = process.ppid;
+  const watched = launcherPids(process.pid, parent);
+  if (watched.length === 0) return () => {};
+  const timer = setInterval(() => {
+    const reparented = process.ppid !== parent;
+    const dead = watched.find((pid) => !alive(pid));
+    if (!reparented && dead === undefined) return;
+    clearInterval(timer);
+    onGone(reparented ? `its parent (pid ${parent}) went away` : `its launcher (pid ${dead}) went away`);
+  }, intervalMs);
+  timer.unref();
+  return () => clearInterval(timer);
+}
