@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 const packages = ['core', 'server', 'nginx', 'driver', 'bench', 'report', 'cli'];
 /** Projects whose tests start the scaleup server, which should send the way it does after setup. */
 const startsServer = new Set(['server', 'bench', 'cli', 'driver']);
+/** Projects with a per-file setup (temporary directories removed after each file). */
+const withSetup = new Set(['report']);
 const buildAddon = fileURLToPath(new URL('./packages/server/test/global-setup.ts', import.meta.url));
 
 export default defineConfig({
@@ -14,6 +16,7 @@ export default defineConfig({
         root: `packages/${name}`,
         include: ['test/**/*.test.ts'],
         globalSetup: startsServer.has(name) ? [buildAddon] : [],
+        setupFiles: withSetup.has(name) ? ['test/setup.ts'] : [],
         // Integration tests start real servers and load tools on two shared cores.
         testTimeout: 60_000,
         hookTimeout: 60_000,
