@@ -213,6 +213,7 @@ function plannedResult(
   return {
     id: instance.id,
     scenarioId: instance.scenario.id,
+    compareAs: instance.scenario.compareAs ?? null,
     point: instance.point,
     serverHost: 'local',
     label: instance.scenario.label,

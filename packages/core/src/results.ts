@@ -270,6 +270,8 @@ export const ScenarioResultSchema = z
     id: z.string(),
     /** The suite's scenario id this result measures (equal to id without a sweep). */
     scenarioId: z.string(),
+    /** The id `pnpm compare` matches on in other runs, when not scenarioId. */
+    compareAs: z.string().nullable().default(null),
     point: PointSchema,
     /** Where the server ran: 'local' or the ssh destination. */
     serverHost: z.string(),

@@ -60,6 +60,11 @@ export const ScenarioSchema = z
     server: ScenarioServerSchema,
     /** The baseline every other scenario of the same payload is compared with. */
     baseline: z.boolean().default(false),
+    /**
+     * The id other runs use for what this scenario measures, when it differs: `pnpm compare`
+     * lines this scenario up with theirs (the seed's 1a, Twisted on PyPy, is tw-1a here).
+     */
+    compareAs: id.optional(),
     description: z.string().optional(),
   })
   .strict();

@@ -162,6 +162,7 @@ function result(id: string, point: Partial<Point>, reps: Repetition[], baseline 
   return {
     id,
     scenarioId: id.split('@')[0]!,
+    compareAs: null,
     point: {
       workers: 1,
       connections: 16,

@@ -1,11 +1,25 @@
 import { mkdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type ResultsFile, type ScenarioResult, UsageError } from '@scaleup/core';
+import {
+  type ChangeEstimate,
+  changeBetween,
+  type ResultsFile,
+  roundRatios,
+  type ScenarioResult,
+  UsageError,
+} from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
 import { type BarDatum, barChartSvg } from './charts.ts';
 import type { Exporter } from './exporter.ts';
 import { textWidth } from './font.ts';
-import { environmentPairs, machineLabel, payloadLabel, reportDate, runPairs } from './model.ts';
+import {
+  confidenceText,
+  environmentPairs,
+  machineLabel,
+  payloadLabel,
+  reportDate,
+  runPairs,
+} from './model.ts';
 import {
   bullets,
   contentWidth,
@@ -43,6 +57,21 @@ export interface ComparedScenario {
   baseline: boolean;
   /** The scenario in each run, in run order. */
   perRun: ScenarioResult[];
+  /**
+   * Per run, its ratio against the first run's, judged against the noise (criterion.rs style);
+   * null for the first run, for a baseline, and for runs of a different protocol.
+   */
+  change: (ChangeEstimate | null)[];
+}
+
+/** A scenario some runs measured and others did not: shown with gaps, never compared. */
+export interface PartialScenario {
+  key: string;
+  id: string;
+  label: string;
+  payloadBytes: number;
+  baseline: boolean;
+  perRun: (ScenarioResult | null)[];
 }
 
 export interface UnsharedScenario {
@@ -56,21 +85,68 @@ export interface UnsharedScenario {
 export interface Comparison {
   runs: ComparedRun[];
   shared: ComparedScenario[];
+  /** Every scenario any run measured, in order: the shared ones and the partial ones. */
+  rows: PartialScenario[];
   unshared: UnsharedScenario[];
+  /**
+   * How the runs were measured, where they differ (tool, connections, duration, nginx preset,
+   * pinning, quota, scaleup version...): their ratios are then not like for like.
+   */
+  protocolDiff: { item: string; values: string[] }[];
   /** Environment and plan fields whose values differ between runs, one value per run. */
   environmentDiff: { item: string; values: string[] }[];
   date: Date;
 }
 
+/**
+ * Scenarios line up by id (or the id they declare with compareAs) and payload: the suite's names
+ * are what a scenario measures, whichever server measured it on each machine.
+ */
 function scenarioKey(s: ScenarioResult): string {
-  const server = s.server;
-  const what =
-    server.kind === 'scaleup'
-      ? `scaleup:${server.resource}`
-      : server.kind === 'command'
-        ? `command:${server.command.join(' ')}`
-        : 'nginx';
-  return `${s.id}|${s.payloadBytes}|${what}`;
+  return `${s.compareAs ?? s.id}|${s.payloadBytes}`;
+}
+
+/** The protocol of a run: what must match for two runs' figures to be like for like. */
+export function protocolPairs(results: ResultsFile): [string, string][] {
+  const p = results.plan;
+  const presets = [
+    ...new Set(results.scenarios.flatMap((s) => (s.server.kind === 'nginx' ? [s.server.preset] : []))),
+  ];
+  const t = results.topology;
+  return [
+    ['source', results.run.source],
+    ['load tool', p.tool],
+    [
+      'load',
+      p.durationSeconds !== null
+        ? `${p.durationSeconds} s per repetition`
+        : `${p.requests} requests per repetition`,
+    ],
+    [
+      'connections',
+      `${p.sweep.connections.join(',')}${p.baselineConnections !== null ? ` (nginx ${p.baselineConnections})` : ''}`,
+    ],
+    ['threads', String(p.threads)],
+    ['keep-alive', p.keepAlive ? 'yes' : 'no'],
+    ['workers', p.sweep.workers.join(',')],
+    ['nginx preset', presets.join(',') || '(none)'],
+    ['pinning', t.pinned ? `split (server CPUs ${t.serverCpus?.join(',') ?? 'per point'})` : 'none'],
+    ['server CPU quota', t.serverCpuQuotaCores === null ? 'none' : `${t.serverCpuQuotaCores} CPU`],
+    ['load hosts', p.loadHosts.join(',')],
+    ['scaleup version', results.run.scaleupVersion],
+  ];
+}
+
+/** One line per protocol difference, e.g. "connections: 16 vs 48". */
+export function protocolMessages(comparison: Comparison): string[] {
+  return comparison.protocolDiff.map((d) => `${d.item}: ${d.values.join(' vs ')}`);
+}
+
+/** "no change detected", or "+12.0% [8.1%, 15.2%]" at its confidence, as criterion.rs says it. */
+export function changeText(change: ChangeEstimate): string {
+  if (!change.significant) return 'no change detected';
+  const pct = (x: number) => `${x >= 1 ? '+' : ''}${((x - 1) * 100).toFixed(1)}%`;
+  return `${pct(change.ratio)} [${pct(change.ciLow)}, ${pct(change.ciHigh)}]`;
 }
 
 function uniqueLabels(runs: ResultsFile[]): string[] {
@@ -112,6 +188,7 @@ export function buildComparison(inputs: { path: string | null; results: ResultsF
   order.sort((a, b) => first(a).payloadBytes - first(b).payloadBytes || order.indexOf(a) - order.indexOf(b));
 
   const shared: ComparedScenario[] = [];
+  const rows: PartialScenario[] = [];
   const unshared: UnsharedScenario[] = [];
   for (const key of order) {
     const perRun = byKey.get(key)!;
@@ -119,23 +196,64 @@ export function buildComparison(inputs: { path: string | null; results: ResultsF
     const status = perRun.map((x) =>
       x === undefined ? 'missing' : x.summary === null || x.skipped !== null ? 'skipped' : 'measured',
     );
+    const row = {
+      key,
+      id: s.compareAs ?? s.id,
+      label: s.label,
+      payloadBytes: s.payloadBytes,
+      baseline: s.baseline,
+    };
+    if (status.some((st) => st === 'measured')) {
+      rows.push({ ...row, perRun: perRun.map((x, i) => (status[i] === 'measured' ? x! : null)) });
+    }
     if (status.every((st) => st === 'measured')) {
-      shared.push({
-        key,
-        id: s.id,
-        label: s.label,
-        payloadBytes: s.payloadBytes,
-        baseline: s.baseline,
-        perRun: perRun as ScenarioResult[],
-      });
+      shared.push({ ...row, perRun: perRun as ScenarioResult[], change: perRun.map(() => null) });
     } else {
-      unshared.push({ key, label: `${s.id} ${s.label}`, payloadBytes: s.payloadBytes, status });
+      unshared.push({ key, label: `${row.id} ${s.label}`, payloadBytes: s.payloadBytes, status });
+    }
+  }
+
+  const protocolSets = runs.map((run) => new Map(protocolPairs(run.results)));
+  const protocolItems = [...protocolSets[0]!.keys()];
+  const protocolDiff = protocolItems
+    .map((item) => ({ item, values: protocolSets.map((p) => p.get(item) ?? '(absent)') }))
+    .filter((row) => new Set(row.values).size > 1);
+  if (protocolDiff.length === 0) {
+    // Like for like: is each later run's ratio beyond the noise of the first's?
+    for (const s of shared) {
+      if (s.baseline) continue;
+      const ratiosOf = (x: ScenarioResult, results: ResultsFile) => {
+        const baseline = results.scenarios.find((b) => b.id === x.summary?.ratioToBaseline?.baseline);
+        return baseline === undefined ? [] : roundRatios(x.repetitions, baseline.repetitions);
+      };
+      const reference = ratiosOf(s.perRun[0]!, runs[0]!.results);
+      s.change = s.perRun.map((x, i) => {
+        if (i === 0 || reference.length === 0) return null;
+        const ratios = ratiosOf(x, runs[i]!.results);
+        return ratios.length === 0
+          ? null
+          : changeBetween(reference, ratios, runs[0]!.results.plan.confidenceTarget);
+      });
     }
   }
 
   const pairSets = runs.map((run) => {
+    // The protocol has a section of its own; the rest is the run's and the machine's.
     const plan = runPairs(run.results).filter(
-      ([k]) => !['Run id', 'Started', 'Finished', 'Command'].includes(k),
+      ([k]) =>
+        ![
+          'Run id',
+          'Started',
+          'Finished',
+          'Command',
+          'Load tool',
+          'Load',
+          'Connections',
+          'Client threads',
+          'Keep-alive',
+          'Pinning',
+          'scaleup version',
+        ].includes(k),
     );
     return new Map([...plan, ...environmentPairs(run.results)]);
   });
@@ -146,7 +264,7 @@ export function buildComparison(inputs: { path: string | null; results: ResultsF
     .filter((row) => new Set(row.values).size > 1);
 
   const date = new Date(Math.max(...runs.map((r) => reportDate(r.results).getTime())));
-  return { runs, shared, unshared, environmentDiff, date };
+  return { runs, shared, rows, unshared, protocolDiff, environmentDiff, date };
 }
 
 /** One line per scenario that not every run measured, for the terminal and the files. */
@@ -164,32 +282,42 @@ export function unsharedMessages(comparison: Comparison): string[] {
 
 type Cell = string | number | boolean | null;
 
+function ratioCellText(x: ScenarioResult | null): string {
+  const r = x?.summary?.ratioToBaseline ?? null;
+  if (r === null) return '–';
+  return `${fmt(r.ratio, 3)} ${fmtCi(r.ciLow, r.ciHigh, 3)} ${confidenceText(r)}`;
+}
+
 export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint8Array> {
-  const { runs, shared } = comparison;
+  const { runs, rows } = comparison;
   const workbook = newWorkbook(
     comparison.date,
     `scaleup comparison of ${runs.map((r) => r.label).join(', ')}`,
   );
+  const changeOf = (key: string, run: number) =>
+    comparison.shared.find((s) => s.key === key)?.change[run] ?? null;
 
-  const scenarioCells = (s: ComparedScenario): Cell[] => [s.id, s.label, s.payloadBytes];
+  const scenarioCells = (s: PartialScenario): Cell[] => [s.id, s.label, s.payloadBytes];
   const ratioHeader = ['Scenario', 'Label', 'Payload (bytes)'];
   const ratioFormats: Record<number, string> = {};
-  for (const run of runs) {
-    for (const part of ['ratio', '95% CI low', '95% CI high']) {
+  runs.forEach((run, i) => {
+    for (const part of ['ratio to nginx', 'CI low', 'CI high']) {
       ratioFormats[ratioHeader.length] = FORMATS.ratio;
-      ratioHeader.push(`${run.label}: ${part === 'ratio' ? 'ratio to nginx' : part}`);
+      ratioHeader.push(`${run.label}: ${part}`);
     }
-  }
+    ratioHeader.push(`${run.label}: confidence`);
+    if (i > 0) ratioHeader.push(`${run.label}: vs ${runs[0]!.label}`);
+  });
   ratioFormats[ratioHeader.length] = FORMATS.ratio;
   ratioHeader.push('Highest / lowest ratio');
   addTable(
     workbook,
     'Ratios to nginx',
     ratioHeader,
-    shared
+    rows
       .filter((s) => !s.baseline)
       .map((s) => {
-        const ratios = s.perRun.map((x) => x.summary?.ratioToBaseline ?? null);
+        const ratios = s.perRun.map((x) => x?.summary?.ratioToBaseline ?? null);
         const values = ratios.flatMap((r) => (r ? [r.ratio] : []));
         const spread =
           values.length === runs.length && Math.min(...values) > 0
@@ -197,7 +325,25 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
             : null;
         return [
           ...scenarioCells(s),
-          ...ratios.flatMap((r) => [r?.ratio ?? null, r?.ciLow ?? null, r?.ciHigh ?? null]),
+          ...ratios.flatMap((r, i) => {
+            const cells: Cell[] = [
+              r?.ratio ?? null,
+              r?.ciLow ?? null,
+              r?.ciHigh ?? null,
+              r ? confidenceText(r) : null,
+            ];
+            if (i > 0) {
+              const change = changeOf(s.key, i);
+              cells.push(
+                change !== null
+                  ? changeText(change)
+                  : comparison.protocolDiff.length > 0
+                    ? 'different protocol'
+                    : null,
+              );
+            }
+            return cells;
+          }),
           spread,
         ];
       }),
@@ -209,7 +355,7 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
   for (const metric of ['requestsPerSecond', 'megabytesPerSecond'] as const) {
     const name = metric === 'requestsPerSecond' ? 'Responses/s' : 'MB/s';
     for (const run of runs) {
-      for (const part of ['median', '95% CI low', '95% CI high']) {
+      for (const part of ['median', 'CI low', 'CI high']) {
         medianFormats[medianHeader.length] = FORMATS[metric];
         medianHeader.push(`${run.label}: ${name} ${part}`);
       }
@@ -219,11 +365,11 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
     workbook,
     'Medians',
     medianHeader,
-    shared.map((s) => [
+    rows.map((s) => [
       ...scenarioCells(s),
       ...(['requestsPerSecond', 'megabytesPerSecond'] as const).flatMap((metric) =>
         s.perRun.flatMap((x) => {
-          const st = x.summary?.[metric] ?? null;
+          const st = x?.summary?.[metric] ?? null;
           return [st?.median ?? null, st?.ciLow ?? null, st?.ciHigh ?? null];
         }),
       ),
@@ -231,6 +377,15 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
     medianFormats,
   );
 
+  addTable(
+    workbook,
+    'Protocol',
+    ['Item', ...runs.map((r) => r.label), 'Same'],
+    protocolPairs(runs[0]!.results).map(([item]) => {
+      const values = runs.map((r) => new Map(protocolPairs(r.results)).get(item) ?? '(absent)');
+      return [item, ...values, new Set(values).size === 1 ? 'yes' : 'NO'];
+    }),
+  );
   addTable(
     workbook,
     'Not shared',
@@ -263,13 +418,14 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
 }
 
 export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8Array> {
-  const { runs, shared } = comparison;
+  const { runs, rows } = comparison;
   const names = runs.map((r) => r.label);
   const doc = createDoc({
     title: `scaleup comparison: ${names.join(' vs ')}`,
     subject: runs.map((r) => `${machineLabel(r.results)} run ${r.results.run.id}`).join('; '),
     date: comparison.date,
   });
+  const protocol = protocolMessages(comparison);
   const title = `Ratio to nginx on the same machine: ${names.join(' vs ')}`;
   const size = Math.max(10, Math.min(15, (15 * contentWidth(doc)) / textWidth(title, 15)));
   doc
@@ -286,11 +442,22 @@ export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8
       doc.y + 2,
       { width: contentWidth(doc), align: 'center' },
     );
-  const compared = shared.filter((s) => !s.baseline);
+  if (protocol.length > 0) {
+    doc
+      .fontSize(8.5)
+      .fillColor('#9C0006')
+      .text(
+        `Measured under different protocols, so these ratios are not like for like: ${protocol.join('; ')}.`,
+        MARGIN,
+        doc.y + 4,
+        { width: contentWidth(doc), align: 'center' },
+      );
+  }
+  const compared = rows.filter((s) => !s.baseline);
   const categories = compared.map((s) => `${s.label}, ${payloadLabel(s.payloadBytes)}`);
   const data: BarDatum[] = compared.flatMap((s, i) =>
     s.perRun.map((x, r) => {
-      const ratio = x.summary?.ratioToBaseline ?? null;
+      const ratio = x?.summary?.ratioToBaseline ?? null;
       return {
         category: categories[i]!,
         series: names[r]!,
@@ -305,7 +472,7 @@ export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8
   if (compared.length) {
     const svg = await barChartSvg(data, {
       title:
-        'Served responses/s relative to nginx at the same payload (1.0 = as fast as nginx); whiskers: 95% CI',
+        'Served responses/s relative to nginx at the same payload (1.0 = as fast as nginx); whiskers: the interval of the median per-round ratio',
       yTitle: 'Ratio to nginx',
       format: '.2f',
       width: contentWidth(doc),
@@ -321,44 +488,59 @@ export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8
   paragraph(
     doc,
     notes.length
-      ? `Compared on the ${shared.length} scenarios every run measured. ${notes.join('. ')}.`
-      : `All ${shared.length} scenarios were measured in every run.`,
+      ? `${comparison.shared.length} scenarios were measured in every run. ${notes.join('. ')}.`
+      : `All ${comparison.shared.length} scenarios were measured in every run.`,
     8,
   );
 
   doc.addPage();
   heading(doc, 'Ratios to nginx, per machine');
+  paragraph(
+    doc,
+    protocol.length > 0
+      ? 'The runs differ in protocol (below), so no change between them is judged.'
+      : `Each later run against ${names[0]}: "no change detected" when the interval of the ratio of ratios contains 1, else the change with its interval (at least ${Math.round(runs[0]!.results.plan.confidenceTarget * 100)}% together).`,
+    8,
+  );
   table(
     doc,
     [
-      { title: 'Scenario', weight: 2.4 },
-      ...names.map((n) => ({ title: n, weight: 1.6, align: 'right' as const })),
+      { title: 'Scenario', weight: 2.2 },
+      ...names.map((n) => ({ title: n, weight: 1.8, align: 'right' as const })),
     ],
     compared.map((s) => [
       `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}`,
-      ...s.perRun.map((x) => {
-        const r = x.summary?.ratioToBaseline ?? null;
-        return r ? `${fmt(r.ratio, 3)} ${fmtCi(r.ciLow, r.ciHigh, 3)}` : '–';
+      ...s.perRun.map((x, i) => {
+        const change = comparison.shared.find((c) => c.key === s.key)?.change[i] ?? null;
+        return `${ratioCellText(x)}${change !== null ? `\n${changeText(change)}` : ''}`;
       }),
     ]),
   );
-  heading(doc, 'Medians per machine (responses/s and MB/s, 95% CI)', 12);
+  heading(doc, 'Medians per machine (responses/s and MB/s, with their intervals)', 12);
   table(
     doc,
     [
       { title: 'Scenario', weight: 2.4 },
       ...names.map((n) => ({ title: n, weight: 1.8, align: 'right' as const })),
     ],
-    shared.map((s) => [
+    rows.map((s) => [
       `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}`,
       ...s.perRun.map((x) => {
-        const rps = x.summary?.requestsPerSecond ?? null;
-        const mb = x.summary?.megabytesPerSecond ?? null;
-        return `${fmt(rps?.median)}/s ${fmtCi(rps?.ciLow, rps?.ciHigh)}\n${fmt(mb?.median, 2)} MB/s ${fmtCi(mb?.ciLow, mb?.ciHigh, 2)}`;
+        const rps = x?.summary?.requestsPerSecond ?? null;
+        const mb = x?.summary?.megabytesPerSecond ?? null;
+        if (rps === null) return '–';
+        return `${fmt(rps.median)}/s ${fmtCi(rps.ciLow, rps.ciHigh)} ${confidenceText(rps)}\n${fmt(mb?.median, 2)} MB/s ${fmtCi(mb?.ciLow, mb?.ciHigh, 2)}`;
       }),
     ]),
   );
-  heading(doc, 'Scenarios not compared', 12);
+  heading(doc, 'Protocol', 12);
+  if (protocol.length) bullets(doc, protocol);
+  else
+    paragraph(
+      doc,
+      'Every run was measured the same way (tool, load, connections, threads, workers, nginx preset, pinning, quota, hosts, scaleup version).',
+    );
+  heading(doc, 'Scenarios not in every run', 12);
   if (notes.length) bullets(doc, notes);
   else paragraph(doc, 'None: every run measured the same scenarios.');
 
@@ -394,8 +576,12 @@ export const comparisonPdfExporter: Exporter<Comparison> = {
 export interface ComparisonPaths {
   xlsx: string;
   pdf: string;
-  /** Scenarios left out because not every run measured them, in words. */
+  /** Scenarios not every run measured, in words. */
   notes: string[];
+  /** Protocol differences, one line each ("connections: 16 vs 48"). */
+  protocol: string[];
+  /** Per compared scenario and later run: its change against the first run, in words. */
+  changes: string[];
 }
 
 /** Writes comparison.xlsx and comparison.pdf into `outDir` from run directories or results. */
@@ -416,5 +602,25 @@ export async function writeComparison(
     await writeFileAtomic(file, bytes);
     written[exporter.name] = file;
   }
-  return { xlsx: written.xlsx!, pdf: written.pdf!, notes: unsharedMessages(comparison) };
+  return {
+    xlsx: written.xlsx!,
+    pdf: written.pdf!,
+    notes: unsharedMessages(comparison),
+    protocol: protocolMessages(comparison),
+    changes: changeMessages(comparison),
+  };
+}
+
+/** "1a scaleup fixed resource, 10 kB: bench-b vs bench-a: +12.0% [8.1%, 15.2%]" per later run. */
+export function changeMessages(comparison: Comparison): string[] {
+  const out: string[] = [];
+  for (const s of comparison.shared) {
+    s.change.forEach((change, i) => {
+      if (change === null) return;
+      out.push(
+        `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}: ${comparison.runs[i]!.label} vs ${comparison.runs[0]!.label}: ${changeText(change)}`,
+      );
+    });
+  }
+  return out;
 }

@@ -1,4 +1,11 @@
-import type { Ratio, ResultsFile, ScenarioResult, ServerDescription, StatSummary } from '@scaleup/core';
+import {
+  minimumRepetitionsFor,
+  type Ratio,
+  type ResultsFile,
+  type ScenarioResult,
+  type ServerDescription,
+  type StatSummary,
+} from '@scaleup/core';
 
 /**
  * The seed's table, derived from whatever scenarios a run holds: one row per server
@@ -265,4 +272,37 @@ export function runPairs(results: ResultsFile): [string, string][] {
     ['Load tool CPUs', results.topology.loadCpus?.join(',') ?? '(any)'],
     ['Topology', results.topology.description],
   ];
+}
+
+/** The coverage an interval really has, "95.3%", with a `*` when it falls short of the level asked. */
+export function confidenceText(estimate: { confidence: number; confidenceTarget: number }): string {
+  const pct = Math.floor(estimate.confidence * 1000) / 10;
+  return `${pct}%${estimate.confidence < estimate.confidenceTarget ? '*' : ''}`;
+}
+
+/** Whether any figure of the run has an interval short of the level asked (the `*` footnote). */
+export function hasShortIntervals(results: ResultsFile): boolean {
+  return results.scenarios.some((s) => {
+    const estimates = [
+      s.summary?.requestsPerSecond,
+      s.summary?.megabytesPerSecond,
+      s.summary?.ratioToBaseline,
+    ];
+    return estimates.some((e) => e != null && e.confidence < e.confidenceTarget);
+  });
+}
+
+/** What the intervals are, in one paragraph every report prints the same way. */
+export function intervalExplanation(results: ResultsFile): string {
+  const target = Math.round(results.plan.confidenceTarget * 100);
+  const parts = [
+    `Intervals are distribution-free confidence intervals of the median from order statistics (binomial rank bounds), each with the confidence it really reaches; the level asked for is ${target}%.`,
+    'The ratio to nginx is the median over rounds of (server / nginx in the same round), with the same kind of interval over those per-round ratios.',
+  ];
+  if (hasShortIntervals(results)) {
+    parts.push(
+      `* marks an interval short of ${target}%: with too few valid repetitions even min..max cannot cover the median that often (${target}% needs at least ${minimumRepetitionsFor(results.plan.confidenceTarget)}), so the reached confidence is shown instead of a claimed one.`,
+    );
+  }
+  return parts.join(' ');
 }

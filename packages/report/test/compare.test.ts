@@ -1,8 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { summarizeAll } from '@scaleup/core';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
-import { buildComparison, unsharedMessages, writeComparison } from '../src/compare.ts';
+import {
+  buildComparison,
+  changeMessages,
+  changeText,
+  protocolMessages,
+  unsharedMessages,
+  writeComparison,
+} from '../src/compare.ts';
 import { buildResults, machineA, machineB } from './fixtures/build.ts';
 import { hasCommand, runDir, tempDir } from './fixtures/files.ts';
 import { pdfText } from './fixtures/poppler.ts';
@@ -55,6 +63,57 @@ describe('buildComparison', () => {
   });
 });
 
+describe('protocols and changes', () => {
+  it('lists every protocol difference and judges no change when the runs are not like for like', () => {
+    const other = structuredClone(a);
+    other.run.id = 'other';
+    other.plan.connections = 48;
+    other.plan.sweep.connections = [48];
+    other.plan.tool = 'h2load';
+    const comparison = buildComparison([
+      { path: null, results: a },
+      { path: null, results: other },
+    ]);
+    expect(protocolMessages(comparison)).toEqual(['load tool: wrk vs h2load', 'connections: 128 vs 48']);
+    expect(comparison.shared.every((s) => s.change.every((c) => c === null))).toBe(true);
+  });
+
+  it('says "no change detected" within the noise and gives the change with its interval beyond it', () => {
+    const faster = structuredClone(a);
+    faster.run.id = 'faster';
+    const fixed = faster.scenarios.find((s) => s.id === '1a')!;
+    for (const rep of fixed.repetitions) rep.load.requestsPerSecond *= 1.3;
+    summarizeAll(faster.scenarios);
+    const comparison = buildComparison([
+      { path: null, results: a },
+      { path: null, results: faster },
+    ]);
+    expect(comparison.protocolDiff).toEqual([]);
+    const byId = (id: string) => comparison.shared.find((s) => s.id === id)!;
+    expect(changeText(byId('1b').change[1]!)).toBe('no change detected');
+    const change = byId('1a').change[1]!;
+    expect(change.significant).toBe(true);
+    expect(change.ratio).toBeCloseTo(1.3, 6);
+    expect(changeText(change)).toMatch(/^\+30\.0% \[\+\d+\.\d%, \+\d+\.\d%\]$/);
+    expect(changeMessages(comparison)).toContain(
+      `1a scaleup fixed resource, 10 kB: bench-a faster vs bench-a ${a.run.id}: ${changeText(change)}`,
+    );
+  });
+
+  it("lines up a scenario with another run's id through compareAs", () => {
+    const renamed = structuredClone(b);
+    const twisted = renamed.scenarios.find((s) => s.id === '1a')!;
+    twisted.id = 'tw-1a';
+    twisted.scenarioId = 'tw-1a';
+    twisted.compareAs = '1a';
+    const comparison = buildComparison([
+      { path: null, results: a },
+      { path: null, results: renamed },
+    ]);
+    expect(comparison.shared.map((s) => s.id)).toContain('1a');
+  });
+});
+
 describe('writeComparison', () => {
   it('writes comparison.xlsx and comparison.pdf with medians, CIs, ratios and the gaps', async () => {
     const out = tempDir();
@@ -67,13 +126,16 @@ describe('writeComparison', () => {
     expect(workbook.worksheets.map((w) => w.name)).toEqual([
       'Ratios to nginx',
       'Medians',
+      'Protocol',
       'Not shared',
       'Environment diff',
       'Runs',
     ]);
     const ratios = workbook.getWorksheet('Ratios to nginx')!;
     expect(ratios.getCell(1, 4).value).toBe('bench-a: ratio to nginx');
-    expect(ratios.getCell(1, 7).value).toBe('bench-b: ratio to nginx');
+    expect(ratios.getCell(1, 7).value).toBe('bench-a: confidence');
+    expect(ratios.getCell(1, 8).value).toBe('bench-b: ratio to nginx');
+    expect(ratios.getCell(1, 12).value).toBe('bench-b: vs bench-a');
     expect(ratios.getCell(2, 1).value).toBe('2a');
     expect(ratios.getCell(2, 4).value).toBe(
       a.scenarios.find((s) => s.id === '2a')!.summary!.ratioToBaseline!.ratio,

@@ -7,10 +7,14 @@ const HELP = `usage: scaleup compare <run A> <run B> [<run C> ...] [--out DIR]
 
 Puts several runs (typically one per machine) side by side and writes comparison.xlsx and
 comparison.pdf into --out DIR (default: the current directory), then prints the paths. Each run
-is a run directory or a results.json. Per scenario it shows every machine's medians with 95%
-confidence intervals and its ratio to nginx measured on the same machine (the figure that
-transfers across machines), plus the environment fields that differ. Scenarios not measured by
-every run are left out and listed, here on stderr and in both files.
+is a run directory or a results.json. Scenarios line up by id (or their compareAs) and payload.
+Per scenario it shows every machine's medians with their intervals and its ratio to nginx
+measured on the same machine (the figure that transfers across machines).
+
+On stderr: one line per protocol difference ("connections: 16 vs 48": the runs are then not
+like for like and no change is judged); otherwise, per scenario, each later run against the
+first: "no change detected" when the noise explains the difference, or "+12.0% [8.1%, 15.2%]";
+then the scenarios not every run measured, and the environment fields that differ (in the files).
 
   --out DIR   directory to write comparison.xlsx and comparison.pdf into (created if missing)
   -h, --help  show this help`;
@@ -31,6 +35,11 @@ export const compareCommand: Command = {
       throw new UsageError(`expected at least two runs to compare, got ${positionals.length} (see --help)`);
     }
     const result = await writeComparison(positionals, values.out ?? '.');
+    if (result.protocol.length > 0) {
+      process.stderr.write('different protocols, so the ratios are not like for like:\n');
+      for (const line of result.protocol) process.stderr.write(`  ${line}\n`);
+    }
+    for (const line of result.changes) process.stderr.write(`${line}\n`);
     for (const note of result.notes) process.stderr.write(`note: ${note}\n`);
     process.stdout.write(`${result.xlsx}\n${result.pdf}\n`);
     return 0;
