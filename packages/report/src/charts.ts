@@ -191,3 +191,153 @@ export function renderSvg(spec: vl.TopLevelSpec): Promise<string> {
 export function barChartSvg(data: BarDatum[], options: BarChartOptions): Promise<string> {
   return renderSvg(barChartSpec(data, options));
 }
+
+export interface LineDatum {
+  series: string;
+  x: number;
+  y: number | null;
+  low?: number | null;
+  high?: number | null;
+  /** A reference line (ideal linear scaling): dashed, no markers, no whiskers. */
+  reference?: boolean;
+  /** The point is a lower bound (the load tool was saturated there): drawn hollow. */
+  lowerBound?: boolean;
+}
+
+export interface LineChartOptions {
+  title: string;
+  /** A second, smaller title line (what dashes and hollow markers mean). */
+  subtitle?: string;
+  xTitle: string;
+  yTitle: string;
+  format: string;
+  width: number;
+  height: number;
+  /** Series order; references follow the measured series they belong to. */
+  series: string[];
+  /** Log-2 x axis for worker and connection counts that double. */
+  logX?: boolean;
+  /** A dashed horizontal reference (1.0 for efficiency or ratios). */
+  rule?: number;
+}
+
+/**
+ * Curves against a numeric axis (workers, connections): measured series as lines with markers
+ * and whiskers, reference series dashed. The same spec renders in the PDF and the HTML page.
+ */
+export function lineChartSpec(data: LineDatum[], options: LineChartOptions): vl.TopLevelSpec {
+  const values = data.map((d) => ({
+    ...d,
+    low: d.low ?? null,
+    high: d.high ?? null,
+    reference: d.reference === true,
+    lowerBound: d.lowerBound === true,
+  }));
+  const xs = [...new Set(data.map((d) => d.x))].sort((a, b) => a - b);
+  const x = {
+    field: 'x',
+    type: 'quantitative' as const,
+    title: options.xTitle,
+    scale: options.logX ? { type: 'log' as const, base: 2 } : { zero: false },
+    axis: { values: xs, format: 'd' },
+  };
+  const colour = {
+    field: 'series',
+    type: 'nominal' as const,
+    sort: options.series,
+    scale: { domain: options.series, range: SERIES_COLOURS },
+    legend: { title: null, orient: 'bottom' as const, columns: 1, labelLimit: options.width - 30 },
+  };
+  const y = {
+    field: 'y',
+    type: 'quantitative' as const,
+    title: options.yTitle,
+    axis: { format: options.format },
+  };
+  const layers: Record<string, unknown>[] = [
+    {
+      transform: [{ filter: 'isValid(datum.y) && !datum.reference' }],
+      mark: { type: 'line', strokeWidth: 1.5 },
+      encoding: { x, y, color: colour, detail: { field: 'series' } },
+    },
+    {
+      // Separate from the measured lines: pdfkit refuses a zero-length dash, so no solid "dash".
+      transform: [{ filter: 'isValid(datum.y) && datum.reference' }],
+      mark: { type: 'line', strokeWidth: 1, strokeDash: [5, 4] },
+      encoding: { x, y, color: colour, detail: { field: 'series' } },
+    },
+    {
+      transform: [{ filter: 'isValid(datum.y) && !datum.reference' }],
+      mark: { type: 'point', size: 30, strokeWidth: 1.5 },
+      encoding: {
+        x,
+        y,
+        color: colour,
+        fill: {
+          condition: { test: 'datum.lowerBound', value: '#ffffff' },
+          field: 'series',
+          type: 'nominal',
+          scale: { domain: options.series, range: SERIES_COLOURS },
+          legend: null,
+        },
+        opacity: { value: 1 },
+      },
+    },
+    {
+      transform: [{ filter: 'isValid(datum.low) && isValid(datum.high) && !datum.reference' }],
+      mark: { type: 'errorbar', ticks: { size: 6 }, thickness: 1 },
+      encoding: {
+        x,
+        y: { field: 'low', type: 'quantitative', title: options.yTitle },
+        y2: { field: 'high' },
+        color: colour,
+      },
+    },
+  ];
+  if (options.rule !== undefined) {
+    layers.push({
+      data: { values: [{ rule: options.rule }] },
+      mark: { type: 'rule', strokeDash: [4, 3], color: '#808080' },
+      encoding: { y: { field: 'rule', type: 'quantitative' } },
+    });
+  }
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: options.width,
+    height: options.height,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 4,
+    background: '#ffffff',
+    title: {
+      text: wrapText(options.title, options.width - 10, 10),
+      ...(options.subtitle === undefined
+        ? {}
+        : { subtitle: wrapText(options.subtitle, options.width - 10, 8) }),
+      fontSize: 10,
+      subtitleFontSize: 8,
+      font: FONT_FAMILY,
+      subtitleFont: FONT_FAMILY,
+      fontWeight: 'normal',
+    },
+    data: { values },
+    layer: layers,
+    config: {
+      font: FONT_FAMILY,
+      view: { stroke: null },
+      axis: {
+        labelFont: FONT_FAMILY,
+        titleFont: FONT_FAMILY,
+        labelFontSize: LABEL_SIZE,
+        titleFontSize: 9,
+        titleFontWeight: 'normal',
+      },
+      axisY: { gridDash: [3, 3] },
+      legend: { labelFont: FONT_FAMILY, labelFontSize: 7, symbolSize: 40 },
+      title: { font: FONT_FAMILY },
+    },
+  } as unknown as vl.TopLevelSpec;
+}
+
+export function lineChartSvg(data: LineDatum[], options: LineChartOptions): Promise<string> {
+  return renderSvg(lineChartSpec(data, options));
+}

@@ -2,10 +2,12 @@ import {
   minimumRepetitionsFor,
   type Ratio,
   type ResultsFile,
+  type ScalingCurve,
   type ScenarioResult,
   type ServerDescription,
   type StatSummary,
 } from '@scaleup/core';
+import type { LineDatum } from './charts.ts';
 
 /**
  * The seed's table, derived from whatever scenarios a run holds: one row per server
@@ -104,6 +106,7 @@ export function buildTable(results: ResultsFile): ResultsTable {
     const variant = variantKey(s.server);
     const split = variantsPerBase.get(base)!.size > 1;
     let key = split ? `${base}|${variant}` : base;
+    if (s.id !== s.scenarioId) key = `${key}@${s.id.slice(s.scenarioId.length + 1)}`;
     let row = rows.find((r) => r.key === key);
     // Two scenarios for the same server and payload (a suite can repeat one) keep both figures.
     if (row?.cells.has(s.payloadBytes)) {
@@ -112,6 +115,8 @@ export function buildTable(results: ResultsFile): ResultsTable {
     }
     if (row === undefined) {
       let label = split && variant ? `${baseLabel(s)} (${variant})` : baseLabel(s);
+      // A sweep point is its own row, named by its point: "scaleup fixed resource @ w2,c64".
+      if (s.id !== s.scenarioId) label = `${baseLabel(s)} @ ${s.id.slice(s.scenarioId.length + 1)}`;
       if (key.endsWith(`|${s.id}`)) label = `${label} [${s.id}]`;
       row = { key, label, kind: s.server.kind, cells: new Map() };
       rows.push(row);
@@ -305,4 +310,286 @@ export function intervalExplanation(results: ResultsFile): string {
     );
   }
   return parts.join(' ');
+}
+
+/** Which sweep axes a run has (more than one value). A run without any looks as before sweeps. */
+export function sweptAxes(results: ResultsFile): {
+  workers: boolean;
+  connections: boolean;
+  serverCpus: boolean;
+  accept: boolean;
+  any: boolean;
+} {
+  const s = results.plan.sweep;
+  const axes = {
+    workers: s.workers.length > 1,
+    connections: s.connections.length > 1,
+    serverCpus: (s.serverCpus?.length ?? 0) > 1,
+    accept: (s.accept?.length ?? 0) > 1,
+  };
+  return { ...axes, any: axes.workers || axes.connections || axes.serverCpus || axes.accept };
+}
+
+/** "scaleup fixed resource, 40 bytes, 64 connections, accept shared": one curve's name. */
+export function curveLabel(curve: ScalingCurve): string {
+  return [
+    curve.label,
+    payloadLabel(curve.payloadBytes),
+    `${curve.connections} connections`,
+    ...(curve.accept === null ? [] : [`accept ${curve.accept}`]),
+  ].join(', ');
+}
+
+/** Throughput and p99 against connections: one curve per scenario, worker count and accept mode. */
+export interface ConcurrencyCurve {
+  key: string;
+  label: string;
+  scenarioId: string;
+  payloadBytes: number;
+  baseline: boolean;
+  workers: number;
+  accept: ScenarioResult['point']['accept'];
+  points: { connections: number; result: ScenarioResult }[];
+}
+
+export function concurrencyCurves(results: ResultsFile): ConcurrencyCurve[] {
+  const curves = new Map<string, ConcurrencyCurve>();
+  for (const r of results.scenarios) {
+    if (r.summary === null) continue;
+    const key = [r.scenarioId, r.payloadBytes, r.point.workers, r.point.accept ?? ''].join('|');
+    let curve = curves.get(key);
+    if (curve === undefined) {
+      curve = {
+        key,
+        label: [
+          r.label,
+          payloadLabel(r.payloadBytes),
+          `${r.point.workers} worker${r.point.workers === 1 ? '' : 's'}`,
+          ...(r.point.accept === null ? [] : [`accept ${r.point.accept}`]),
+        ].join(', '),
+        scenarioId: r.scenarioId,
+        payloadBytes: r.payloadBytes,
+        baseline: r.baseline,
+        workers: r.point.workers,
+        accept: r.point.accept,
+        points: [],
+      };
+      curves.set(key, curve);
+    }
+    curve.points.push({ connections: r.point.connections, result: r });
+  }
+  return [...curves.values()]
+    .filter((c) => new Set(c.points.map((p) => p.connections)).size > 1)
+    .map((c) => ({ ...c, points: c.points.sort((a, b) => a.connections - b.connections) }));
+}
+
+/** A point's short name, as in result ids: "w2, c64, reuseport". */
+export function pointLabel(point: ScenarioResult['point']): string {
+  return [
+    `w${point.workers}`,
+    `c${point.connections}`,
+    ...(point.serverCpus === null ? [] : [`cpu ${point.serverCpus.join(',')}`]),
+    ...(point.accept === null ? [] : [point.accept]),
+  ].join(', ');
+}
+
+/** Latency percentiles in the order every report shows them. */
+export const LATENCY_PERCENTILES = [
+  ['p50Micros', 'p50'],
+  ['p90Micros', 'p90'],
+  ['p99Micros', 'p99'],
+  ['p999Micros', 'p99.9'],
+] as const;
+
+export interface LineChartDefinition {
+  key: 'workers' | 'efficiency' | 'fairness' | 'connections' | 'p99';
+  title: string;
+  subtitle: string;
+  xTitle: string;
+  yTitle: string;
+  format: string;
+  logX: boolean;
+  rule?: number;
+  series: string[];
+  data: LineDatum[];
+}
+
+/**
+ * The scaling charts of a sweep, as data every exporter draws the same way: throughput against
+ * workers with the ideal linear line, efficiency, worker fairness; throughput and p99 against
+ * connections. Hollow points are lower bounds (the load tool was saturated there).
+ */
+export function scalingCharts(results: ResultsFile): LineChartDefinition[] {
+  const axes = sweptAxes(results);
+  const charts: LineChartDefinition[] = [];
+  const byId = new Map(results.scenarios.map((s) => [s.id, s]));
+  if (axes.workers && results.scaling.length > 0) {
+    const series: string[] = [];
+    const data: LineDatum[] = [];
+    const efficiency: LineDatum[] = [];
+    const fairness: LineDatum[] = [];
+    const fairnessSeries: string[] = [];
+    for (const curve of results.scaling) {
+      const name = curveLabel(curve);
+      series.push(name);
+      const base = curve.points[0]?.requestsPerSecond ?? null;
+      for (const point of curve.points) {
+        const rps = byId.get(point.resultId)?.summary?.requestsPerSecond ?? null;
+        data.push({
+          series: name,
+          x: point.workers,
+          y: point.requestsPerSecond,
+          low: rps?.ciLow ?? null,
+          high: rps?.ciHigh ?? null,
+          lowerBound: point.lowerBound,
+        });
+        if (base !== null) {
+          data.push({
+            series: name,
+            x: point.workers,
+            y: (base * point.workers) / curve.baseWorkers,
+            reference: true,
+          });
+        }
+        efficiency.push({
+          series: name,
+          x: point.workers,
+          y: point.efficiency?.value ?? null,
+          low: point.efficiency?.ciLow ?? null,
+          high: point.efficiency?.ciHigh ?? null,
+          lowerBound: point.lowerBound,
+        });
+        const jain = byId.get(point.resultId)?.summary?.fairnessConnections ?? null;
+        if (jain !== null) {
+          if (!fairnessSeries.includes(name)) fairnessSeries.push(name);
+          fairness.push({ series: name, x: point.workers, y: jain, lowerBound: point.lowerBound });
+        }
+      }
+    }
+    const hollow = 'hollow: the load tool was saturated (a lower bound)';
+    charts.push({
+      key: 'workers',
+      title: 'Served responses/s against workers',
+      subtitle: `dashed: linear scaling from the fewest workers; ${hollow}`,
+      xTitle: 'Workers',
+      yTitle: 'Responses/s',
+      format: ',.0f',
+      logX: true,
+      series,
+      data,
+    });
+    charts.push({
+      key: 'efficiency',
+      title: 'Parallel efficiency',
+      subtitle: 'speedup / (workers / fewest workers); 1 = linear; whiskers: interval of the paired speedup',
+      xTitle: 'Workers',
+      yTitle: 'Efficiency',
+      format: '.2f',
+      logX: true,
+      rule: 1,
+      series,
+      data: efficiency,
+    });
+    if (fairness.length > 0) {
+      charts.push({
+        key: 'fairness',
+        title: "Workers' share of connections (Jain's index)",
+        subtitle: '1 = every worker got the same share; 1/n = one worker took all',
+        xTitle: 'Workers',
+        yTitle: "Jain's index",
+        format: '.2f',
+        logX: true,
+        rule: 1,
+        series: fairnessSeries,
+        data: fairness,
+      });
+    }
+  }
+  const concurrency = concurrencyCurves(results);
+  if (axes.connections && concurrency.length > 0) {
+    const series = concurrency.map((c) => c.label);
+    const point = (
+      c: ConcurrencyCurve,
+      pick: (s: ScenarioResult) => StatSummary | null | undefined,
+      scale = 1,
+    ) =>
+      c.points.map((p): LineDatum => {
+        const st = pick(p.result) ?? null;
+        return {
+          series: c.label,
+          x: p.connections,
+          y: st === null ? null : st.median * scale,
+          low: st === null ? null : st.ciLow * scale,
+          high: st === null ? null : st.ciHigh * scale,
+          lowerBound: p.result.summary?.lowerBound ?? false,
+        };
+      });
+    charts.push({
+      key: 'connections',
+      title: 'Served responses/s against concurrent connections',
+      subtitle: 'whiskers: interval of the median; hollow: the load tool was saturated (a lower bound)',
+      xTitle: 'Connections',
+      yTitle: 'Responses/s',
+      format: ',.0f',
+      logX: true,
+      series,
+      data: concurrency.flatMap((c) => point(c, (s) => s.summary?.requestsPerSecond)),
+    });
+    charts.push({
+      key: 'p99',
+      title: 'p99 latency against concurrent connections',
+      subtitle: 'median over repetitions of each repetition’s p99, with its interval',
+      xTitle: 'Connections',
+      yTitle: 'p99 (ms)',
+      format: ',.2f',
+      logX: true,
+      series,
+      data: concurrency.flatMap((c) => point(c, (s) => s.summary?.latency?.p99Micros, 1 / 1000)),
+    });
+  }
+  return charts;
+}
+
+/** What the machine could and could not give a sweep, in words (two cores: one server CPU when pinned). */
+export function sweepCaveats(results: ResultsFile): string[] {
+  const out: string[] = [];
+  const skipped = results.scenarios.filter((s) => s.skipped !== null && s.id !== s.scenarioId);
+  if (skipped.length > 0) {
+    const reasons = [...new Set(skipped.map((s) => s.skipped!))];
+    out.push(
+      `${skipped.length} point${skipped.length === 1 ? '' : 's'} could not run here (${skipped.map((s) => s.id).join(', ')}): ${reasons.join('; ')}.`,
+    );
+  }
+  const cpus = new Set(
+    results.scenarios.flatMap((s) => (s.point.serverCpus === null ? [] : [s.point.serverCpus.length])),
+  );
+  const workerSweep = results.plan.sweep.workers.length > 1 || results.plan.sweep.serverCpus !== null;
+  if (!workerSweep) {
+    // A connection or accept-mode sweep at one worker count: nothing to say about cores.
+  } else if (results.topology.pinned || cpus.size > 0) {
+    const most = Math.max(0, ...cpus);
+    if (most <= 1 && results.environment.logicalCores <= 2) {
+      out.push(
+        `With split pinning this ${results.environment.logicalCores}-CPU machine gives the server side ${most} CPU: worker counts above it share that CPU, so a curve here shows the cost of more workers, not scaling across cores.`,
+      );
+    }
+  } else if (results.plan.sweep.workers.length > 1) {
+    out.push(
+      `Unpinned: servers and the load tool share all ${results.environment.logicalCores} CPUs, so at higher worker counts the load tool competes with the server for cores.`,
+    );
+  }
+  for (const curve of results.scaling) {
+    if (curve.stopsRisingAt !== null) {
+      out.push(
+        `${curveLabel(curve)}: throughput stops rising beyond the noise after ${curve.stopsRisingAt} worker${curve.stopsRisingAt === 1 ? '' : 's'}.`,
+      );
+    }
+    const bounds = curve.points.filter((p) => p.lowerBound).map((p) => p.workers);
+    if (bounds.length > 0) {
+      out.push(
+        `${curveLabel(curve)}: at ${bounds.join(', ')} worker(s) the load tool was saturated, so those points are lower bounds (hollow markers), not the server's limit.`,
+      );
+    }
+  }
+  return out;
 }

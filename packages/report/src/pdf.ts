@@ -1,23 +1,29 @@
 import type { ResultsFile, ScenarioResult } from '@scaleup/core';
 import { median } from '@scaleup/core';
-import { type BarDatum, barChartSvg } from './charts.ts';
+import { type BarDatum, barChartSvg, lineChartSvg } from './charts.ts';
 import type { Exporter } from './exporter.ts';
 import { textWidth } from './font.ts';
 import {
   buildTable,
   concerns,
+  confidenceText,
   describeServer,
   environmentPairs,
+  intervalExplanation,
+  LATENCY_PERCENTILES,
   METRICS,
   type Metric,
   machineLabel,
   metricLabel,
   metricTitle,
   payloadLabel,
+  pointLabel,
   type ResultsTable,
   reportDate,
   runPairs,
+  scalingCharts,
   stat,
+  sweepCaveats,
 } from './model.ts';
 import {
   bullets,
@@ -42,8 +48,10 @@ export const METHODOLOGY = [
   'Before the measured rounds, each server gets warm-up runs whose figures are discarded (JIT compilation, page cache, connection set-up).',
   'When pinning is on, the server (or nginx) runs on one half of the CPUs and the load tool on the other, so the two do not compete for cores. A repetition where the load tool saturated its own CPU is flagged client-bound: it measures the client, not the server.',
   'A repetition is invalid when the tool did not finish, responses failed or had the wrong size, or the kernel dropped connections; invalid repetitions are listed but never enter the statistics.',
-  'Every figure is the median over valid repetitions, with a percentile-bootstrap 95% confidence interval of the median (seeded, so the same data always give the same interval).',
-  'The ratio to nginx is paired: within each round the server is divided by nginx measured at the same payload on the same machine, and the median of those ratios is reported with its bootstrap 95% CI. Absolute figures depend on the machine; the ratio is the figure that transfers between machines.',
+  'Every figure is the median over valid repetitions, with a distribution-free confidence interval of the median: a pair of order statistics whose coverage follows from the binomial distribution alone, reported with the confidence it actually reaches. With too few repetitions for the level asked (95% needs at least 6) the interval is min..max and its lower, real confidence is printed with a *.',
+  'The ratio to nginx is the median over rounds of (server / nginx in the same round, at the same payload and sweep point, on the same machine), with the order-statistic interval of those per-round ratios. Absolute figures depend on the machine; the ratio is the figure that transfers between machines.',
+  'With adaptive repetitions the runner adds interleaved rounds until every ratio interval reaches the confidence asked for and is within the target half-width, or a round or time budget is spent; the run records which stopped it.',
+  'Latency percentiles are the median over repetitions of each repetition’s percentile, with the spread over repetitions; percentiles are never averaged.',
   'MB/s counts 10^6 bytes of succeeded responses (headers and body) per second.',
 ];
 
@@ -56,7 +64,10 @@ export async function chartsPage(
   const title = `Scaling a multi-process Node server against nginx on ${machineLabel(results)}`;
   const p = results.plan;
   const load = p.durationSeconds !== null ? `${p.durationSeconds} s` : `${fmt(p.requests)} requests`;
-  const subtitle = `Run ${results.run.id} · ${results.run.startedAt} · profile ${results.run.profile} · ${p.tool}, ${p.connections} connections, ${load} per repetition, ${p.repetitions} repetitions · bars: medians, whiskers: bootstrap 95% CI of the median`;
+  const rounds =
+    results.stopping.length > 0 ? results.stopping.map((g) => g.rounds).join('/') : String(p.repetitions);
+  const connections = p.sweep.connections.join(',');
+  const subtitle = `Run ${results.run.id} · ${results.run.startedAt} · profile ${results.run.profile} · ${p.tool}, ${connections} connections, ${load} per repetition, ${rounds} rounds · bars: medians, whiskers: order-statistic interval of the median (confidence in the table)`;
   // One line each when the font can shrink enough; long CPU names wrap rather than overflow.
   const fit = (text: string, max: number, min: number) =>
     Math.max(min, Math.min(max, (max * contentWidth(doc)) / Math.max(1, textWidth(text, max))));
@@ -111,12 +122,12 @@ function scenarioRows(results: ResultsFile): string[][] {
       s.label,
       payloadLabel(s.payloadBytes),
       reps,
-      `${fmt(rps?.median)}\n${fmtCi(rps?.ciLow, rps?.ciHigh)}`,
+      `${s.summary?.lowerBound ? '≥ ' : ''}${fmt(rps?.median)}\n${fmtCi(rps?.ciLow, rps?.ciHigh)}${rps ? ` ${confidenceText(rps)}` : ''}`,
       `${fmt(mbps?.median, 2)}\n${fmtCi(mbps?.ciLow, mbps?.ciHigh, 2)}`,
       s.baseline
         ? 'baseline'
         : r
-          ? `${fmt(r.ratio, 3)}\n${fmtCi(r.ciLow, r.ciHigh, 3)}${r.paired ? '' : ' (unpaired)'}`
+          ? `${s.summary?.lowerBound ? '≥ ' : ''}${fmt(r.ratio, 3)}\n${fmtCi(r.ciLow, r.ciHigh, 3)} ${confidenceText(r)}${r.paired ? '' : ' (ratio of medians)'}`
           : '–',
       rps ? `${fmt(rps.cv * 100, 1)}%` : '–',
     ];
@@ -182,6 +193,95 @@ function cpuRows(s: ScenarioResult): string[][] {
     ]);
 }
 
+/**
+ * After the seed's page, for a sweep: the curves (throughput against workers with the ideal line,
+ * efficiency, fairness; throughput and p99 against connections), then what they mean here.
+ */
+export async function scalingPage(doc: PDFKit.PDFDocument, results: ResultsFile): Promise<void> {
+  const charts = scalingCharts(results);
+  const caveats = sweepCaveats(results);
+  if (charts.length === 0 && caveats.length === 0) return;
+  doc.addPage();
+  heading(doc, 'Scaling: the curve, not the point');
+  paragraph(
+    doc,
+    `Every point ran in every round, interleaved with nginx at the same point. Speedup is paired by round against the fewest workers; whiskers are the order-statistic intervals of the medians. Hollow markers: the load tool was saturated, so the point is a lower bound.`,
+    8,
+  );
+  const top = doc.y + 4;
+  const caveatSpace = caveats.length > 0 ? 14 + 11 * caveats.length : 0;
+  const columns = charts.length > 1 ? 2 : 1;
+  const rows = Math.max(1, Math.ceil(charts.length / columns));
+  const gap = 12;
+  const width = (contentWidth(doc) - gap * (columns - 1)) / columns;
+  const height = Math.max(120, (doc.page.height - MARGIN - 14 - top - caveatSpace - gap * (rows - 1)) / rows);
+  for (const [i, chart] of charts.entries()) {
+    const svg = await lineChartSvg(chart.data, {
+      title: chart.title,
+      subtitle: chart.subtitle,
+      xTitle: chart.xTitle,
+      yTitle: chart.yTitle,
+      format: chart.format,
+      width,
+      height,
+      series: chart.series,
+      logX: chart.logX,
+      ...(chart.rule === undefined ? {} : { rule: chart.rule }),
+    });
+    drawSvg(
+      doc,
+      svg,
+      MARGIN + (i % columns) * (width + gap),
+      top + Math.floor(i / columns) * (height + gap),
+      width,
+      height,
+    );
+  }
+  doc.y = top + rows * (height + gap);
+  if (caveats.length > 0) bullets(doc, caveats, 8);
+  const points = results.scenarios.filter((s) => s.summary !== null && s.id !== s.scenarioId);
+  if (points.length > 0) {
+    doc.addPage();
+    heading(doc, 'Every point: medians, speedup, efficiency, fairness');
+    const curveOf = new Map(results.scaling.flatMap((c) => c.points.map((p) => [p.resultId, p] as const)));
+    table(
+      doc,
+      [
+        { title: 'Result', weight: 1.6 },
+        { title: 'Point', weight: 1.5 },
+        { title: 'Responses/s', weight: 1.6, align: 'right' },
+        { title: 'vs nginx', weight: 1.4, align: 'right' },
+        { title: 'Speedup', weight: 1.4, align: 'right' },
+        { title: 'Efficiency', weight: 1.1, align: 'right' },
+        { title: 'Fairness req/conn', weight: 1.2, align: 'right' },
+        { title: 'Busiest worker', weight: 1, align: 'right' },
+        { title: 'p99 ms', weight: 0.8, align: 'right' },
+      ],
+      points.map((s) => {
+        const rps = s.summary?.requestsPerSecond ?? null;
+        const r = s.summary?.ratioToBaseline ?? null;
+        const c = curveOf.get(s.id);
+        const bound = s.summary?.lowerBound ? '≥ ' : '';
+        return [
+          s.id,
+          pointLabel(s.point),
+          rps ? `${bound}${fmt(rps.median)}\n${fmtCi(rps.ciLow, rps.ciHigh)} ${confidenceText(rps)}` : '–',
+          s.baseline ? 'baseline' : r ? `${bound}${fmt(r.ratio, 3)}\n${fmtCi(r.ciLow, r.ciHigh, 3)}` : '–',
+          c?.speedup ? `${fmt(c.speedup.value, 2)}\n${fmtCi(c.speedup.ciLow, c.speedup.ciHigh, 2)}` : '–',
+          c?.efficiency ? fmt(c.efficiency.value, 2) : '–',
+          s.summary?.fairnessRequests == null
+            ? '–'
+            : `${fmt(s.summary.fairnessRequests, 2)} / ${fmt(s.summary.fairnessConnections, 2)}`,
+          s.summary?.busiestShareConnections == null
+            ? '–'
+            : `${fmt(100 * s.summary.busiestShareConnections, 0)}%`,
+          s.summary?.latency?.p99Micros ? fmt(s.summary.latency.p99Micros.median / 1000, 2) : '–',
+        ];
+      }),
+    );
+  }
+}
+
 export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
   const date = reportDate(results);
   const tableModel = buildTable(results);
@@ -191,12 +291,13 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
     date,
   });
   await chartsPage(doc, results, tableModel);
+  await scalingPage(doc, results);
 
   doc.addPage();
-  heading(doc, 'Medians, 95% confidence intervals and ratios to nginx');
+  heading(doc, 'Medians, intervals and ratios to nginx');
   paragraph(
     doc,
-    `Machine: ${machineLabel(results)}. Medians over valid repetitions; brackets: bootstrap 95% CI of the median. The ratio divides each server by nginx at the same payload on this machine, paired per round.`,
+    `Machine: ${machineLabel(results)}. Medians over valid repetitions; brackets: the interval of the median and the confidence it reaches. ≥: the load tool was saturated in most repetitions, so the figure is a lower bound. ${intervalExplanation(results)}`,
   );
   table(
     doc,
@@ -218,6 +319,43 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
     bullets(
       doc,
       skipped.map((s) => `${s.id} (${s.label}, ${payloadLabel(s.payloadBytes)}): ${s.skipped}`),
+    );
+  }
+  const stops = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
+  if (stops.length > 0) {
+    heading(doc, 'Adaptive repetitions', 11);
+    bullets(
+      doc,
+      stops.map(
+        (g) =>
+          `${g.group}: ${g.rounds} rounds, stopped by ${g.stoppedBy}${g.worstHalfWidth === null ? '' : `; widest ratio interval ±${fmt(g.worstHalfWidth * 100, 1)}% (${g.worstResult})`}`,
+      ),
+      8,
+    );
+  }
+  const withLatency = results.scenarios.filter((s) => s.summary?.latency != null);
+  if (withLatency.length > 0) {
+    heading(doc, 'Latency (ms): median over repetitions of each percentile, [min, max] over repetitions', 11);
+    table(
+      doc,
+      [
+        { title: 'Scenario', weight: 1.6 },
+        { title: 'Payload', weight: 0.8 },
+        ...LATENCY_PERCENTILES.map(([, name]) => ({ title: name, weight: 1.3, align: 'right' as const })),
+      ],
+      withLatency.map((s) => {
+        const latency = s.summary!.latency!;
+        return [
+          s.id,
+          payloadLabel(s.payloadBytes),
+          ...LATENCY_PERCENTILES.map(([key]) => {
+            const st = latency[key];
+            return st === null
+              ? '–'
+              : `${latency.upperBound ? '≤ ' : ''}${fmt(st.median / 1000, 2)}\n[${fmt(st.min / 1000, 2)}, ${fmt(st.max / 1000, 2)}]`;
+          }),
+        ];
+      }),
     );
   }
   heading(doc, 'Servers', 11);

@@ -8,6 +8,7 @@ import { getText, setText, type ZipEntries } from './zip.ts';
  */
 
 export interface BarChartSpec {
+  kind?: 'bar';
   /** Tab name of the chart sheet (at most 31 characters, none of []:*?/\). */
   sheetName: string;
   title: string;
@@ -21,6 +22,29 @@ export interface BarChartSpec {
   errors: { minusRef: string; plusRef: string; minus: (number | null)[]; plus: (number | null)[] } | null;
   formatCode: string;
 }
+
+/** Several series against one category axis (worker or connection counts), as lines with markers. */
+export interface LineChartSpec {
+  kind: 'line';
+  sheetName: string;
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  categoriesRef: string;
+  categories: string[];
+  series: {
+    nameRef: string;
+    name: string;
+    valuesRef: string;
+    values: (number | null)[];
+    /** Reference lines (the ideal linear speedup) are dashed and unmarked. */
+    dashed: boolean;
+    colour: string;
+  }[];
+  formatCode: string;
+}
+
+export type ChartSpec = BarChartSpec | LineChartSpec;
 
 const NS = {
   rel: 'http://schemas.openxmlformats.org/officeDocument/2006/relationships',
@@ -102,6 +126,55 @@ export function barChartXml(spec: BarChartSpec, axisBase: number): string {
   );
 }
 
+function axisTitle(text: string): string {
+  return (
+    '<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr sz="1000" b="0"/></a:pPr>' +
+    `<a:r><a:rPr lang="en-US" sz="1000" b="0"/><a:t>${xmlEscape(text)}</a:t></a:r></a:p></c:rich></c:tx>` +
+    '<c:overlay val="0"/></c:title>'
+  );
+}
+
+export function lineChartXml(spec: LineChartSpec, axisBase: number): string {
+  const catAx = axisBase;
+  const valAx = axisBase + 1;
+  const title =
+    '<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr sz="1400" b="1"/></a:pPr>' +
+    `<a:r><a:rPr lang="en-US" sz="1400" b="1"/><a:t>${xmlEscape(spec.title)}</a:t></a:r></a:p></c:rich></c:tx>` +
+    '<c:overlay val="0"/></c:title>';
+  const series = spec.series
+    .map(
+      (ser, i) =>
+        `<c:ser><c:idx val="${i}"/><c:order val="${i}"/>` +
+        `<c:tx><c:strRef><c:f>${xmlEscape(ser.nameRef)}</c:f>${strCache([ser.name])}</c:strRef></c:tx>` +
+        `<c:spPr><a:ln w="${ser.dashed ? 15875 : 22225}"><a:solidFill><a:srgbClr val="${ser.colour}"/></a:solidFill>` +
+        `${ser.dashed ? '<a:prstDash val="dash"/>' : ''}</a:ln></c:spPr>` +
+        (ser.dashed
+          ? '<c:marker><c:symbol val="none"/></c:marker>'
+          : `<c:marker><c:symbol val="circle"/><c:size val="6"/><c:spPr><a:solidFill><a:srgbClr val="${ser.colour}"/></a:solidFill></c:spPr></c:marker>`) +
+        `<c:cat><c:strRef><c:f>${xmlEscape(spec.categoriesRef)}</c:f>${strCache(spec.categories)}</c:strRef></c:cat>` +
+        `<c:val><c:numRef><c:f>${xmlEscape(ser.valuesRef)}</c:f><c:numCache><c:formatCode>${xmlEscape(spec.formatCode)}</c:formatCode>${numPoints(ser.values)}</c:numCache></c:numRef></c:val>` +
+        '<c:smooth val="0"/></c:ser>',
+    )
+    .join('');
+  return (
+    XML_HEAD +
+    `<c:chartSpace xmlns:c="${NS.chart}" xmlns:a="${NS.drawing}" xmlns:r="${NS.rel}">` +
+    '<c:lang val="en-US"/><c:roundedCorners val="0"/>' +
+    `<c:chart>${title}<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>` +
+    `<c:lineChart><c:grouping val="standard"/><c:varyColors val="0"/>${series}` +
+    `<c:marker val="1"/><c:axId val="${catAx}"/><c:axId val="${valAx}"/></c:lineChart>` +
+    `<c:catAx><c:axId val="${catAx}"/><c:scaling><c:orientation val="minMax"/></c:scaling><c:delete val="0"/>` +
+    `<c:axPos val="b"/>${axisTitle(spec.xTitle)}<c:numFmt formatCode="General" sourceLinked="0"/><c:tickLblPos val="nextTo"/><c:crossAx val="${valAx}"/>` +
+    '<c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>' +
+    `<c:valAx><c:axId val="${valAx}"/><c:scaling><c:orientation val="minMax"/><c:min val="0"/></c:scaling><c:delete val="0"/>` +
+    `<c:axPos val="l"/><c:majorGridlines><c:spPr><a:ln><a:prstDash val="dash"/></a:ln></c:spPr></c:majorGridlines>${axisTitle(spec.yTitle)}` +
+    `<c:numFmt formatCode="${xmlEscape(spec.formatCode)}" sourceLinked="0"/><c:tickLblPos val="nextTo"/>` +
+    `<c:crossAx val="${catAx}"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx>` +
+    '</c:plotArea><c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend>' +
+    '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>'
+  );
+}
+
 function drawingXml(): string {
   return (
     XML_HEAD +
@@ -143,7 +216,7 @@ function nextFree(entries: ZipEntries, pattern: (n: number) => string): number {
  * then data). Sheet-scoped defined names (exceljs writes them for auto-filters) are renumbered,
  * since their localSheetId is a position in the sheet list.
  */
-export function addChartSheets(entries: ZipEntries, charts: BarChartSpec[]): void {
+export function addChartSheets(entries: ZipEntries, charts: ChartSpec[]): void {
   if (charts.length === 0) return;
   let contentTypes = getText(entries, '[Content_Types].xml');
   let workbook = getText(entries, 'xl/workbook.xml');
@@ -159,7 +232,12 @@ export function addChartSheets(entries: ZipEntries, charts: BarChartSpec[]): voi
     const chartNo = nextFree(entries, (n) => `xl/charts/chart${n}.xml`);
     const drawingNo = nextFree(entries, (n) => `xl/drawings/drawing${n}.xml`);
     const sheetNo = nextFree(entries, (n) => `xl/chartsheets/sheet${n}.xml`);
-    setText(entries, `xl/charts/chart${chartNo}.xml`, barChartXml(spec, 50_000 + i * 10));
+    const axisBase = 50_000 + i * 10;
+    setText(
+      entries,
+      `xl/charts/chart${chartNo}.xml`,
+      spec.kind === 'line' ? lineChartXml(spec, axisBase) : barChartXml(spec, axisBase),
+    );
     setText(entries, `xl/drawings/drawing${drawingNo}.xml`, drawingXml());
     setText(
       entries,

@@ -1,27 +1,36 @@
-import type { ResultsFile } from '@scaleup/core';
+import type { ResultsFile, ScalingCurve, ScenarioResult } from '@scaleup/core';
 import ExcelJS from 'exceljs';
 import type { Exporter } from './exporter.ts';
 import {
   buildTable,
+  type ConcurrencyCurve,
   concerns,
+  concurrencyCurves,
+  confidenceText,
+  curveLabel,
   describeServer,
   environmentPairs,
+  intervalExplanation,
+  LATENCY_PERCENTILES,
   METRICS,
   type Metric,
   machineLabel,
   metricLabel,
   metricTitle,
   payloadLabel,
+  pointLabel,
   type ResultsTable,
   ratio,
   reportDate,
   runPairs,
   stat,
+  sweptAxes,
 } from './model.ts';
-import { addChartSheets, type BarChartSpec } from './xlsx-charts.ts';
+import { addChartSheets, type BarChartSpec, type ChartSpec, type LineChartSpec } from './xlsx-charts.ts';
 import { readZip, writeZip } from './zip.ts';
 
 export const DATA_SHEET = 'Data';
+export const SCALING_SHEET = 'Scaling';
 export const FORMATS: Record<Metric | 'ratio', string> = {
   requestsPerSecond: '#,##0',
   megabytesPerSecond: '#,##0.00',
@@ -70,7 +79,7 @@ export function newWorkbook(date: Date, title: string): ExcelJS.Workbook {
 /** exceljs output, then the chart parts, then one re-zip with a fixed date on every entry. */
 export async function finishWorkbook(
   workbook: ExcelJS.Workbook,
-  charts: BarChartSpec[],
+  charts: ChartSpec[],
   date: Date,
 ): Promise<Uint8Array> {
   const raw = new Uint8Array(await workbook.xlsx.writeBuffer());
@@ -131,7 +140,7 @@ export function dataColumns(table: ResultsTable): DataColumns {
       for (const bound of ['ciLow', 'ciHigh'] as const) {
         formats[header.length] = FORMATS[metric];
         header.push(
-          `${metricLabel(metric)} ${payloadLabel(payload)}: 95% CI ${bound === 'ciLow' ? 'low' : 'high'}`,
+          `${metricLabel(metric)} ${payloadLabel(payload)}: CI ${bound === 'ciLow' ? 'low' : 'high'}`,
         );
         columns.push((row) => stat(row.cells.get(payload), metric)?.[bound] ?? null);
       }
@@ -141,10 +150,23 @@ export function dataColumns(table: ResultsTable): DataColumns {
     for (const part of ['ratio', 'ciLow', 'ciHigh'] as const) {
       formats[header.length] = FORMATS.ratio;
       header.push(
-        `Ratio to nginx ${payloadLabel(payload)}${part === 'ratio' ? '' : `: 95% CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
+        `Ratio to nginx ${payloadLabel(payload)}${part === 'ratio' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
       );
       columns.push((row) => ratio(row.cells.get(payload))?.[part] ?? null);
     }
+  }
+  // The coverage each interval really reaches ('*': short of the level asked, too few repetitions).
+  for (const payload of table.payloads) {
+    header.push(`Responses/s ${payloadLabel(payload)}: CI confidence`);
+    columns.push((row) => {
+      const st = stat(row.cells.get(payload), 'requestsPerSecond');
+      return st ? confidenceText(st) : null;
+    });
+    header.push(`Ratio to nginx ${payloadLabel(payload)}: CI confidence`);
+    columns.push((row) => {
+      const r = ratio(row.cells.get(payload));
+      return r ? confidenceText(r) : null;
+    });
   }
   // Whisker lengths for the charts' error bars: Excel wants distances from the bar, not bounds.
   const whiskers = new Map<string, { minus: number; plus: number }>();
@@ -209,8 +231,7 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
   dataSheet.getColumn(1).width = Math.max(24, ...table.rows.map((r) => r.label.length + 2));
   const notes = [
     `Machine: ${machineLabel(results)}; run ${results.run.id}, ${results.run.startedAt}; profile ${results.run.profile}, suite ${results.run.suite}.`,
-    'Figures are medians over valid repetitions; intervals are bootstrap 95% confidence intervals of the median.',
-    'Ratio to nginx: median of per-round ratios to nginx at the same payload on this machine (paired), with its bootstrap 95% CI.',
+    `Figures are medians over valid repetitions. ${intervalExplanation(results)}`,
     'MB/s counts 10^6 bytes of succeeded responses, headers and body.',
     ...results.scenarios
       .filter((s) => s.skipped !== null)
@@ -254,6 +275,23 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
       'Baseline scenario',
       'Fairness (requests)',
       'Fairness (connections)',
+      'Point',
+      'Workers',
+      'Connections',
+      'Accept',
+      'Server CPUs',
+      'Server host',
+      'Responses/s CI confidence',
+      'Ratio CI confidence',
+      'Ratio statistic',
+      'Latency p50 median (ms)',
+      'Latency p90 median (ms)',
+      'Latency p99 median (ms)',
+      'Latency p99.9 median (ms)',
+      'Busiest worker share (requests)',
+      'Busiest worker share (connections)',
+      'Tool-saturated reps',
+      'Lower bound (tool saturated)',
     ],
     results.scenarios.map((s) => {
       const rps = s.summary?.requestsPerSecond ?? null;
@@ -294,6 +332,20 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
         r?.baseline ?? null,
         s.summary?.fairnessRequests ?? null,
         s.summary?.fairnessConnections ?? null,
+        pointLabel(s.point),
+        s.point.workers,
+        s.point.connections,
+        s.point.accept,
+        s.point.serverCpus?.join(',') ?? null,
+        s.serverHost,
+        rps ? confidenceText(rps) : null,
+        r ? confidenceText(r) : null,
+        r?.statistic ?? null,
+        ...LATENCY_PERCENTILES.map(([key]) => ms(s.summary?.latency?.[key]?.median ?? null)),
+        s.summary?.busiestShareRequests ?? null,
+        s.summary?.busiestShareConnections ?? null,
+        s.summary?.toolSaturatedRepetitions ?? null,
+        s.summary?.lowerBound ?? null,
       ];
     }),
     {
@@ -313,8 +365,60 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
       25: '0.000',
       29: '0.000',
       30: '0.000',
+      40: '0.000',
+      41: '0.000',
+      42: '0.000',
+      43: '0.000',
+      44: '0.0%',
+      45: '0.0%',
     },
   );
+
+  addTable(
+    workbook,
+    'Latency',
+    [
+      'Scenario',
+      'Label',
+      'Payload (bytes)',
+      'Point',
+      ...LATENCY_PERCENTILES.flatMap(([, name]) => [
+        `${name} median (ms)`,
+        `${name} CI low (ms)`,
+        `${name} CI high (ms)`,
+        `${name} min (ms)`,
+        `${name} max (ms)`,
+      ]),
+      'Repetitions',
+      'Upper bounds (merged hosts)',
+    ],
+    results.scenarios
+      .filter((s) => s.summary?.latency != null)
+      .map((s) => {
+        const latency = s.summary!.latency!;
+        return [
+          s.id,
+          s.label,
+          s.payloadBytes,
+          pointLabel(s.point),
+          ...LATENCY_PERCENTILES.flatMap(([key]) => {
+            const st = latency[key];
+            return [
+              ms(st?.median ?? null),
+              ms(st?.ciLow ?? null),
+              ms(st?.ciHigh ?? null),
+              ms(st?.min ?? null),
+              ms(st?.max ?? null),
+            ];
+          }),
+          latency.p99Micros?.n ?? null,
+          latency.upperBound,
+        ];
+      }),
+    Object.fromEntries(Array.from({ length: 20 }, (_, i) => [4 + i, '0.000'])),
+  );
+
+  const scaling = scalingSheet(workbook, results);
 
   const repRows: Cell[][] = [];
   for (const s of results.scenarios) {
@@ -495,7 +599,215 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
     concerns(results).map((c) => [c.scenario, c.text]),
   );
 
-  return finishWorkbook(workbook, data.charts, date);
+  return finishWorkbook(workbook, [...data.charts, ...scaling], date);
+}
+
+const LINE_COLOURS = ['4F81BD', 'C0504D', '9BBB59', '8064A2', '4BACC6', 'F79646', '2C4D75', '772C2A'];
+
+/**
+ * The Scaling sheet (one row per scenario and point: medians, intervals, speedup, efficiency,
+ * fairness) and, below it, the small tables the native line charts are bound to: responses/s
+ * against workers with the ideal linear line, and responses/s and p99 against connections.
+ */
+function scalingSheet(workbook: ExcelJS.Workbook, results: ResultsFile): LineChartSpec[] {
+  const axes = sweptAxes(results);
+  if (!axes.any) return [];
+  const curveOf = new Map<string, { curve: ScalingCurve; point: ScalingCurve['points'][number] }>();
+  for (const curve of results.scaling)
+    for (const point of curve.points) curveOf.set(point.resultId, { curve, point });
+  const header = [
+    'Scenario',
+    'Label',
+    'Payload (bytes)',
+    'Workers',
+    'Connections',
+    'Accept',
+    'Server CPUs',
+    'Responses/s median',
+    'Responses/s CI low',
+    'Responses/s CI high',
+    'CI confidence',
+    'Ratio to nginx',
+    'Ratio CI low',
+    'Ratio CI high',
+    'Speedup',
+    'Speedup CI low',
+    'Speedup CI high',
+    'Efficiency',
+    'Efficiency CI low',
+    'Efficiency CI high',
+    'Fairness (requests)',
+    'Fairness (connections)',
+    'Busiest worker share (requests)',
+    'Busiest worker share (connections)',
+    'p99 median (ms)',
+    'Lower bound (tool saturated)',
+    'Skipped',
+  ];
+  const rows: Cell[][] = results.scenarios.map((s) => {
+    const rps = s.summary?.requestsPerSecond ?? null;
+    const r = s.summary?.ratioToBaseline ?? null;
+    const c = curveOf.get(s.id);
+    return [
+      s.scenarioId,
+      s.label,
+      s.payloadBytes,
+      s.point.workers,
+      s.point.connections,
+      s.point.accept,
+      s.point.serverCpus?.join(',') ?? null,
+      rps?.median ?? null,
+      rps?.ciLow ?? null,
+      rps?.ciHigh ?? null,
+      rps ? confidenceText(rps) : null,
+      r?.ratio ?? null,
+      r?.ciLow ?? null,
+      r?.ciHigh ?? null,
+      c?.point.speedup?.value ?? null,
+      c?.point.speedup?.ciLow ?? null,
+      c?.point.speedup?.ciHigh ?? null,
+      c?.point.efficiency?.value ?? null,
+      c?.point.efficiency?.ciLow ?? null,
+      c?.point.efficiency?.ciHigh ?? null,
+      s.summary?.fairnessRequests ?? null,
+      s.summary?.fairnessConnections ?? null,
+      s.summary?.busiestShareRequests ?? null,
+      s.summary?.busiestShareConnections ?? null,
+      ms(s.summary?.latency?.p99Micros?.median ?? null),
+      s.summary?.lowerBound ?? null,
+      s.skipped,
+    ];
+  });
+  const formats: Record<number, string> = {
+    7: '#,##0',
+    8: '#,##0',
+    9: '#,##0',
+    11: '0.000',
+    12: '0.000',
+    13: '0.000',
+    14: '0.00',
+    15: '0.00',
+    16: '0.00',
+    17: '0.00',
+    18: '0.00',
+    19: '0.00',
+    20: '0.000',
+    21: '0.000',
+    22: '0.0%',
+    23: '0.0%',
+    24: '0.000',
+  };
+  const sheet = addTable(workbook, SCALING_SHEET, header, rows, formats);
+  const charts: LineChartSpec[] = [];
+  // Chart tables start two rows below the main table; each is a block of its own.
+  let next = rows.length + 3;
+  const block = (
+    title: string,
+    categoriesTitle: string,
+    categories: number[],
+    series: { name: string; values: (number | null)[] }[],
+  ) => {
+    const top = next;
+    sheet.getRow(top).values = [title];
+    sheet.getRow(top).font = { bold: true };
+    sheet.getRow(top + 1).values = [categoriesTitle, ...series.map((s) => s.name)];
+    categories.forEach((category, i) => {
+      sheet.getRow(top + 2 + i).values = [category, ...series.map((s) => s.values[i] ?? undefined)];
+    });
+    next = top + 3 + categories.length;
+    const first = top + 2;
+    const last = top + 1 + categories.length;
+    return {
+      categoriesRef: sheetRef(SCALING_SHEET, 0, first, last),
+      series: series.map((_, i) => ({
+        nameRef: sheetRef(SCALING_SHEET, i + 1, top + 1),
+        valuesRef: sheetRef(SCALING_SHEET, i + 1, first, last),
+      })),
+    };
+  };
+  if (axes.workers && results.scaling.length > 0) {
+    const workers = [...new Set(results.scaling.flatMap((c) => c.points.map((p) => p.workers)))].sort(
+      (a, b) => a - b,
+    );
+    const series = results.scaling.flatMap((curve, i) => {
+      const at = (w: number) => curve.points.find((p) => p.workers === w);
+      const base = curve.points[0]?.requestsPerSecond ?? null;
+      const colour = LINE_COLOURS[i % LINE_COLOURS.length]!;
+      return [
+        {
+          name: curveLabel(curve),
+          values: workers.map((w) => at(w)?.requestsPerSecond ?? null),
+          dashed: false,
+          colour,
+        },
+        {
+          name: `ideal linear: ${curve.label}, ${payloadLabel(curve.payloadBytes)}`,
+          values: workers.map((w) =>
+            base === null || at(w) === undefined ? null : (base * w) / curve.baseWorkers,
+          ),
+          dashed: true,
+          colour,
+        },
+      ];
+    });
+    const refs = block('Responses/s against workers (chart data)', 'Workers', workers, series);
+    charts.push({
+      kind: 'line',
+      sheetName: 'Scaling, workers',
+      title: 'Served responses/s against workers (dashed: linear scaling from the fewest workers)',
+      xTitle: 'Workers',
+      yTitle: 'Responses/s',
+      categoriesRef: refs.categoriesRef,
+      categories: workers.map(String),
+      series: series.map((s, i) => ({ ...s, ...refs.series[i]! })),
+      formatCode: '#,##0',
+    });
+  }
+  const concurrency = concurrencyCurves(results);
+  if (axes.connections && concurrency.length > 0) {
+    const connections = [...new Set(concurrency.flatMap((c) => c.points.map((p) => p.connections)))].sort(
+      (a, b) => a - b,
+    );
+    const pick = (curve: ConcurrencyCurve, value: (s: ScenarioResult) => number | null) =>
+      connections.map((n) => {
+        const p = curve.points.find((x) => x.connections === n);
+        return p === undefined ? null : value(p.result);
+      });
+    for (const [what, value, format, yTitle] of [
+      [
+        'Responses/s',
+        (s: ScenarioResult) => s.summary?.requestsPerSecond?.median ?? null,
+        '#,##0',
+        'Responses/s',
+      ],
+      [
+        'p99 latency (ms)',
+        (s: ScenarioResult) => ms(s.summary?.latency?.p99Micros?.median ?? null),
+        '0.00',
+        'p99 latency (ms)',
+      ],
+    ] as const) {
+      const series = concurrency.map((curve, i) => ({
+        name: curve.label,
+        values: pick(curve, value),
+        dashed: false,
+        colour: LINE_COLOURS[i % LINE_COLOURS.length]!,
+      }));
+      const refs = block(`${what} against connections (chart data)`, 'Connections', connections, series);
+      charts.push({
+        kind: 'line',
+        sheetName: what.startsWith('p99') ? 'Scaling, p99' : 'Scaling, connections',
+        title: `${what} against concurrent connections`,
+        xTitle: 'Connections',
+        yTitle,
+        categoriesRef: refs.categoriesRef,
+        categories: connections.map(String),
+        series: series.map((s, i) => ({ ...s, ...refs.series[i]! })),
+        formatCode: format,
+      });
+    }
+  }
+  return charts;
 }
 
 export const xlsxExporter: Exporter = {

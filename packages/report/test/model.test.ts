@@ -21,6 +21,7 @@ describe('buildTable', () => {
     const results = buildResults(machineB);
     const extra = structuredClone(results.scenarios.find((s) => s.id === '2a')!);
     extra.id = '2a-rr';
+    extra.scenarioId = '2a-rr';
     if (extra.server.kind === 'scaleup') extra.server.accept = 'rr';
     results.scenarios.push(extra);
     const labels = buildTable(results).rows.map((r) => r.label);

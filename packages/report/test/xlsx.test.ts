@@ -1,6 +1,7 @@
 import ExcelJS from 'exceljs';
 import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { confidenceText } from '../src/model.ts';
 import { renderXlsx } from '../src/xlsx.ts';
 import { buildResults, machineA } from './fixtures/build.ts';
 
@@ -22,6 +23,7 @@ describe('results.xlsx data', () => {
     expect(names).toEqual([
       'Data',
       'Scenarios',
+      'Latency',
       'Repetitions',
       'Workers',
       'Process CPU',
@@ -50,16 +52,23 @@ describe('results.xlsx data', () => {
     // The skipped command at 10 kB leaves its cell empty rather than a zero bar.
     expect(data.getCell(4, 3).value).toBeNull();
     const col = (title: string) => (header as string[]).indexOf(title);
-    expect(data.getCell(2, col('Responses/s 40 bytes: 95% CI low')).value).toBe(
+    expect(data.getCell(2, col('Responses/s 40 bytes: CI low')).value).toBe(
       byId('2b').summary!.requestsPerSecond!.ciLow,
     );
     expect(data.getCell(3, col('Ratio to nginx 10 kB')).value).toBe(
       byId('1a').summary!.ratioToBaseline!.ratio,
     );
-    expect(data.getCell(3, col('Ratio to nginx 10 kB: 95% CI high')).value).toBe(
+    expect(data.getCell(3, col('Ratio to nginx 10 kB: CI high')).value).toBe(
       byId('1a').summary!.ratioToBaseline!.ciHigh,
     );
     expect(data.getCell(4, col('Valid repetitions 10 kB')).value).toBe('skipped');
+    // Each interval with the confidence it reaches: five rounds give min..max at 93.7%, short of 95%.
+    expect(data.getCell(3, col('Ratio to nginx 10 kB: CI confidence')).value).toBe(
+      confidenceText(byId('1a').summary!.ratioToBaseline!),
+    );
+    expect(String(data.getCell(2, col('Responses/s 40 bytes: CI confidence')).value)).toMatch(
+      /^\d+(\.\d)?%\*?$/,
+    );
   });
 
   it('lists every repetition with its verdict, and workers, CPU, environment and tuning', async () => {
