@@ -345,7 +345,11 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     scenarios,
     stopping: [],
     scaling: [],
-    warnings: [...chosen.warnings, ...tuningWarnings(tuning, peakConnections(profile))],
+    warnings: [
+      ...chosen.warnings,
+      ...tuningWarnings(tuning, peakConnections(profile)),
+      ...sweepWarnings(profile, plan, allCpus),
+    ],
   };
   const store = new ResultsStore(results, options.outDir, (message) =>
     options.onEvent({ type: 'warning', message }),
@@ -413,6 +417,24 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
       ?.remove()
       .catch((error: Error) => options.onEvent({ type: 'warning', message: error.message }));
   }
+}
+
+/**
+ * A worker sweep this machine cannot give its CPUs collapses to fewer points; the report must say
+ * so rather than show one point as if it were a curve.
+ */
+export function sweepWarnings(profile: Profile, plan: Plan, cpus: readonly number[]): string[] {
+  const asked =
+    profile.workers === 'powers-of-two' || (Array.isArray(profile.workers) && profile.workers.length > 1);
+  if (!asked) return [];
+  const runnable = new Set(plan.groups.flatMap((g) => g.instances.map((i) => i.point.workers)));
+  if (runnable.size > 1) return [];
+  const only = [...runnable][0];
+  return [
+    `worker sweep: with ${profile.pinning === 'split' ? 'split pinning' : 'these CPUs'} this ${cpus.length}-CPU machine can give the server side ` +
+      `${only === undefined ? 'no point' : `only ${only} worker${only === 1 ? '' : 's'} on ${only} CPU${only === 1 ? '' : 's'}`}, so there is no curve: ` +
+      '--no-pin lets more workers share the CPUs with the load tool, --server-cpus N fixes the server side at N CPUs, or a machine with more cores gives real points',
+  ];
 }
 
 /** The run's topology line, with a note when points have CPU splits of their own. */

@@ -140,3 +140,29 @@ export function summaryTable(results: ResultsFile): string {
     notes.push('>= the load tool was saturated in most repetitions: the figure is a lower bound');
   return [line(header), ...rows.map(line), '', ...notes].join('\n');
 }
+
+/** One line per scaling curve: throughput at each worker count, speedup with its interval, where it stops rising. */
+export function scalingLines(results: ResultsFile): string[] {
+  return results.scaling.map((curve) => {
+    const points = curve.points.map((p) => {
+      const rps = p.requestsPerSecond === null ? '-' : formatRate(p.requestsPerSecond);
+      const bound = p.lowerBound ? '>=' : '';
+      if (p.workers === curve.baseWorkers || p.speedup === null) return `w${p.workers} ${bound}${rps}`;
+      return `w${p.workers} ${bound}${rps} (speedup ${p.speedup.value.toFixed(2)} ${intervalText(
+        {
+          ciLow: p.speedup.ciLow,
+          ciHigh: p.speedup.ciHigh,
+          confidence: p.speedup.confidence,
+          confidenceTarget: p.speedup.confidenceTarget,
+        },
+        (n) => n.toFixed(2),
+      )}, efficiency ${p.efficiency?.value.toFixed(2) ?? '-'})`;
+    });
+    const accept = curve.accept === null ? '' : `, ${curve.accept}`;
+    const stops =
+      curve.stopsRisingAt === null
+        ? ''
+        : `; stops rising after ${curve.stopsRisingAt} worker${curve.stopsRisingAt === 1 ? '' : 's'}`;
+    return `scaling ${curve.scenarioId} ${curve.payloadBytes} B, ${curve.connections} connections${accept}: ${points.join('; ')}${stops}`;
+  });
+}

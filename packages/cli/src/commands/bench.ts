@@ -34,7 +34,7 @@ import {
   parseCommandArgs,
 } from '../args.ts';
 import type { Command } from '../command.ts';
-import { repetitionLine, roundsLine, summaryTable } from './bench-output.ts';
+import { repetitionLine, roundsLine, scalingLines, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
 
 const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole suite, then the reports)
@@ -360,6 +360,8 @@ export const benchCommand: Command = {
     if (values.out === undefined) await updateLatestLink(outDir);
 
     process.stderr.write(`\n${summaryTable(results)}\n\n`);
+    const curves = scalingLines(results);
+    if (curves.length > 0) process.stderr.write(`${curves.join('\n')}\n\n`);
     process.stderr.write(`results: ${join(outDir, 'results.json')}\n`);
     if (values.report !== false) {
       const written = await writeReports(join(outDir, 'results.json'), outDir);
