@@ -9,6 +9,7 @@ export {
 export { createDefaultDeps } from './deps.ts';
 export { collectEnvironment, countPhysicalCores, parseOpenFilesLimit, readSysctl } from './environment.ts';
 export { estimateRemainingSeconds, formatDuration } from './eta.ts';
+export { type ImportOptions, importCaptures, importResults, readManifest } from './import.ts';
 export { parseProcNetCounters, tcpCounterDelta, tcpCountersFrom } from './kernel.ts';
 export {
   measureHarnessOverhead,

@@ -11,6 +11,13 @@ export {
   type LoadToolName,
   LoadToolNameSchema,
 } from './load.ts';
+export {
+  type ImportManifest,
+  ImportManifestSchema,
+  type ImportScenario,
+  ImportScenarioSchema,
+  parseImportManifest,
+} from './manifest.ts';
 export { choiceListOption, choiceOption, intListOption, intOption, numberOption } from './options.ts';
 export {
   buildPlan,

@@ -73,7 +73,7 @@ export const EnvironmentSchema = z
     physicalCores: count.nullable(),
     logicalCores: count,
     smt: z.boolean().nullable(),
-    memoryBytes: count,
+    memoryBytes: count.nullable(),
     kernel: z.string().nullable(),
     distribution: z.string().nullable(),
     virtualisation: z.string().nullable(),
@@ -199,6 +199,14 @@ export const ServerDescriptionSchema = z.discriminatedUnion('kind', [
       kind: z.literal('command'),
       command: z.array(z.string()),
       cwd: z.string().nullable(),
+    })
+    .strict(),
+  z
+    .object({
+      /** A server measured by hand elsewhere (bench import): only what the manifest says of it. */
+      kind: z.literal('imported'),
+      name: z.string(),
+      workers: z.number().int().positive().nullable(),
     })
     .strict(),
 ]);

@@ -175,21 +175,26 @@ export function summarizeScenario(
   };
 }
 
-/** Same group, same point except for the server: that is where a scenario's baseline is. */
+/**
+ * Same group, same point except for the server: that is where a scenario's baseline is. The seed
+ * gave nginx fewer connections than the servers, so when no baseline has this result's connection
+ * count the one baseline at these workers and CPUs is the yardstick.
+ */
 export function baselineFor(
   result: ScenarioResult,
   results: readonly ScenarioResult[],
 ): ScenarioResult | null {
   if (result.baseline) return null;
+  const candidates = results.filter(
+    (b) =>
+      b.baseline &&
+      b.group === result.group &&
+      b.point.workers === result.point.workers &&
+      sameCpus(b.point.serverCpus, result.point.serverCpus),
+  );
   return (
-    results.find(
-      (b) =>
-        b.baseline &&
-        b.group === result.group &&
-        b.point.workers === result.point.workers &&
-        b.point.connections === result.point.connections &&
-        sameCpus(b.point.serverCpus, result.point.serverCpus),
-    ) ?? null
+    candidates.find((b) => b.point.connections === result.point.connections) ??
+    (candidates.length === 1 ? candidates[0]! : null)
   );
 }
 

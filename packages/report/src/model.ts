@@ -56,6 +56,8 @@ function baseKey(server: ServerDescription): string {
       return 'nginx';
     case 'command':
       return `command:${server.command.join(' ')}`;
+    case 'imported':
+      return `imported:${server.name}`;
   }
 }
 
@@ -69,6 +71,8 @@ function variantKey(server: ServerDescription): string {
       return `${server.preset}, ${server.workers} worker${server.workers === 1 ? '' : 's'}`;
     case 'command':
       return server.cwd ?? '';
+    case 'imported':
+      return server.workers === null ? '' : `${server.workers} workers`;
   }
 }
 
@@ -80,6 +84,7 @@ function baseLabel(scenario: ScenarioResult): string {
     case 'nginx':
       return 'nginx';
     case 'command':
+    case 'imported':
       return scenario.label;
   }
 }
@@ -167,6 +172,8 @@ export function describeServer(server: ServerDescription): string {
       );
     case 'command':
       return `command: ${server.command.join(' ')}`;
+    case 'imported':
+      return `${server.name}${server.workers === null ? '' : `, ${server.workers} worker(s)`} (imported: measured by hand)`;
   }
 }
 
@@ -229,7 +236,7 @@ export function environmentPairs(results: ResultsFile): [string, string][] {
     ['Physical cores', text(e.physicalCores)],
     ['Logical cores', text(e.logicalCores)],
     ['SMT', text(e.smt)],
-    ['Memory (GiB)', (e.memoryBytes / 2 ** 30).toFixed(1)],
+    ['Memory (GiB)', e.memoryBytes === null ? '(unknown)' : (e.memoryBytes / 2 ** 30).toFixed(1)],
     ['Kernel', text(e.kernel)],
     ['Distribution', text(e.distribution)],
     ['Virtualisation', text(e.virtualisation)],
@@ -281,6 +288,8 @@ export function runPairs(results: ResultsFile): [string, string][] {
 
 /** The coverage an interval really has, "95.3%", with a `*` when it falls short of the level asked. */
 export function confidenceText(estimate: { confidence: number; confidenceTarget: number }): string {
+  // One value: the "interval" is that value, with no coverage at all.
+  if (estimate.confidence === 0) return 'no interval*';
   const pct = Math.floor(estimate.confidence * 1000) / 10;
   return `${pct}%${estimate.confidence < estimate.confidenceTarget ? '*' : ''}`;
 }

@@ -57,6 +57,7 @@ export function intervalText(
   estimate: { ciLow: number; ciHigh: number; confidence: number; confidenceTarget: number },
   format: (n: number) => string,
 ): string {
+  if (estimate.confidence === 0) return 'one value: no interval*';
   const short = estimate.confidence < estimate.confidenceTarget;
   return `[${format(estimate.ciLow)}, ${format(estimate.ciHigh)}] ${Math.floor(estimate.confidence * 1000) / 10}%${short ? '*' : ''}`;
 }
@@ -86,7 +87,9 @@ export function summaryTable(results: ResultsFile): string {
         ? `scaleup ${s.server.resource}`
         : s.server.kind === 'nginx'
           ? `nginx ${s.server.preset}`
-          : 'command';
+          : s.server.kind === 'imported'
+            ? s.label
+            : 'command';
     if (s.skipped !== null || s.summary === null) {
       rows.push([s.id, `${s.payloadBytes} B`, server, `skipped: ${s.skipped ?? 'no repetitions'}`]);
       continue;

@@ -34,6 +34,7 @@ import {
   parseCommandArgs,
 } from '../args.ts';
 import type { Command } from '../command.ts';
+import { runImportCommand } from './bench-import.ts';
 import { repetitionLine, roundsLine, scalingLines, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
 
@@ -77,6 +78,7 @@ every tool run, then results.xlsx and results.pdf.
   -h, --help            this text
 
 pnpm bench overhead [--help]   measures the harness's own overhead against the tool run by hand
+pnpm bench import [--help]     turns outputs of load tools run by hand into a results.json
 
 With a sweep, every scenario runs at every point (ids like 2a@w2,c64), each compared with nginx
 at the same point; the reports add scaling curves (speedup, efficiency, fairness, latency).
@@ -228,6 +230,7 @@ export const benchCommand: Command = {
   name: 'bench',
   async run(argv) {
     if (argv[0] === 'overhead') return runOverheadCommand(argv.slice(1));
+    if (argv[0] === 'import') return runImportCommand(argv.slice(1));
     const { values } = parseCommandArgs(argv, {
       profile: { type: 'string' },
       suite: { type: 'string' },

@@ -29,7 +29,7 @@ function environmentLines(env: Environment): string[] {
   return [
     `host            ${env.hostname}`,
     `cpu             ${env.cpuModel}; ${env.physicalCores ?? '?'} physical / ${env.logicalCores} logical cores; SMT ${env.smt === null ? 'unknown' : env.smt ? 'on' : 'off'}`,
-    `memory          ${(env.memoryBytes / 2 ** 30).toFixed(1)} GiB`,
+    `memory          ${env.memoryBytes === null ? 'unknown' : `${(env.memoryBytes / 2 ** 30).toFixed(1)} GiB`}`,
     `kernel          ${env.kernel}; ${env.distribution ?? 'unknown distribution'}`,
     `virtualisation  ${env.virtualisation ?? 'unknown'}`,
     `cpu governor    ${env.cpuGovernor ?? 'not exposed (no cpufreq: typical in VMs)'}`,
