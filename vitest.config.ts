@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
-const packages = ['core', 'server', 'nginx', 'driver', 'bench', 'report', 'cli'];
+const packages = ['core', 'server', 'nginx', 'driver', 'hosts', 'bench', 'report', 'cli'];
 /** Projects whose tests start the scaleup server, which should send the way it does after setup. */
 const startsServer = new Set(['server', 'bench', 'cli', 'driver']);
 /** Projects with a per-file setup (temporary directories removed after each file). */
