@@ -30,7 +30,14 @@ export {
 export { parseRange, type RangeResult } from './ranges.ts';
 export { createMemoryResource, payloadOf, type Reply, type Resource, type StreamReply } from './resource.ts';
 export { CachedResponse, isPrebuiltResponse } from './responses.ts';
+export {
+  loadReusePort,
+  type ReusePortAddon,
+  type ReusePortLoad,
+  reusePortPlan,
+} from './reuse-port.ts';
 export { formatWorkerLine, readyLine, statsFile, type WorkerSample, workerStats } from './stats.ts';
+export { makeTempRoot, pidAlive, sweepStaleTempRoots, TEMP_ROOT_PATTERN } from './temp-root.ts';
 export {
   etagMatches,
   type FileStamp,
@@ -44,6 +51,8 @@ export { createResource, runWorker, type WorkerConfig } from './worker.ts';
 export {
   DEFAULT_ZERO_COPY_LIMITS,
   loadZeroCopy,
+  NATIVE_ADDON_ENV,
+  nativeAddonPath,
   socketFd,
   type ZeroCopyAddon,
   type ZeroCopyLimits,

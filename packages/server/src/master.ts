@@ -1,13 +1,16 @@
-import cluster, { type Worker } from 'node:cluster';
-import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, fork as forkProcess } from 'node:child_process';
+import cluster from 'node:cluster';
+import { lookup } from 'node:dns/promises';
+import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
+import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { type ServerStatsFile, UsageError, ZERO_COPY_MIN_BYTES } from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
 import type { ServerOptions } from './options.ts';
 import { payloadOf } from './resource.ts';
+import { loadReusePort, type ReusePortAddon, reusePortPlan } from './reuse-port.ts';
 import {
   formatWorkerLine,
   isWorkerMessage,
@@ -18,6 +21,7 @@ import {
   type WorkerSample,
   workerStats,
 } from './stats.ts';
+import { makeTempRoot, sweepStaleTempRoots } from './temp-root.ts';
 import { WORKER_CONFIG_ENV, type WorkerConfig } from './worker.ts';
 import { loadZeroCopy } from './zero-copy.ts';
 
@@ -64,7 +68,8 @@ function workerExecArgv(entry: string): string[] {
 
 interface Slot {
   index: number;
-  worker: Worker | null;
+  /** The worker's process, whether cluster forked it or child_process did (reuseport). */
+  worker: ChildProcess | null;
   sample: WorkerSample | null;
   restarts: number;
   startedAt: number;
@@ -76,11 +81,68 @@ interface Slot {
   previous: { pid: number; requests: number; at: number } | null;
 }
 
+/** The master's share of `--accept reuseport` through the addon: the port, held but never listened on. */
+interface PortReservation {
+  addon: ReusePortAddon;
+  fd: number;
+  port: number;
+  /** The numeric address workers bind. */
+  bindHost: string;
+}
+
+function errorCode(error: unknown): string {
+  const e = error as NodeJS.ErrnoException;
+  return e.code ?? (error instanceof Error ? error.message : String(error));
+}
+
+/**
+ * Reserves the port for reuseport workers: first an exclusive bind (so a port some other server
+ * holds, even one with SO_REUSEPORT of its own, is refused as EADDRINUSE instead of being shared
+ * with it) which also picks the port for --port 0; then, on that port, a bound SO_REUSEPORT socket
+ * that never listens. A socket that does not listen is in no accept group, so the kernel never
+ * hands it a connection, yet it keeps the port ours while workers come and go.
+ */
+async function reservePort(addon: ReusePortAddon, host: string, port: number): Promise<PortReservation> {
+  let bindHost = host;
+  if (isIP(host) === 0) {
+    try {
+      bindHost = (await lookup(host)).address;
+    } catch (error) {
+      throw new Error(`cannot listen on ${host}:${port}: ${errorCode(error)}`);
+    }
+  }
+  try {
+    const probe = addon.bindSocket(bindHost, port, false);
+    let chosen: number;
+    try {
+      chosen = addon.socketPort(probe);
+    } finally {
+      addon.closeFd(probe);
+    }
+    const fd = addon.bindSocket(bindHost, chosen, true);
+    return { addon, fd, port: chosen, bindHost };
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOPROTOOPT') {
+      throw new UsageError(
+        `--accept reuseport: this system has no SO_REUSEPORT (${(error as Error).message}); use --accept shared`,
+      );
+    }
+    throw new Error(`cannot listen on ${host}:${port}: ${errorCode(error)}`);
+  }
+}
+
 /**
  * Runs the multi-process server until SIGINT/SIGTERM/SIGHUP and resolves to the exit code. The
  * master never accepts a connection in `shared` mode: cluster with SCHED_NONE makes it create and
  * bind the listening socket, hand the same socket to every worker, and stay out of the way, while
  * each worker's `listen` sets the backlog and accepts on it.
+ *
+ * In `reuseport` mode every worker opens its own listening socket. Through the native addon (any
+ * Node) the workers are plain child processes (a cluster worker's listen({ fd }) would go through
+ * the master) and the master only holds the port with a socket that never listens (reservePort);
+ * it learns the port there, so --port 0 works and every worker gets the real port. Without the
+ * addon on Node >= 22.12, cluster workers use net's reusePort; with --port 0 slot 0 starts first
+ * and the others get the port it reports.
  */
 export async function runServer(
   options: ServerOptions,
@@ -90,6 +152,24 @@ export async function runServer(
   const masterPid = process.pid;
   const startedAt = Date.now();
   const note = (text: string) => io.stderr.write(`scaleup server: ${text}\n`);
+
+  // Roots of masters that were SIGKILLed (no exit handler ran): theirs to remove, now ours.
+  sweepStaleTempRoots();
+
+  let listenVia: WorkerConfig['listen'] = 'cluster';
+  let reservation: PortReservation | undefined;
+  if (options.accept === 'reuseport') {
+    const load = loadReusePort();
+    const plan = reusePortPlan(load);
+    if (typeof plan === 'object') throw new UsageError(plan.refusal);
+    listenVia = plan;
+    if (load.addon !== null) reservation = await reservePort(load.addon, options.host, options.port);
+    else note(`${load.note}; using net's reusePort`);
+  }
+  const releasePort = () => {
+    if (reservation !== undefined) reservation.addon.closeFd(reservation.fd);
+    reservation = undefined;
+  };
 
   let root: string | undefined;
   let tempRoot: string | undefined;
@@ -102,9 +182,12 @@ export async function runServer(
       } catch {
         // Reported below.
       }
-      if (!isDirectory) throw new UsageError(`--root ${options.root} is not a directory`);
+      if (!isDirectory) {
+        releasePort();
+        throw new UsageError(`--root ${options.root} is not a directory`);
+      }
     } else {
-      tempRoot = mkdtempSync(join(tmpdir(), 'scaleup-server-'));
+      tempRoot = makeTempRoot();
       writeFileSync(join(tempRoot, 'index.html'), payloadOf(options.payloadBytes));
       root = tempRoot;
     }
@@ -136,7 +219,7 @@ export async function runServer(
     accept: options.accept,
     resource: options.resource,
     payloadBytes: options.payloadBytes,
-    port: options.port,
+    port: reservation?.port ?? options.port,
     host: options.host,
     backlog: options.backlog,
     effectiveBacklog,
@@ -182,9 +265,25 @@ export async function runServer(
   };
   await writeStats('starting');
 
-  cluster.schedulingPolicy = options.accept === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
   const entry = workerEntry();
-  cluster.setupPrimary({ exec: entry, execArgv: workerExecArgv(entry), silent: false });
+  const execArgv = workerExecArgv(entry);
+  if (listenVia !== 'addon') {
+    cluster.schedulingPolicy = options.accept === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
+    cluster.setupPrimary({ exec: entry, execArgv, silent: false });
+  }
+  /** A worker process: through cluster, except for reuseport through the addon (see runServer). */
+  const spawnWorker = (config: WorkerConfig): ChildProcess => {
+    const env = { [WORKER_CONFIG_ENV]: JSON.stringify(config) };
+    if (listenVia === 'addon') {
+      return forkProcess(entry, [], { env: { ...process.env, ...env }, execArgv, stdio: 'inherit' });
+    }
+    const worker = cluster.fork(env);
+    // cluster's Worker re-emits its process's errors, and an 'error' nobody listens to throws.
+    worker.on('error', () => {});
+    return worker.process;
+  };
+  /** With net's reusePort and --port 0, the slots after the first wait for the port it got. */
+  let deferredSlots = listenVia === 'net' && context.port === 0 ? options.workers - 1 : 0;
 
   const timeouts = {
     headerTimeoutMs: options.headerTimeoutSeconds * 1000,
@@ -205,9 +304,9 @@ export async function runServer(
     finishReject = rejectPromise;
   });
 
-  const send = (worker: Worker, message: MasterMessage) => {
+  const send = (worker: ChildProcess, message: MasterMessage) => {
     try {
-      if (worker.isConnected()) worker.send(message);
+      if (worker.connected) worker.send(message);
     } catch {
       // The worker is going away; its exit is handled elsewhere.
     }
@@ -220,6 +319,8 @@ export async function runServer(
       port: context.port,
       backlog: options.backlog,
       accept: options.accept,
+      listen: listenVia,
+      bindHost: reservation?.bindHost ?? options.host,
       resource: options.resource,
       payloadBytes: options.payloadBytes,
       root,
@@ -227,7 +328,7 @@ export async function runServer(
       reportMs,
       zeroCopy: zeroCopy.active,
     };
-    const worker = cluster.fork({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
+    const worker = spawnWorker(config);
     slot.worker = worker;
     slot.startedAt = Date.now();
     slot.listening = false;
@@ -247,9 +348,13 @@ export async function runServer(
       if (message.type === 'listening') {
         slot.listening = true;
         context.port = message.port;
+        if (deferredSlots > 0) {
+          deferredSlots = 0;
+          for (const other of slots) if (other.worker === null && !stopping) fork(other);
+        }
         if (!ready && slots.every((s) => s.listening)) onReady();
         else if (ready) {
-          note(`worker ${slot.index} respawned as pid ${worker.process.pid} (restart ${slot.restarts})`);
+          note(`worker ${slot.index} respawned as pid ${worker.pid} (restart ${slot.restarts})`);
           void writeStats('interval');
         }
       }
@@ -263,7 +368,7 @@ export async function runServer(
     };
     worker.on('exit', (code: number | null, signal: string | null) => {
       exited = true;
-      if (!worker.isConnected()) gone(code, signal);
+      if (!worker.connected) gone(code, signal);
       else {
         worker.once('disconnect', () => gone(code, signal));
         setTimeout(() => gone(code, signal), 300).unref();
@@ -271,13 +376,13 @@ export async function runServer(
     });
     worker.on('disconnect', () => {
       // A worker that closed its channel but lives on would be unmanageable: end it.
-      if (!exited && !stopping) setTimeout(() => !exited && worker.process.kill('SIGKILL'), 1000).unref();
+      if (!exited && !stopping) setTimeout(() => !exited && worker.kill('SIGKILL'), 1000).unref();
     });
   };
 
   const onWorkerGone = (
     slot: Slot,
-    worker: Worker,
+    worker: ChildProcess,
     code: number | null,
     signal: string | null,
     fatal?: string,
@@ -289,7 +394,7 @@ export async function runServer(
     }
     const how = signal ?? `exit code ${code}`;
     if (!ready) {
-      fail(fatal ?? `worker ${slot.index} (pid ${worker.process.pid}) died before listening (${how})`);
+      fail(fatal ?? `worker ${slot.index} (pid ${worker.pid}) died before listening (${how})`);
       return;
     }
     // Keep totals monotonic: a dead worker's last known counters move to `retired`.
@@ -304,7 +409,7 @@ export async function runServer(
     slot.restarts++;
     const delay = respawnDelayMs(slot.fastFailures);
     note(
-      `worker ${slot.index} (pid ${worker.process.pid}) died (${how}); respawning` +
+      `worker ${slot.index} (pid ${worker.pid}) died (${how}); respawning` +
         `${delay > 0 ? ` in ${delay} ms` : ''} (restart ${slot.restarts})`,
     );
     slot.respawnTimer = setTimeout(() => {
@@ -379,7 +484,7 @@ export async function runServer(
       if (slot.worker !== null) send(slot.worker, { type: 'shutdown', graceMs: WORKER_GRACE_MS });
     }
     forceTimer = setTimeout(() => {
-      for (const slot of slots) slot.worker?.process.kill('SIGKILL');
+      for (const slot of slots) slot.worker?.kill('SIGKILL');
     }, FORCE_KILL_MS);
     if (slots.every((s) => s.worker === null)) void finish();
   };
@@ -387,7 +492,7 @@ export async function runServer(
   const stop = () => {
     if (stopping) {
       // A second signal: no more patience.
-      for (const slot of slots) slot.worker?.process.kill('SIGKILL');
+      for (const slot of slots) slot.worker?.kill('SIGKILL');
       return;
     }
     stopping = true;
@@ -412,6 +517,7 @@ export async function runServer(
     for (const signal of SIGNALS) process.off(signal, stop);
     process.off('SIGUSR2', onSnapshotSignal);
     await writeStats('stopped');
+    releasePort();
     removeTempRoot();
     process.off('exit', removeTempRoot);
     if (failure !== undefined) finishReject(failure);
@@ -423,6 +529,6 @@ export async function runServer(
   const onSnapshotSignal = () => void snapshotNow();
   process.on('SIGUSR2', onSnapshotSignal);
 
-  for (const slot of slots) fork(slot);
+  for (const slot of deferredSlots > 0 ? slots.slice(0, 1) : slots) fork(slot);
   return finished;
 }

@@ -52,7 +52,8 @@ export const MAX_WORKERS = 256;
 
 export const SERVER_USAGE = `usage: scaleup server [options]   (from the repo: pnpm server [options])
 
-A master process owns one listening socket; worker processes accept on it directly.
+A master process owns one listening socket; worker processes accept on it directly
+(--accept shared; see --accept for the others).
 
   --port N              TCP port (default 8080; 0 lets the kernel pick)
   --host ADDR           address to bind (default 0.0.0.0)
@@ -64,11 +65,15 @@ A master process owns one listening socket; worker processes accept on it direct
                           fixed: --payload bytes from memory, no Content-Type
   --payload BYTES       body size for data/fixed, and of the generated index.html (default 40)
   --root DIR            directory for --resource file (default: a temp dir with index.html
-                        of --payload '*' bytes, removed at exit)
+                        of --payload '*' bytes, removed at exit, or at the next start if
+                        the master was killed)
   --accept MODE         shared | rr | reuseport (default shared)
                           shared:    workers accept on the master's socket (the seed's design)
                           rr:        the master accepts and hands connections round-robin
-                          reuseport: one SO_REUSEPORT socket per worker (needs Node >= 22.12)
+                          reuseport: each worker listens on its own SO_REUSEPORT socket and
+                                     the kernel spreads connections over them; opened
+                                     through the native addon (pnpm build:native), or
+                                     net's reusePort on Node >= 22.12 without it
   --send MODE           auto | write (default auto)
                           auto:  responses of 4 KiB and more that are sent again and again
                                  (fixed, data, cached files) go out with sendfile(2) from memory
@@ -125,10 +130,7 @@ export function supportsReusePort(nodeVersion: string = process.versions.node): 
  * The `server` command's arguments, checked. Returns 'help' for -h/--help. Every problem is a
  * UsageError naming the option, raised before anything starts.
  */
-export function parseServerArgs(
-  argv: string[],
-  environment: { cpus?: number; nodeVersion?: string } = {},
-): ServerOptions | 'help' {
+export function parseServerArgs(argv: string[], environment: { cpus?: number } = {}): ServerOptions | 'help' {
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({ args: argv, options: OPTION_SPEC, strict: true, allowPositionals: false }));
@@ -143,12 +145,6 @@ export function parseServerArgs(
   if (host.trim() === '') throw new UsageError('--host must not be empty');
   const resource = choiceOption(str('resource'), 'resource', RESOURCE_KINDS, SERVER_DEFAULTS.resource);
   const accept = choiceOption(str('accept'), 'accept', ACCEPT_MODES, SERVER_DEFAULTS.accept);
-  const nodeVersion = environment.nodeVersion ?? process.versions.node;
-  if (accept === 'reuseport' && !supportsReusePort(nodeVersion)) {
-    throw new UsageError(
-      `--accept reuseport needs Node >= 22.12 or >= 23.1 (net reusePort); this is Node ${nodeVersion}, use shared or rr`,
-    );
-  }
   const root = str('root');
   if (root !== undefined && resource !== 'file') {
     throw new UsageError(`--root only applies to --resource file, not ${resource}`);

@@ -1,8 +1,10 @@
+import cluster from 'node:cluster';
 import type { AcceptMode, ResourceKind } from '@scaleup/core';
 import { startClock } from './clock.ts';
 import { FileResource } from './file-resource.ts';
 import { HttpServer, type HttpTimeouts } from './http-server.ts';
 import { createMemoryResource, type Resource } from './resource.ts';
+import { loadReusePort } from './reuse-port.ts';
 import { type MasterMessage, sampleProcess, type WorkerMessage } from './stats.ts';
 import { loadZeroCopy, ZeroCopySender } from './zero-copy.ts';
 
@@ -13,6 +15,14 @@ export interface WorkerConfig {
   port: number;
   backlog: number;
   accept: AcceptMode;
+  /**
+   * How this worker listens: `cluster` (shared and rr: through cluster's master handle), `addon`
+   * (reuseport: its own SO_REUSEPORT socket from the native addon, on `bindHost`; the worker is
+   * a plain child process, not a cluster worker) or `net` (reuseport: net's own reusePort).
+   */
+  listen: 'cluster' | 'addon' | 'net';
+  /** The numeric address `host` resolved to, for the addon (which does not resolve names). */
+  bindHost: string;
   resource: ResourceKind;
   payloadBytes: number;
   /** Resolved directory for the file resource. */
@@ -50,7 +60,8 @@ function send(message: WorkerMessage, done?: () => void): void {
 
 /**
  * A worker process: listens on the shared socket (in cluster's SCHED_NONE mode `listen` receives
- * the master's handle and only sets the backlog), serves, and reports counters over IPC.
+ * the master's handle and only sets the backlog) or on its own SO_REUSEPORT socket, serves, and
+ * reports counters over IPC.
  */
 export async function runWorker(config: WorkerConfig): Promise<void> {
   startClock();
@@ -84,11 +95,14 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
   // Ctrl-C reaches the whole process group; the master coordinates the stop, so ignore it here.
   process.on('SIGINT', () => {});
   process.on('SIGTERM', () => void shutdown(4000));
+  // A cluster worker exits by itself when its IPC channel closes (the master died); a worker
+  // forked with child_process (reuseport through the addon) must do it itself.
+  if (!cluster.isWorker) process.once('disconnect', () => process.exit(0));
 
   const report = setInterval(() => send({ type: 'stats', sample: sample(), final: false }), config.reportMs);
   report.unref();
 
-  http.server.on('error', (error: NodeJS.ErrnoException) => {
+  const cannotListen = (error: NodeJS.ErrnoException) => {
     send(
       {
         type: 'fatal',
@@ -96,8 +110,32 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       },
       () => process.exit(1),
     );
-  });
-  const reusePort = config.accept === 'reuseport';
+  };
+  http.server.on('error', cannotListen);
+  const onListening = () => {
+    const address = http.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    send({ type: 'listening', port, sample: sample() });
+  };
+  if (config.listen === 'addon') {
+    const load = loadReusePort();
+    if (load.addon === null) throw new Error(load.note);
+    // A cluster worker's listen({ fd }) would ask the cluster master to wrap that fd number in
+    // *its* process.
+    if (cluster.isWorker) throw new Error('a reuseport worker must not be a cluster worker');
+    let fd: number;
+    try {
+      fd = load.addon.listenReusePort(config.bindHost, config.port, config.backlog);
+    } catch (error) {
+      cannotListen(error as NodeJS.ErrnoException);
+      return;
+    }
+    // Not a cluster worker, so listen({ fd }) wraps this process's own fd rather than asking a
+    // cluster master for it. Node listens again with the backlog given here: pass the same one.
+    http.server.listen({ fd }, config.backlog, onListening);
+    return;
+  }
+  const reusePort = config.listen === 'net';
   http.server.listen(
     {
       host: config.host,
@@ -107,11 +145,7 @@ export async function runWorker(config: WorkerConfig): Promise<void> {
       exclusive: reusePort,
       ...(reusePort ? { reusePort: true } : {}),
     },
-    () => {
-      const address = http.server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : config.port;
-      send({ type: 'listening', port, sample: sample() });
-    },
+    onListening,
   );
 }
 

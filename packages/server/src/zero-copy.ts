@@ -14,37 +14,68 @@ export interface ZeroCopyAddon {
 
 export type ZeroCopyLoad = { addon: ZeroCopyAddon; note: null } | { addon: null; note: string };
 
-let loaded: ZeroCopyLoad | undefined;
+/** Overrides where the native addon is loaded from (tests point it at a missing file). */
+export const NATIVE_ADDON_ENV = 'SCALEUP_NATIVE_ADDON';
 
-/** Loads the addon once per process; without it the server writes every response (and says why). */
-export function loadZeroCopy(path: string = ZERO_COPY_ADDON): ZeroCopyLoad {
-  if (path === ZERO_COPY_ADDON && loaded !== undefined) return loaded;
-  let result: ZeroCopyLoad;
+/** The addon this process loads: $SCALEUP_NATIVE_ADDON when set, else the one `pnpm build:native` makes. */
+export function nativeAddonPath(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[NATIVE_ADDON_ENV]?.trim();
+  return override === undefined || override === '' ? ZERO_COPY_ADDON : override;
+}
+
+type RawLoad =
+  | { module: Record<string, unknown>; problem: null }
+  | { module: null; problem: 'platform' | 'missing'; detail: null }
+  | { module: null; problem: 'broken'; detail: string };
+
+const rawLoads = new Map<string, RawLoad>();
+
+/**
+ * The addon's exports, or why there are none (not Linux, not built, or the loader's first line).
+ * Loaded once per path and process.
+ */
+export function loadNativeAddon(path: string = nativeAddonPath()): RawLoad {
+  const known = rawLoads.get(path);
+  if (known !== undefined) return known;
+  let result: RawLoad;
   if (process.platform !== 'linux') {
-    result = { addon: null, note: `zero-copy sends need Linux (this is ${process.platform})` };
+    result = { module: null, problem: 'platform', detail: null };
   } else if (!existsSync(path)) {
-    result = { addon: null, note: 'zero-copy addon not built (pnpm build:native)' };
+    result = { module: null, problem: 'missing', detail: null };
   } else {
     try {
-      const addon = createRequire(import.meta.url)(path) as Partial<ZeroCopyAddon>;
-      if (
-        typeof addon.memfdFrom !== 'function' ||
-        typeof addon.sendFile !== 'function' ||
-        typeof addon.closeFd !== 'function'
-      ) {
-        result = { addon: null, note: `zero-copy addon at ${path} lacks memfdFrom/sendFile/closeFd` };
-      } else {
-        result = { addon: addon as ZeroCopyAddon, note: null };
-      }
+      result = { module: createRequire(import.meta.url)(path) as Record<string, unknown>, problem: null };
     } catch (error) {
-      result = {
-        addon: null,
-        note: `zero-copy addon failed to load: ${(error as Error).message.split('\n')[0]}`,
-      };
+      result = { module: null, problem: 'broken', detail: (error as Error).message.split('\n')[0] ?? '' };
     }
   }
-  if (path === ZERO_COPY_ADDON) loaded = result;
+  rawLoads.set(path, result);
   return result;
+}
+
+/** Whether `module` has every one of `names` as a function; the first missing name otherwise. */
+export function missingFunction(module: Record<string, unknown>, names: readonly string[]): string | null {
+  return names.find((name) => typeof module[name] !== 'function') ?? null;
+}
+
+/** Loads the addon once per process; without it the server writes every response (and says why). */
+export function loadZeroCopy(path: string = nativeAddonPath()): ZeroCopyLoad {
+  const raw = loadNativeAddon(path);
+  if (raw.module === null) {
+    return {
+      addon: null,
+      note:
+        raw.problem === 'platform'
+          ? `zero-copy sends need Linux (this is ${process.platform})`
+          : raw.problem === 'missing'
+            ? 'zero-copy addon not built (pnpm build:native)'
+            : `zero-copy addon failed to load: ${raw.detail}`,
+    };
+  }
+  if (missingFunction(raw.module, ['memfdFrom', 'sendFile', 'closeFd']) !== null) {
+    return { addon: null, note: `zero-copy addon at ${path} lacks memfdFrom/sendFile/closeFd` };
+  }
+  return { addon: raw.module as unknown as ZeroCopyAddon, note: null };
 }
 
 /** The socket's file descriptor, or -1 when its handle has none (closed, or not a TCP handle). */

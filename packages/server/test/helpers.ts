@@ -4,6 +4,7 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
+import { sweepStaleTempRoots } from '../src/temp-root.ts';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = 'packages/server/src/bin.ts';
@@ -17,7 +18,7 @@ export interface RunningServer {
   stdout: () => string;
   stderr: () => string;
   readyLine: string;
-  /** Current worker pids (children of the master). */
+  /** Current worker pids (the master's children that run worker-main). */
   workerPids: () => Promise<number[]>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
@@ -29,10 +30,12 @@ const knownPids = new Set<number>();
 export async function runCli(
   args: string[],
   timeoutMs = 20_000,
+  env: NodeJS.ProcessEnv = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
   });
   let stdout = '';
   let stderr = '';
@@ -44,7 +47,10 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-/** Starts the real multi-process server on an allocated loopback port and waits for its ready line. */
+/**
+ * Starts the real multi-process server on an allocated loopback port (or `port`, 0 letting the
+ * kernel pick) and waits for its ready line; `port` is then the one the ready line names.
+ */
 export async function startServer(args: string[], options: { port?: number } = {}): Promise<RunningServer> {
   const port = options.port ?? (await allocatePort());
   const command = supervisedCommand(process.execPath, [
@@ -77,7 +83,14 @@ export async function startServer(args: string[], options: { port?: number } = {
     workerPids: async () => {
       const pids = await childPids(masterPid);
       for (const pid of pids) knownPids.add(pid);
-      return pids;
+      // Not every child is a worker: tsx's esbuild service runs under the master too whenever its
+      // transform cache is cold (right after a source file changed).
+      const workers: number[] = [];
+      for (const pid of pids) {
+        const cmdline = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+        if (cmdline.includes('worker-main')) workers.push(pid);
+      }
+      return workers;
     },
     exited,
   };
@@ -95,6 +108,7 @@ export async function startServer(args: string[], options: { port?: number } = {
     { timeoutMs: 30_000, intervalMs: 50, what: `server ready line (stderr: ${stderr})` },
   );
   server.readyLine = match[0];
+  server.port = Number(match[2]);
   expectEqual(Number(match[8]), masterPid, 'master pid in the ready line');
   await server.workerPids();
   return server;
@@ -120,7 +134,16 @@ export async function cleanupServers(): Promise<void> {
       }
     }
   }
+  // A SIGKILLed master leaves its temp root; the next start would sweep it, but do it now.
+  await waitFor(
+    async () => {
+      for (const pid of knownPids) if (await isAlive(pid)) return undefined;
+      return true;
+    },
+    { timeoutMs: 5000, intervalMs: 20, what: 'killed server processes to end' },
+  ).catch(() => undefined);
   knownPids.clear();
+  sweepStaleTempRoots();
 }
 
 export async function stopServer(server: RunningServer, signal: NodeJS.Signals = 'SIGTERM') {

@@ -366,7 +366,6 @@ describe('command line', () => {
   });
 
   it.each([
-    [['--accept', 'reuseport'], /needs Node >= 22\.12/],
     [['--workers', 'many'], /--workers must be a whole number/],
     [['--resource', 'nope'], /--resource must be one of/],
     [['--root', '/definitely/not/here'], /--root \/definitely\/not\/here is not a directory/],

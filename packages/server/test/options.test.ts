@@ -2,7 +2,7 @@ import { UsageError } from '@scaleup/core';
 import { describe, expect, it } from 'vitest';
 import { parseServerArgs, SERVER_USAGE, supportsReusePort } from '../src/options.ts';
 
-const env = { cpus: 2, nodeVersion: '20.20.2' };
+const env = { cpus: 2 };
 
 describe('parseServerArgs', () => {
   it('has the seed-compatible defaults', () => {
@@ -120,13 +120,10 @@ describe('parseServerArgs', () => {
     expect(() => parseServerArgs(argv, env)).toThrow(message);
   });
 
-  it('refuses reuseport on a Node without reusePort, with one clear line', () => {
-    expect(() => parseServerArgs(['--accept', 'reuseport'], env)).toThrow(
-      /--accept reuseport needs Node >= 22.12 or >= 23.1 .*this is Node 20.20.2/,
-    );
-    expect(parseServerArgs(['--accept', 'reuseport'], { ...env, nodeVersion: '22.12.0' })).toMatchObject({
-      accept: 'reuseport',
-    });
+  it('accepts reuseport on any Node: the native addon opens the sockets where net cannot', () => {
+    expect(parseServerArgs(['--accept', 'reuseport'], env)).toMatchObject({ accept: 'reuseport' });
+    expect(SERVER_USAGE).toContain('SO_REUSEPORT');
+    expect(SERVER_USAGE).toContain('pnpm build:native');
   });
 });
 
