@@ -32,7 +32,10 @@ export {
   zeroCopyWarning,
 } from './runner.ts';
 export {
+  allocatePortOn,
+  localPlace,
   REPO_DIR,
+  type ServerPlace,
   type ServerUnderTest,
   scaleupCliCommand,
   startCommandServer,

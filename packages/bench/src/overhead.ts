@@ -11,7 +11,7 @@ import {
 import { allowedCpus } from '@scaleup/core/io';
 import { adapterFor, runLoad } from '@scaleup/driver';
 import { execa } from 'execa';
-import { startScaleupServer } from './servers.ts';
+import { localPlace, startScaleupServer } from './servers.ts';
 import { planTopology } from './topology.ts';
 
 export interface OverheadOptions {
@@ -62,7 +62,7 @@ export async function measureHarnessOverhead(options: OverheadOptions): Promise<
     send: 'auto',
     payloadBytes: options.payloadBytes,
     cpus: topology.serverCpus ?? undefined,
-    host: '127.0.0.1',
+    place: localPlace(),
     logPath: join(options.workDir, 'server.log'),
   });
   try {

@@ -32,7 +32,7 @@ import { decideRounds } from './adaptive.ts';
 import { CpuQuotaGroup } from './cgroup.ts';
 import { collectEnvironment } from './environment.ts';
 import { estimateRemainingSeconds } from './eta.ts';
-import type { ServerUnderTest } from './servers.ts';
+import { localPlace, type ServerPlace, type ServerUnderTest } from './servers.ts';
 import { measureRepetition } from './steps/measure.ts';
 import { describePlanned, mergeDescription, startServer } from './steps/start.ts';
 import { verifyServer } from './steps/verify.ts';
@@ -118,7 +118,10 @@ export interface BenchOptions {
   runId: string;
   scaleupVersion: string;
   repoDir: string;
+  /** Where the servers listen (this machine's loopback unless told otherwise). */
   host?: string;
+  /** Where the servers run; this machine when absent. */
+  place?: ServerPlace;
   signal: AbortSignal;
   onEvent: (event: BenchEvent) => void;
   /** Injected clock for tests; defaults to the real one. */
@@ -241,7 +244,7 @@ interface RunContext {
   quotaGroup: CpuQuotaGroup | null;
   topology: Topology;
   allCpus: number[];
-  host: string;
+  place: ServerPlace;
   rawDir: string;
   logDir: string;
   now: () => Date;
@@ -262,7 +265,7 @@ function checkAbort(signal: AbortSignal): void {
  */
 export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise<ResultsFile> {
   const now = options.now ?? (() => new Date());
-  const host = options.host ?? '127.0.0.1';
+  const place = options.place ?? localPlace(options.host ?? '127.0.0.1');
   const { profile } = options;
   const rawDir = join(options.outDir, 'raw');
   const logDir = join(options.outDir, 'logs');
@@ -287,7 +290,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     tool.validate(
       loadSpecFor(
         profile,
-        { url: `http://${host}:1/`, payloadBytes: 0, connections, cpus: undefined },
+        { url: `http://${place.urlAddress}:1/`, payloadBytes: 0, connections, cpus: undefined },
         false,
       ),
     );
@@ -379,7 +382,7 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     quotaGroup,
     topology,
     allCpus,
-    host,
+    place,
     rawDir,
     logDir,
     now,
@@ -558,7 +561,7 @@ async function startGroupServers(
       profile: options.profile,
       connections: Math.max(...instances.map((i) => i.point.connections)),
       backlog: SERVER_DEFAULT_BACKLOG,
-      host: context.host,
+      place: context.place,
       logDir: context.logDir,
     }).catch((error: Error) => error);
     if (server instanceof Error) {

@@ -1,6 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
@@ -12,12 +11,12 @@ import {
   ServerStatsFileSchema,
   type WorkerShare,
 } from '@scaleup/core';
-import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
-import { execa, type ResultPromise } from 'execa';
+import { childPids, procStatFields, waitFor } from '@scaleup/core/io';
+import { type Host, type HostProcess, localHost, type ProcessExit } from '@scaleup/hosts';
 
 /**
- * Anything the runner can put under load: our server, nginx, or a user's command. They share
- * one shape, so the runner never asks which kind it holds.
+ * Anything the runner can put under load: our server, nginx, or a user's command, on this
+ * machine or another host. They share one shape, so the runner never asks which kind it holds.
  */
 export interface ServerUnderTest {
   url: string;
@@ -46,7 +45,8 @@ export async function readLocalFile(path: string): Promise<string | null> {
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const REPO_DIR = resolve(here, '../../..');
-const CLI_BIN = join(REPO_DIR, 'packages/cli/src/bin.ts');
+const CLI_IN_CHECKOUT = 'packages/cli/src/bin.ts';
+const CLI_BIN = join(REPO_DIR, CLI_IN_CHECKOUT);
 
 /** The command line that runs the scaleup CLI in a child: node with tsx's loader, no shell. */
 export function scaleupCliCommand(args: string[]): { file: string; args: string[] } {
@@ -56,52 +56,159 @@ export function scaleupCliCommand(args: string[]): { file: string; args: string[
 }
 
 /**
+ * Where servers run: a Host, the scaleup checkout there (for our server and the nginx runner),
+ * the address they listen on and the one the load tools reach them at.
+ */
+export interface ServerPlace {
+  host: Host;
+  checkout: string;
+  /** node on that host ('node' from its PATH remotely). */
+  node: string;
+  listenAddress: string;
+  urlAddress: string;
+}
+
+let local: Host | undefined;
+/** This machine, as the runner always used it: servers on loopback. */
+export function localPlace(address = '127.0.0.1'): ServerPlace {
+  local ??= localHost();
+  return {
+    host: local,
+    checkout: REPO_DIR,
+    node: process.execPath,
+    listenAddress: address,
+    urlAddress: address,
+  };
+}
+
+/** The scaleup CLI as the place runs it: the same node and loader locally, the checkout's remotely. */
+function cliOn(place: ServerPlace, args: string[]): { file: string; args: string[]; cwd: string } {
+  if (place.host.kind === 'local') return { ...scaleupCliCommand(args), cwd: REPO_DIR };
+  return {
+    file: place.node,
+    args: ['--import', 'tsx', join(place.checkout, CLI_IN_CHECKOUT), ...args],
+    cwd: place.checkout,
+  };
+}
+
+/**
  * Snapshots for the live progress line; the counters of a repetition are asked for with SIGUSR2
  * when it ends. At 0.2 s the snapshots cost the server 1-2% of its core at 10 kB.
  */
 const STATS_INTERVAL_SECONDS = 1;
-
-async function stopChild(child: ResultPromise, graceMs: number): Promise<void> {
-  if (child.exitCode !== null || child.pid === undefined) return;
-  const exited = new Promise<void>((resolve) => {
-    child.once('exit', () => resolve());
-  });
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-  await exited;
-  clearTimeout(timer);
-}
+/** The group leader's TERM-to-KILL grace, and how long a stop may take before it is reported. */
+const STOP_GRACE_MS = 6000;
+const STOP_DEADLINE_MS = 15_000;
 
 /**
- * A server process under supervision: pinned, killed by the kernel if the runner dies, its
- * output appended to the scenario's log.
+ * A server's process tree under the place's group leader: pinned, its output appended to the
+ * scenario's log, and stopped as a whole (TERM, then KILL) with every worker a master spawned,
+ * even workers that outlive their master or hold its stdout open. Waits are bounded.
  */
-function spawnServer(
-  file: string,
-  args: string[],
-  options: {
-    cpus: number[] | undefined;
-    logPath: string;
-    cwd?: string | undefined;
-    env?: Record<string, string> | undefined;
-  },
-): ResultPromise {
-  const command = supervisedCommand(file, args, { cpus: options.cpus, deathSignal: 'TERM' });
-  return execa(command.file, command.args, {
-    reject: false,
-    cwd: options.cwd,
-    env: options.env,
-    stdin: 'ignore',
-    stdout: { file: options.logPath, append: true },
-    stderr: { file: options.logPath, append: true },
-    cleanup: true,
-  });
+class SupervisedServer {
+  exit: ProcessExit | null = null;
+  readonly process: HostProcess;
+
+  constructor(
+    readonly place: ServerPlace,
+    readonly what: string,
+    command: { file: string; args: string[]; cwd?: string | undefined },
+    options: { cpus: number[] | undefined; logPath: string; env?: Record<string, string> | undefined },
+  ) {
+    this.process = place.host.spawn(command.file, command.args, {
+      ...(command.cwd === undefined ? {} : { cwd: command.cwd }),
+      ...(options.env === undefined ? {} : { env: options.env }),
+      ...(options.cpus === undefined ? {} : { cpus: options.cpus }),
+      logPath: options.logPath,
+      graceMs: STOP_GRACE_MS,
+    });
+    void this.process.exited.then((exit) => {
+      this.exit = exit;
+    });
+  }
+
+  /** The command's pid on its host once the leader reported it. */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
+  exitText(): string {
+    const e = this.exit;
+    if (e === null) return 'running';
+    if (e.error !== null) return e.error;
+    if (e.lostConnection) return `the connection to ${this.place.host.name} was lost`;
+    return e.signal !== null ? `killed by ${e.signal}` : `exit code ${e.exitCode}`;
+  }
+
+  async stop(): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `${this.what} on ${this.place.host.name} did not stop within ${STOP_DEADLINE_MS / 1000} s`,
+            ),
+          ),
+        STOP_DEADLINE_MS,
+      );
+    });
+    try {
+      await Promise.race([this.process.stop(STOP_GRACE_MS), deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
-async function descendants(pid: number): Promise<number[]> {
+/** Direct children of a pid on a host, from /proc: every thread's list (any thread may fork). */
+async function childrenOn(host: Host, pid: number): Promise<number[]> {
+  if (host.kind === 'local') return childPids(pid);
+  const listed = await host.shell(`cat /proc/${pid}/task/*/children 2>/dev/null`, { timeoutMs: 10_000 });
+  return listed.stdout
+    .split(/\s+/)
+    .filter((part) => /^\d+$/.test(part))
+    .map(Number);
+}
+
+async function descendantsOn(host: Host, pid: number): Promise<number[]> {
   const all: number[] = [];
-  for (const child of await childPids(pid)) all.push(child, ...(await descendants(child)));
+  for (const child of await childrenOn(host, pid)) all.push(child, ...(await descendantsOn(host, child)));
   return all;
+}
+
+async function isAliveOn(host: Host, pid: number): Promise<boolean> {
+  const stat = await host.readFile(`/proc/${pid}/stat`);
+  if (stat === null) return false;
+  const state = procStatFields(stat)[0];
+  return state !== 'Z' && state !== 'X';
+}
+
+/** A private directory on the place's host for a server's stats file; removed when it stops. */
+async function tempDirOn(host: Host): Promise<string> {
+  const made = await host.exec('mktemp', ['-d', '/tmp/scaleup-bench-server-XXXXXX'], { timeoutMs: 15_000 });
+  const dir = made.stdout.trim();
+  if (made.exitCode !== 0 || dir === '')
+    throw new Error(`cannot make a temporary directory on ${host.name}: ${made.stderr.trim()}`);
+  return dir;
+}
+
+/** A port that was free a moment ago on the place's host (the kernel picks it). */
+export async function allocatePortOn(place: ServerPlace): Promise<number> {
+  const script =
+    "const s=require('net').createServer();s.listen({port:0,host:process.argv[1],exclusive:true},()=>{process.stdout.write(String(s.address().port));s.close()})";
+  const run = await place.host.exec(place.node, ['-e', script, place.listenAddress], { timeoutMs: 15_000 });
+  const port = Number(run.stdout.trim());
+  if (run.exitCode !== 0 || !Number.isInteger(port) || port <= 0) {
+    throw new Error(
+      `cannot allocate a port on ${place.host.name} (${place.listenAddress}): ${run.stderr.trim() || run.stdout.trim()}`,
+    );
+  }
+  return port;
+}
+
+function urlOf(address: string, port: number): string {
+  return `http://${address.includes(':') ? `[${address}]` : address}:${port}/`;
 }
 
 export interface ScaleupServerOptions {
@@ -112,59 +219,58 @@ export interface ScaleupServerOptions {
   send: SendMode;
   payloadBytes: number;
   cpus: number[] | undefined;
-  host: string;
+  place: ServerPlace;
   logPath: string;
 }
 
 export async function startScaleupServer(options: ScaleupServerOptions): Promise<ServerUnderTest> {
-  const port = await allocatePort(options.host);
-  const workDir = await mkdtemp(join(tmpdir(), 'scaleup-bench-server-'));
-  const statsFile = join(workDir, 'stats.json');
-  const cli = scaleupCliCommand([
-    'server',
-    '--port',
-    String(port),
-    '--host',
-    options.host,
-    '--workers',
-    String(options.workers),
-    '--backlog',
-    String(options.backlog),
-    '--resource',
-    options.resource,
-    '--payload',
-    String(options.payloadBytes),
-    '--accept',
-    options.accept,
-    '--send',
-    options.send,
-    '--silence',
-    '--interval',
-    String(STATS_INTERVAL_SECONDS),
-    '--stats-file',
-    statsFile,
+  const { place } = options;
+  const { host } = place;
+  const workDir = await tempDirOn(host);
+  const statsFile = `${workDir}/stats.json`;
+  // Port 0: the server's master binds and reports the port in its stats file, on any host.
+  const cli = cliOn(place, [
+    ...['server', '--port', '0', '--host', place.listenAddress, '--workers', String(options.workers)],
+    ...[
+      '--backlog',
+      String(options.backlog),
+      '--resource',
+      options.resource,
+      '--payload',
+      String(options.payloadBytes),
+    ],
+    ...['--accept', options.accept, '--send', options.send, '--silence'],
+    ...['--interval', String(STATS_INTERVAL_SECONDS), '--stats-file', statsFile],
   ]);
-  const child = spawnServer(cli.file, cli.args, { cpus: options.cpus, logPath: options.logPath });
+  const server = new SupervisedServer(place, `scaleup server (${options.resource})`, cli, {
+    cpus: options.cpus,
+    logPath: options.logPath,
+  });
   const readStats = async (): Promise<ServerStatsFile | undefined> => {
+    const text = await host.readFile(statsFile);
+    if (text === null) return undefined;
     try {
-      const parsed = ServerStatsFileSchema.safeParse(JSON.parse(await readFile(statsFile, 'utf8')));
+      const parsed = ServerStatsFileSchema.safeParse(JSON.parse(text));
       return parsed.success ? parsed.data : undefined;
     } catch {
       return undefined;
     }
   };
   const stop = async () => {
-    await stopChild(child, 6000);
-    await rm(workDir, { recursive: true, force: true });
+    try {
+      await server.stop();
+    } finally {
+      await host.exec('rm', ['-rf', workDir], { timeoutMs: 15_000 }).catch(() => undefined);
+    }
   };
   let readyStats: ServerStatsFile;
   try {
     readyStats = await waitFor(
       async () => {
-        if (child.exitCode !== null) {
+        if (server.exit !== null) {
           const log = await readFile(options.logPath, 'utf8').catch(() => '');
           throw new Error(
-            `scaleup server exited with code ${child.exitCode}: ${log.trim().split('\n').slice(-3).join(' | ')}`,
+            `scaleup server stopped (${server.exitText()}): ${log.trim().split('\n').slice(-3).join(' | ')}`,
           );
         }
         const stats = await readStats();
@@ -172,16 +278,29 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
           ? stats
           : undefined;
       },
-      { timeoutMs: 20_000, what: `scaleup server (${options.resource}) on port ${port} to be ready` },
+      { timeoutMs: 20_000, what: `scaleup server (${options.resource}) on ${host.name} to be ready` },
     );
   } catch (error) {
     await stop();
     throw error;
   }
+  const signalSnapshot = async () => {
+    if (host.kind === 'local') {
+      try {
+        process.kill(readyStats.masterPid, 'SIGUSR2');
+      } catch {
+        // Gone: the interval snapshots (or none) will have to do.
+      }
+    } else {
+      await host
+        .exec('kill', ['-USR2', String(readyStats.masterPid)], { timeoutMs: 10_000 })
+        .catch(() => undefined);
+    }
+  };
   return {
-    url: `http://${options.host}:${port}/`,
-    host: 'local',
-    readFile: readLocalFile,
+    url: urlOf(place.urlAddress, readyStats.port),
+    host: host.name,
+    readFile: (path) => host.readFile(path),
     description: {
       kind: 'scaleup',
       resource: options.resource,
@@ -200,17 +319,13 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
       ];
     },
     async workerCounters() {
-      // Wait for a snapshot written after this call, so the counters include everything served.
-      const since = Date.now();
-      try {
-        process.kill(readyStats.masterPid, 'SIGUSR2');
-      } catch {
-        // Gone: the interval snapshots (or none) will have to do.
-      }
+      // Wait for a snapshot written after this call (by its own clock, not ours: hosts differ).
+      const before = (await readStats())?.writtenAt;
+      await signalSnapshot();
       const stats = await waitFor(
         async () => {
           const s = await readStats();
-          return s !== undefined && Date.parse(s.writtenAt) > since ? s : undefined;
+          return s !== undefined && s.writtenAt !== before ? s : undefined;
         },
         { timeoutMs: 3000, intervalMs: 20, what: 'a fresh server stats snapshot' },
       ).catch(() => readStats());
@@ -245,52 +360,55 @@ export interface CommandServerOptions {
   install?: string | undefined;
   payloadBytes: number;
   workers: number;
-  host: string;
+  place: ServerPlace;
   cpus: number[] | undefined;
   logPath: string;
   /** Checks one response; the runner's own verification, reused as the readiness probe. */
   probe: (url: string) => Promise<boolean>;
 }
 
-/** A user's server from a scenario's command line, with {port}-style placeholders filled. */
+/**
+ * A user's server from a scenario's command line, with {port}-style placeholders filled. Its
+ * whole process group is the server: a master that spawns workers (the seed's design) is stopped
+ * with all of them, even when they outlive it holding its output open.
+ */
 export async function startCommandServer(options: CommandServerOptions): Promise<ServerUnderTest> {
-  const port = await allocatePort(options.host);
-  const values = { port, host: options.host, payload: options.payloadBytes, workers: options.workers };
+  const { place } = options;
+  const { host } = place;
+  const port = await allocatePortOn(place);
+  const values = { port, host: place.listenAddress, payload: options.payloadBytes, workers: options.workers };
   const argv = options.command.map((part) => fillPlaceholders(part, values));
-  const readyUrl = fillPlaceholders(options.readyUrl ?? 'http://{host}:{port}/', values);
-  const url = options.url === undefined ? readyUrl : fillPlaceholders(options.url, values);
+  const urlValues = { ...values, host: place.urlAddress };
+  const readyUrl = fillPlaceholders(options.readyUrl ?? 'http://{host}:{port}/', urlValues);
+  const url = options.url === undefined ? readyUrl : fillPlaceholders(options.url, urlValues);
   const [file, ...args] = argv;
   const fix = options.install === undefined ? '' : `; install: ${options.install}`;
   if (options.check !== undefined) {
     const [checkFile, ...checkArgs] = options.check;
-    const outcome = await execa(checkFile!, checkArgs, {
-      reject: false,
-      cwd: options.cwd,
-      env: options.env,
-      stdin: 'ignore',
-      timeout: 30_000,
+    const outcome = await host.exec(checkFile!, checkArgs, {
+      timeoutMs: 30_000,
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
     if (outcome.exitCode !== 0) {
-      const why =
-        outcome.exitCode === undefined
-          ? outcome.shortMessage
-          : (String(outcome.stderr ?? '')
-              .trim()
-              .split('\n')
-              .pop() ?? `exit code ${outcome.exitCode}`);
-      throw new Error(
-        `'${options.check.join(' ')}' failed (${why || `exit code ${outcome.exitCode}`})${fix}`,
-      );
+      const why = outcome.timedOut
+        ? 'timed out'
+        : (outcome.stderr.trim().split('\n').pop() ?? '') || `exit code ${outcome.exitCode}`;
+      throw new Error(`'${options.check.join(' ')}' failed (${why})${fix}`);
     }
   }
-  const child = spawnServer(file!, args, options);
-  const stop = () => stopChild(child, 5000);
+  const server = new SupervisedServer(
+    place,
+    `'${argv.join(' ')}'`,
+    { file: file!, args, cwd: options.cwd },
+    { cpus: options.cpus, logPath: options.logPath, env: options.env },
+  );
+  const stop = () => server.stop();
   try {
     await waitFor(
       async () => {
-        if (child.exitCode !== null)
+        if (server.exit !== null)
           throw new Error(
-            `'${argv.join(' ')}' exited with code ${child.exitCode} (log: ${options.logPath})${fix}`,
+            `'${argv.join(' ')}' stopped (${server.exitText()}; log: ${options.logPath})${fix}`,
           );
         return (await options.probe(readyUrl)) ? true : undefined;
       },
@@ -306,13 +424,13 @@ export async function startCommandServer(options: CommandServerOptions): Promise
   }
   return {
     url,
-    host: 'local',
-    readFile: readLocalFile,
+    host: host.name,
+    readFile: (path) => host.readFile(path),
     description: { kind: 'command', command: argv, cwd: options.cwd ?? null },
     async processes() {
-      const pid = child.pid;
-      if (pid === undefined || !(await isAlive(pid))) return [];
-      return [pid, ...(await descendants(pid))].map((p) => ({ pid: p, role: 'server' as const }));
+      const pid = server.pid;
+      if (pid === undefined || !(await isAliveOn(host, pid))) return [];
+      return [pid, ...(await descendantsOn(host, pid))].map((p) => ({ pid: p, role: 'server' as const }));
     },
     async workerCounters() {
       return null;

@@ -1,7 +1,12 @@
 import { join } from 'node:path';
 import type { Environment, PlannedServer, Profile, ScenarioResult } from '@scaleup/core';
 import type { RunnerDeps } from '../runner.ts';
-import { type ServerUnderTest, startCommandServer, startScaleupServer } from '../servers.ts';
+import {
+  type ServerPlace,
+  type ServerUnderTest,
+  startCommandServer,
+  startScaleupServer,
+} from '../servers.ts';
 import { verifyServer } from './verify.ts';
 
 export interface StartContext {
@@ -11,7 +16,7 @@ export interface StartContext {
   /** Connections the server must be ready for (nginx sizes worker_connections by it). */
   connections: number;
   backlog: number;
-  host: string;
+  place: ServerPlace;
   logDir: string;
 }
 
@@ -31,7 +36,7 @@ export async function startServer(planned: PlannedServer, context: StartContext)
         send: s.send,
         payloadBytes: scenario.payloadBytes,
         cpus,
-        host: context.host,
+        place: context.place,
         logPath,
       });
     case 'nginx': {
@@ -43,7 +48,7 @@ export async function startServer(planned: PlannedServer, context: StartContext)
         connections: context.connections,
         backlog: context.backlog,
         cpus,
-        host: context.host,
+        host: context.place.listenAddress,
         logPath,
       });
     }
@@ -59,7 +64,7 @@ export async function startServer(planned: PlannedServer, context: StartContext)
         install: s.install,
         payloadBytes: scenario.payloadBytes,
         workers: planned.workers,
-        host: context.host,
+        place: context.place,
         cpus,
         logPath,
         probe: async (url) => (await verifyServer(url, scenario.payloadBytes, false)).status !== 0,

@@ -87,17 +87,21 @@ export interface ResponseFormsProbe {
 
 /**
  * Learns every legitimate whole-response form a load tool will see: GETs one after another on
- * one keep-alive connection (as wrk sends them) until the server closes it or `maxRequests`
- * have been answered. nginx's stock keepalive_requests (100) makes the last response carry
+ * one keep-alive connection (as wrk sends them) until the server closes it, `maxRequests` have
+ * been answered or the time budget is spent. nginx's stock keepalive_requests (100) makes the last response carry
  * `Connection: close` and be a few bytes shorter; a size check that knew only the first form
  * would call every such run invalid. Responses without a Content-Length end the probe.
  */
 export function probeResponseForms(
   url: string,
-  options: { maxRequests?: number; timeoutMs?: number } = {},
+  options: { maxRequests?: number; timeoutMs?: number; budgetMs?: number } = {},
 ): Promise<ResponseFormsProbe> {
   const maxRequests = options.maxRequests ?? 1000;
   const timeoutMs = options.timeoutMs ?? 10_000;
+  // A slow server (Nagle against delayed ACKs costs some 40 ms a response) still gets probed:
+  // after the budget what was seen is the answer, and only silence is an error.
+  const budgetMs = options.budgetMs ?? 4000;
+  const started = Date.now();
   const { hostname, port, pathname, search } = new URL(url);
   const host = hostname.startsWith('[') ? hostname.slice(1, -1) : hostname;
   const request = `GET ${pathname}${search} HTTP/1.1\r\nHost: ${hostname}:${port}\r\n\r\n`;
@@ -143,7 +147,7 @@ export function probeResponseForms(
           finish(null);
           return;
         }
-        if (responses >= maxRequests) {
+        if (responses >= maxRequests || Date.now() - started > budgetMs) {
           finish(null);
           return;
         }

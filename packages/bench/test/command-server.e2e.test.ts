@@ -1,0 +1,77 @@
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseResults } from '@scaleup/core';
+import { isAlive, pidsMatching, waitFor } from '@scaleup/core/io';
+import { execa } from 'execa';
+import { afterEach, describe, expect, it } from 'vitest';
+import { scaleupCliCommand } from '../src/servers.ts';
+
+const forkingServer = fileURLToPath(new URL('fixtures/servers/forking_server.py', import.meta.url));
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const pid of await pidsMatching(forkingServer)) if (await isAlive(pid)) process.kill(pid, 'SIGKILL');
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+describe('a command server of the seed design (a master whose workers inherit its output)', () => {
+  it('is stopped with all its workers, and the run ends', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scaleup-command-tree-'));
+    dirs.push(dir);
+    const suite = {
+      suite: 'forking',
+      scenarios: [
+        {
+          id: 'fork',
+          label: 'forking Python server',
+          payloadBytes: 40,
+          server: {
+            kind: 'command',
+            command: [
+              'python3',
+              forkingServer,
+              '--port',
+              '{port}',
+              '--host',
+              '{host}',
+              '--workers',
+              '2',
+              '--payload',
+              '{payload}',
+            ],
+          },
+        },
+      ],
+    };
+    await writeFile(join(dir, 'suite.json'), JSON.stringify(suite));
+    const seen = new Set<number>();
+    const cli = scaleupCliCommand([
+      'bench',
+      '--suite',
+      join(dir, 'suite.json'),
+      '--profile',
+      'smoke',
+      '--out',
+      join(dir, 'out'),
+      '--no-report',
+    ]);
+    const child = execa(cli.file, cli.args, { reject: false, timeout: 90_000 });
+    // The master and both workers while the run goes on.
+    await waitFor(
+      async () => {
+        for (const pid of await pidsMatching(forkingServer)) seen.add(pid);
+        return seen.size >= 3 ? true : undefined;
+      },
+      { timeoutMs: 60_000, intervalMs: 100, what: 'the forking server and its two workers' },
+    );
+    const run = await child;
+    expect(run.timedOut, 'the run hung after its summary').toBe(false);
+    expect(run.exitCode, run.stderr).toBe(0);
+    const results = parseResults(await readFile(join(dir, 'out', 'results.json'), 'utf8'));
+    expect(results.scenarios[0]!.repetitions.every((r) => r.verdict.valid)).toBe(true);
+    // Nothing outlives the run: not the master, not a worker holding its stdout.
+    expect(await pidsMatching(forkingServer)).toEqual([]);
+    for (const pid of seen) expect(await isAlive(pid), `pid ${pid}`).toBe(false);
+  }, 120_000);
+});
