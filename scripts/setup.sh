@@ -4,7 +4,8 @@
 # version, the workspace's dependencies from the lockfile, and the server's zero-copy addon.
 # Safe to run again: it skips what is already there.
 #   scripts/setup.sh          what `pnpm bench:all` needs
-#   scripts/setup.sh --test   also what the test suite needs
+#   scripts/setup.sh --test   also what the test suite needs (report readers, the seed's Twisted
+#                             stack, Chromium, sshd for test hosts)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,7 +23,10 @@ pnpm_version=$(node -p "require('./package.json').packageManager.split('@')[1]")
 # gcc and libc6-dev build the server's zero-copy send addon (packages/server/native/zerocopy.c).
 apt_packages=(nginx-light nghttp2-client wrk gcc libc6-dev)
 if $want_test_tools; then
-  apt_packages+=(poppler-utils libreoffice-calc-nogui)
+  # poppler-utils and LibreOffice read the reports back; pypy3 and python3-twisted run the seed's
+  # own server (scenarios/seed-2013); chromium renders results.html; openssh and iproute2 make
+  # the network-namespace test hosts.
+  apt_packages+=(poppler-utils libreoffice-calc-nogui pypy3 python3-twisted chromium openssh-server openssh-client iproute2)
 fi
 
 missing=()

@@ -387,7 +387,7 @@ export async function startCommandServer(options: CommandServerOptions): Promise
     const [checkFile, ...checkArgs] = options.check;
     const outcome = await host.exec(checkFile!, checkArgs, {
       timeoutMs: 30_000,
-      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      cwd: options.cwd === undefined ? place.checkout : resolve(place.checkout, options.cwd),
     });
     if (outcome.exitCode !== 0) {
       const why = outcome.timedOut
@@ -396,10 +396,12 @@ export async function startCommandServer(options: CommandServerOptions): Promise
       throw new Error(`'${options.check.join(' ')}' failed (${why})${fix}`);
     }
   }
+  // Relative paths in a suite are the checkout's (scenarios/...), wherever the CLI was started.
+  const cwd = options.cwd === undefined ? place.checkout : resolve(place.checkout, options.cwd);
   const server = new SupervisedServer(
     place,
     `'${argv.join(' ')}'`,
-    { file: file!, args, cwd: options.cwd },
+    { file: file!, args, cwd },
     { cpus: options.cpus, logPath: options.logPath, env: options.env },
   );
   const stop = () => server.stop();

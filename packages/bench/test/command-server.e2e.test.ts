@@ -74,4 +74,51 @@ describe('a command server of the seed design (a master whose workers inherit it
     expect(await pidsMatching(forkingServer)).toEqual([]);
     for (const pid of seen) expect(await isAlive(pid), `pid ${pid}`).toBe(false);
   }, 120_000);
+
+  it('is skipped with its install line when its check fails, and the run goes on', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'scaleup-command-check-'));
+    dirs.push(dir);
+    const suite = {
+      suite: 'checked',
+      scenarios: [
+        {
+          id: 'needs-x',
+          label: 'a server needing a module nobody has',
+          payloadBytes: 40,
+          server: {
+            kind: 'command',
+            command: ['python3', forkingServer, '--port', '{port}'],
+            check: ['python3', '-c', 'import scaleup_no_such_module'],
+            install: 'apt-get install python3-scaleup-no-such-module',
+          },
+        },
+        {
+          id: 'ours',
+          label: 'scaleup fixed resource',
+          payloadBytes: 40,
+          server: { kind: 'scaleup', resource: 'fixed' },
+        },
+      ],
+    };
+    await writeFile(join(dir, 'suite.json'), JSON.stringify(suite));
+    const cli = scaleupCliCommand([
+      'bench',
+      '--suite',
+      join(dir, 'suite.json'),
+      '--profile',
+      'smoke',
+      '--out',
+      join(dir, 'out'),
+      '--no-report',
+    ]);
+    const run = await execa(cli.file, cli.args, { reject: false, timeout: 90_000 });
+    expect(run.exitCode).toBe(1);
+    const results = parseResults(await readFile(join(dir, 'out', 'results.json'), 'utf8'));
+    const skipped = results.scenarios.find((s) => s.id === 'needs-x')!.skipped;
+    expect(skipped).toMatch(
+      /import scaleup_no_such_module' failed \(ModuleNotFoundError.*\); install: apt-get install python3-scaleup-no-such-module$/,
+    );
+    expect(results.scenarios.find((s) => s.id === 'ours')!.repetitions.length).toBeGreaterThan(0);
+    expect(await pidsMatching(forkingServer)).toEqual([]);
+  }, 120_000);
 });

@@ -75,6 +75,8 @@ export const SuiteSchema = z
     $schema: z.string().optional(),
     suite: id,
     description: z.string().optional(),
+    /** The profile this suite runs with unless --profile says otherwise. */
+    profile: id.optional(),
     scenarios: z.array(ScenarioSchema).min(1),
   })
   .strict()

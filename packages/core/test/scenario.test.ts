@@ -117,6 +117,38 @@ describe('strict decoding', () => {
   });
 });
 
+describe('the 2013 suite', () => {
+  it("holds the seed's matrix three times: Twisted on PyPy, scaleup, and a stock nginx", () => {
+    const suite = parseSuite(repoFile('seed-2013/suite.json'), 'scenarios/seed-2013/suite.json');
+    expect(suite.profile).toBe('seed-2013');
+    expect(suite.scenarios.map((s) => s.id)).toEqual([
+      'tw-1a',
+      'tw-1b',
+      '1a',
+      '1b',
+      'nginx-1',
+      'tw-2a',
+      'tw-2b',
+      '2a',
+      '2b',
+      'nginx-2',
+    ]);
+    const twisted = suite.scenarios.find((s) => s.id === 'tw-1b')!.server;
+    expect(twisted).toMatchObject({
+      kind: 'command',
+      install: expect.stringMatching(/apt-get install pypy3 python3-twisted/),
+    });
+    expect(twisted.kind === 'command' && twisted.command.slice(0, 2)).toEqual([
+      'pypy3',
+      'scenarios/seed-2013/twisted_server.py',
+    ]);
+    expect(suite.scenarios.filter((s) => s.baseline).map((s) => s.server)).toEqual([
+      { kind: 'nginx', preset: 'stock' },
+      { kind: 'nginx', preset: 'stock' },
+    ]);
+  });
+});
+
 describe('scenario selection and placeholders', () => {
   const suite = parseSuite(repoFile('seed.json'), 'seed.json');
 

@@ -275,7 +275,7 @@ export const benchCommand: Command = {
       if (error instanceof ScenarioError) throw new UsageError(error.message);
       throw error;
     }
-    const profileName = values.profile ?? 'default';
+    const profileName = values.profile ?? suite.profile ?? 'default';
     const baseProfile = profiles[profileName];
     if (baseProfile === undefined) {
       throw new UsageError(
@@ -368,7 +368,7 @@ export const benchCommand: Command = {
     process.stderr.write(`results: ${join(outDir, 'results.json')}\n`);
     if (values.report !== false) {
       const written = await writeReports(join(outDir, 'results.json'), outDir);
-      process.stderr.write(`reports: ${written.xlsx}\n         ${written.pdf}\n`);
+      process.stderr.write(`reports: ${Object.values(written).join('\n         ')}\n`);
     }
     if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
 
