@@ -24,6 +24,8 @@ export const LoadSpecSchema = z
     cpus: z.array(z.number().int().nonnegative()).optional(),
     /** Body size every successful response must have; a different size is a failed response. */
     expectedBodyBytes: z.number().int().nonnegative().optional(),
+    /** Addresses beyond loopback and 198.18.0.0/15 the user named as servers (--server-host). */
+    allowedTargets: z.array(z.string()).optional(),
   })
   .strict();
 export type LoadSpec = z.infer<typeof LoadSpecSchema>;
@@ -93,6 +95,12 @@ export const LoadResultSchema = z
     /** Megabytes (10^6 bytes) per second of succeeded traffic, headers and body. */
     megabytesPerSecond: z.number().nonnegative(),
     latency: LatencySchema,
+    /**
+     * The whole latency distribution as [microseconds, count] pairs, ascending, where the tool
+     * gives it (wrk, autocannon): what lets several hosts' runs merge into exact percentiles.
+     * The runner drops it before results.json (it is large and the percentiles say enough).
+     */
+    latencyHistogram: z.array(z.tuple([z.number().nonnegative(), z.number().int().positive()])).optional(),
     /** CPU the tool itself used (user + system), and its share of the cores it had (0..1). */
     toolCpu: z
       .object({

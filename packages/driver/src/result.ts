@@ -27,6 +27,8 @@ export interface ParsedRun {
   /** Complete responses whose body size the tool itself found wrong (autocannon's verifyBody). */
   wrongBodySize: number | null;
   latency: Latency;
+  /** [microseconds, count] pairs, ascending, when the tool printed its whole distribution. */
+  latencyHistogram?: [number, number][];
   errors: string[];
   completed: boolean;
 }
@@ -147,6 +149,7 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
     requestsPerSecond: elapsed > 0 ? succeeded / elapsed : 0,
     megabytesPerSecond: elapsed > 0 ? succeededBytes / elapsed / 1e6 : 0,
     latency: run.latency,
+    ...(run.latencyHistogram === undefined ? {} : { latencyHistogram: run.latencyHistogram }),
     toolCpu: null,
     errors,
     notes: [],

@@ -1,16 +1,32 @@
 import { isIP } from 'node:net';
 import { type LoadSpec, type LoadSpecInput, LoadSpecSchema, UsageError } from '@scaleup/core';
 
-/**
- * Hosts a load may target. Loading anything but this machine's loopback would turn a benchmark
- * tool into a flood against someone else's server, so the driver refuses it outright.
- */
+/** This machine's loopback: 127.0.0.0/8, ::1, localhost. */
 export function isLoopbackHost(hostname: string): boolean {
   const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (host === 'localhost') return true;
   if (isIP(host) === 4) return host.split('.')[0] === '127';
   if (isIP(host) === 6) return host === '::1' || host === '0:0:0:0:0:0:0:1';
   return false;
+}
+
+/** 198.18.0.0/15, set aside for benchmark networks (RFC 2544): lab and test-namespace hosts. */
+export function isBenchmarkNetworkHost(hostname: string): boolean {
+  if (isIP(hostname) !== 4) return false;
+  const [first, second] = hostname.split('.').map(Number);
+  return first === 198 && (second === 18 || second === 19);
+}
+
+/**
+ * Hosts a load may target: loopback, the benchmark range, and addresses the user named as a
+ * server host. Anything else would turn a benchmark tool into a flood against someone else's
+ * server, so the driver refuses it outright.
+ */
+export function isAllowedTarget(hostname: string, allowed: readonly string[] = []): boolean {
+  const host = hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  return (
+    isLoopbackHost(host) || isBenchmarkNetworkHost(host) || allowed.some((a) => a.toLowerCase() === host)
+  );
 }
 
 /**
@@ -50,8 +66,10 @@ export function loadSpecProblems(raw: LoadSpecInput): string[] {
   }
   if (url !== undefined) {
     if (url.protocol !== 'http:') problems.push(`only http:// URLs can be loaded, got '${spec.url}'`);
-    else if (!isLoopbackHost(url.hostname)) {
-      problems.push(`only loopback hosts (127.0.0.0/8, ::1, localhost) can be loaded, got '${url.hostname}'`);
+    else if (!isAllowedTarget(url.hostname, spec.allowedTargets)) {
+      problems.push(
+        `only loopback (127.0.0.0/8, ::1, localhost), the benchmark network 198.18.0.0/15 or a --server-host you named can be loaded, got '${url.hostname}'`,
+      );
     }
   }
   for (const [name, value] of Object.entries(spec.headers)) {

@@ -34,6 +34,7 @@ interface AutocannonSummary {
   throughput: { total: number };
   latencyMillis?: Record<'min' | 'max' | 'mean' | 'stddev' | 'p50' | 'p75' | 'p90' | 'p99' | 'p999', number>;
   latency?: Record<string, number>;
+  latencyHistogramMicros?: [number, number][];
 }
 
 function autocannonVersion(): string {
@@ -183,6 +184,9 @@ function parseAutocannon(
     // no other response arrived, otherwise this undercounts successes, which errs on the safe side.
     wrongBodySize: summary.mismatches,
     latency: complete === 0 ? { ...NO_LATENCY } : latencyMicros(summary),
+    ...(summary.latencyHistogramMicros !== undefined && summary.latencyHistogramMicros.length > 0
+      ? { latencyHistogram: summary.latencyHistogramMicros }
+      : {}),
     errors: [],
     completed,
   };

@@ -12,6 +12,7 @@ import {
 
 const INSTALL = 'apt-get install wrk (Debian/Ubuntu)';
 const SUMMARY_MARK = 'SCALEUP_WRK_SUMMARY ';
+const HISTOGRAM_MARK = 'SCALEUP_WRK_HISTOGRAM ';
 
 /** The Lua script that makes wrk print its exact counters; the text summary rounds them. */
 export const WRK_SUMMARY_SCRIPT = fileURLToPath(new URL('./wrk-summary.lua', import.meta.url));
@@ -122,6 +123,7 @@ function parseWrk(
     bodyBytesCover: null,
     wrongBodySize: null,
     latency: complete === 0 ? { ...NO_LATENCY } : wrkLatency(summary.latencyMicros),
+    ...histogramOf(text),
     errors,
     completed: exitCode === undefined || exitCode === null || exitCode === 0,
   };
@@ -135,6 +137,20 @@ function parseWrk(
     );
   }
   return run;
+}
+
+/** The distribution line of wrk-summary.lua, when the output has it (not in hand-run captures). */
+function histogramOf(text: string): { latencyHistogram?: [number, number][] } {
+  const line = text.split('\n').find((l) => l.startsWith(HISTOGRAM_MARK));
+  if (line === undefined) return {};
+  const pairs: [number, number][] = [];
+  for (const item of line.slice(HISTOGRAM_MARK.length).trim().split(',')) {
+    const match = /^(\d+):(\d+)$/.exec(item);
+    if (match === null) return {};
+    const count = Number(match[2]);
+    if (count > 0) pairs.push([Number(match[1]), count]);
+  }
+  return pairs.length === 0 ? {} : { latencyHistogram: pairs.sort((a, b) => a[0] - b[0]) };
 }
 
 /** Negative values mean "not reported" (and wrk's empty histogram reports INT64_MIN as min). */
