@@ -15,6 +15,8 @@ export interface BarDatum {
   value: number | null;
   ciLow: number | null;
   ciHigh: number | null;
+  /** Exact figures for a hover tooltip (see svgTooltips); the PDF's charts leave it out. */
+  tooltip?: string;
 }
 
 export interface BarChartOptions {
@@ -72,6 +74,7 @@ function labelExpr(categories: string[], band: number): string {
 export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.TopLevelSpec {
   const grouped = options.series !== undefined && options.series.length > 1;
   const values = data.map((d) => ({ ...d, series: d.series ?? '', label: d.value }));
+  const description = tooltipEncoding(data);
   const band = (0.9 * options.width) / Math.max(1, options.categories.length);
   const x = {
     field: 'category',
@@ -110,7 +113,7 @@ export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.Top
   const layers: Record<string, unknown>[] = [
     {
       mark: { type: 'bar', ...(grouped ? {} : { color: BAR_COLOUR }), width: { band: grouped ? 0.9 : 0.5 } },
-      encoding: { x, ...xOffset, y, ...colour },
+      encoding: { x, ...xOffset, y, ...colour, ...description },
     },
     {
       transform: [{ filter: 'isValid(datum.ciLow) && isValid(datum.ciHigh)' }],
@@ -169,6 +172,29 @@ export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.Top
   } as unknown as vl.TopLevelSpec;
 }
 
+/**
+ * The marks' description channel, only when the data carries tooltips: vega writes a
+ * description as the mark's aria-label, which svgTooltips turns into a <title>. Without
+ * tooltips the spec (and so the PDF's SVG) is exactly what it was.
+ */
+function tooltipEncoding(data: readonly { tooltip?: string }[]): { description?: { field: string } } {
+  return data.some((d) => d.tooltip !== undefined) ? { description: { field: 'tooltip' } } : {};
+}
+
+const TOOLTIP_MARKS = /<(path|line|rect|text)( [^>]*?aria-roledescription="(?:bar|point)"[^>]*?)\/>/g;
+
+/**
+ * Hover tooltips for an SVG page: vega's SVG renderer emits no tooltips, but it writes each bar
+ * and point's description (already XML-escaped) as aria-label. Each such mark gets that text as
+ * its SVG <title> too, which browsers show on hover. Other marks are left as they are.
+ */
+export function svgTooltips(svg: string): string {
+  return svg.replace(TOOLTIP_MARKS, (whole, tag: string, attributes: string) => {
+    const label = /\saria-label="([^"]*)"/.exec(attributes);
+    return label === null ? whole : `<${tag}${attributes}><title>${label[1]}</title></${tag}>`;
+  });
+}
+
 /** Renders serially: vega's SVG definition ids are a module-wide counter reset per chart. */
 let queue: Promise<unknown> = Promise.resolve();
 
@@ -202,6 +228,8 @@ export interface LineDatum {
   reference?: boolean;
   /** The point is a lower bound (the load tool was saturated there): drawn hollow. */
   lowerBound?: boolean;
+  /** Exact figures for a hover tooltip (see svgTooltips); the PDF's charts leave it out. */
+  tooltip?: string;
 }
 
 export interface LineChartOptions {
@@ -281,6 +309,7 @@ export function lineChartSpec(data: LineDatum[], options: LineChartOptions): vl.
           legend: null,
         },
         opacity: { value: 1 },
+        ...tooltipEncoding(data),
       },
     },
     {

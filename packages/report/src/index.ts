@@ -1,4 +1,15 @@
-export { type BarChartOptions, type BarDatum, barChartSpec, barChartSvg, renderSvg } from './charts.ts';
+export {
+  type BarChartOptions,
+  type BarDatum,
+  barChartSpec,
+  barChartSvg,
+  type LineChartOptions,
+  type LineDatum,
+  lineChartSpec,
+  lineChartSvg,
+  renderSvg,
+  svgTooltips,
+} from './charts.ts';
 export {
   buildComparison,
   type ComparedRun,
@@ -15,6 +26,8 @@ export {
 } from './compare.ts';
 export type { Exporter } from './exporter.ts';
 export { FONT_FAMILY, FONT_PATH } from './font.ts';
+export { escapeHtml, htmlExporter, renderHtml } from './html.ts';
+export { escapeMarkdown, markdownExporter, renderMarkdown } from './markdown.ts';
 export {
   buildTable,
   type Metric,
@@ -29,7 +42,9 @@ export {
   exporters,
   type LoadedResults,
   loadResults,
+  REPORT_FORMATS,
   RESULTS_FILE,
+  type ReportFormat,
   type ReportPaths,
   resolveResultsPath,
   writeReports,

@@ -3,11 +3,19 @@ import { join, resolve } from 'node:path';
 import { parseResults, type ResultsFile, ResultsSchemaError, UsageError } from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
 import type { Exporter } from './exporter.ts';
+import { htmlExporter } from './html.ts';
+import { markdownExporter } from './markdown.ts';
 import { pdfExporter } from './pdf.ts';
 import { xlsxExporter } from './xlsx.ts';
 
 export const RESULTS_FILE = 'results.json';
-export const exporters: readonly Exporter[] = [xlsxExporter, pdfExporter];
+
+/** Every report format, by its exporter's name: `--format` takes a comma list of these. */
+export const REPORT_FORMATS = ['html', 'md', 'xlsx', 'pdf'] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** In the order they are written (and printed): the workbook and the PDF first, as before. */
+export const exporters: readonly Exporter[] = [xlsxExporter, pdfExporter, htmlExporter, markdownExporter];
 
 export interface LoadedResults {
   /** The results.json read, or null when the results came in as a value. */
@@ -54,26 +62,39 @@ function validate(raw: unknown, source: string): ResultsFile {
   }
 }
 
-export interface ReportPaths {
-  xlsx: string;
-  pdf: string;
-}
+/** The path written for each format, e.g. `{ xlsx: '/run/results.xlsx', ... }`. */
+export type ReportPaths<F extends ReportFormat = ReportFormat> = Record<F, string>;
 
 /**
- * Writes results.xlsx and results.pdf for one run. Called by the benchmark runner at the end of
- * a run and by `scaleup report`; `outDir` defaults to the directory of results.json.
+ * Writes results.xlsx, results.pdf, results.html and results.md for one run (or only `formats`).
+ * Called by the benchmark runner at the end of a run and by `scaleup report`; `outDir` defaults
+ * to the directory of results.json. Returns the path of every file written, in the order of
+ * `exporters`.
  */
-export async function writeReports(input: string | ResultsFile, outDir?: string): Promise<ReportPaths> {
+export async function writeReports<F extends ReportFormat = ReportFormat>(
+  input: string | ResultsFile,
+  outDir?: string,
+  formats?: readonly F[],
+): Promise<ReportPaths<F>> {
+  const chosen = exporters.filter(
+    (e) => formats === undefined || (formats as readonly string[]).includes(e.name),
+  );
+  const unknown = (formats ?? []).filter((f) => !exporters.some((e) => e.name === f));
+  if (unknown.length > 0 || chosen.length === 0) {
+    throw new UsageError(
+      `unknown report format ${unknown.length > 0 ? unknown.join(', ') : '(none given)'}: choose from ${REPORT_FORMATS.join(', ')}`,
+    );
+  }
   const { path, results } = await loadResults(input);
   const dir = resolve(outDir ?? (path !== null ? join(path, '..') : '.'));
   await mkdir(dir, { recursive: true });
-  // Render everything before writing anything: a failure leaves no half-updated pair behind.
-  const rendered = await Promise.all(exporters.map(async (e) => [e, await e.render(results)] as const));
+  // Render everything before writing anything: a failure leaves no half-updated set behind.
+  const rendered = await Promise.all(chosen.map(async (e) => [e, await e.render(results)] as const));
   const written: Record<string, string> = {};
   for (const [exporter, bytes] of rendered) {
     const file = join(dir, `results${exporter.extension}`);
     await writeFileAtomic(file, bytes);
     written[exporter.name] = file;
   }
-  return { xlsx: written.xlsx!, pdf: written.pdf! };
+  return written as ReportPaths<F>;
 }

@@ -23,7 +23,9 @@ describe('scaleup report', () => {
   it('prints help', async () => {
     const { out } = capture();
     expect(await reportCommand.run(['--help'])).toBe(0);
-    expect(out.join('')).toContain('usage: scaleup report <run directory | results.json> [--out DIR]');
+    expect(out.join('')).toContain(
+      'usage: scaleup report <run directory | results.json> [--out DIR] [--format LIST]',
+    );
   });
 
   it('writes the reports and prints their paths', async () => {
@@ -31,7 +33,20 @@ describe('scaleup report', () => {
     const out = tempDir();
     const io = capture();
     expect(await reportCommand.run([dir, '--out', out])).toBe(0);
-    expect(io.out.join('')).toBe(`${join(out, 'results.xlsx')}\n${join(out, 'results.pdf')}\n`);
+    expect(io.out.join('')).toBe(
+      ['xlsx', 'pdf', 'html', 'md'].map((ext) => `${join(out, `results.${ext}`)}\n`).join(''),
+    );
+  });
+
+  it('--format chooses the reports; a bad value is one line (exit 2)', async () => {
+    const out = tempDir();
+    const io = capture();
+    expect(await reportCommand.run([runDir(), '--out', out, '--format', 'md,html'])).toBe(0);
+    expect(io.out.join('')).toBe(`${join(out, 'results.html')}\n${join(out, 'results.md')}\n`);
+    await expect(reportCommand.run([runDir(), '--format', 'html,docx'])).rejects.toThrow(
+      /^--format takes a comma list of html, md, xlsx, pdf, got 'html,docx'$/,
+    );
+    await expect(reportCommand.run([runDir(), '--format', ''])).rejects.toThrow(UsageError);
   });
 
   it('turns bad input into a UsageError (one line, exit 2)', async () => {

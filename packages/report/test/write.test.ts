@@ -7,10 +7,15 @@ import { buildResults, machineA } from './fixtures/build.ts';
 import { fixturesDir, runDir, tempDir } from './fixtures/files.ts';
 
 describe('writeReports', () => {
-  it('writes results.xlsx and results.pdf beside results.json, from a directory or the file', async () => {
+  it('writes results.xlsx, .pdf, .html and .md beside results.json, from a directory or the file', async () => {
     const dir = runDir();
     const fromDir = await writeReports(dir);
-    expect(fromDir).toEqual({ xlsx: join(dir, 'results.xlsx'), pdf: join(dir, 'results.pdf') });
+    expect(fromDir).toEqual({
+      xlsx: join(dir, 'results.xlsx'),
+      pdf: join(dir, 'results.pdf'),
+      html: join(dir, 'results.html'),
+      md: join(dir, 'results.md'),
+    });
     const xlsx = readFileSync(fromDir.xlsx);
     const fromFile = await writeReports(join(dir, 'results.json'));
     expect(fromFile).toEqual(fromDir);
@@ -22,6 +27,20 @@ describe('writeReports', () => {
     const paths = await writeReports(buildResults(machineA), out);
     expect(paths.pdf).toBe(join(out, 'results.pdf'));
     expect(existsSync(paths.xlsx)).toBe(true);
+  });
+
+  it('writes only the formats asked for, and refuses an unknown one before writing anything', async () => {
+    const out = tempDir();
+    expect(await writeReports(runDir(), out, ['md', 'html'])).toEqual({
+      html: join(out, 'results.html'),
+      md: join(out, 'results.md'),
+    });
+    expect(existsSync(join(out, 'results.xlsx'))).toBe(false);
+    const other = tempDir();
+    await expect(writeReports(runDir(), other, ['docx' as 'md'])).rejects.toThrow(
+      /unknown report format docx: choose from html, md, xlsx, pdf/,
+    );
+    expect(existsSync(join(other, 'results.md'))).toBe(false);
   });
 
   it('refuses a newer schema version with one clear line', async () => {

@@ -1,0 +1,165 @@
+import type { ResultsFile, ScenarioResult } from '@scaleup/core';
+import type { Exporter } from './exporter.ts';
+import { concerns, confidenceText, hasShortIntervals, payloadLabel } from './model.ts';
+import { fmt, fmtCi } from './pdf-doc.ts';
+
+/**
+ * results.md: a compact summary to paste into an issue, a pull request or a README, the way
+ * hyperfine's --export-markdown does: who measured what on which machine in a few header
+ * lines, one table of every scenario, then the warnings. Nothing in it comes from the clock.
+ */
+
+/**
+ * Text from results.json as inline Markdown that renders as itself: characters that would start
+ * emphasis, code, links or HTML are backslash-escaped (with `|`, so it also fits a table cell);
+ * intraword underscores are left alone, as Markdown leaves them.
+ */
+export function escapeMarkdown(text: string): string {
+  return text
+    .replace(/\s*[\r\n]+\s*/g, ' ')
+    .replace(/[\\`*[\]<|~]/g, (c) => `\\${c}`)
+    .replace(/(?<![A-Za-z0-9])_|_(?![A-Za-z0-9])/g, '\\_')
+    .replace(/&(?=#?\w+;)/g, '\\&');
+}
+
+/** Inline text at the start of a line (a bullet, a paragraph): nor may it start a block. */
+function escapeLine(text: string): string {
+  return escapeMarkdown(text)
+    .replace(/^([#>+=-])/, '\\$1')
+    .replace(/^(\d+)([.)])/, '$1\\$2');
+}
+
+/** A table cell: inline text, `|` escaped. */
+function cell(text: string): string {
+  return escapeMarkdown(text.trim());
+}
+
+function row(cells: string[]): string {
+  return `| ${cells.join(' | ')} |`;
+}
+
+function interval(
+  estimate: { ciLow: number; ciHigh: number; confidence: number; confidenceTarget: number },
+  digits: number,
+) {
+  return `${fmtCi(estimate.ciLow, estimate.ciHigh, digits).slice(1, -1)} (${confidenceText(estimate)})`;
+}
+
+function scenarioCells(s: ScenarioResult): string[] {
+  const name = `${s.id} ${s.label}`;
+  const payload = payloadLabel(s.payloadBytes);
+  if (s.skipped !== null) return [name, payload, 'skipped', '', '', '', '', '–'];
+  const summary = s.summary;
+  const bound = summary?.lowerBound ? '≥ ' : '';
+  const rps = summary?.requestsPerSecond ?? null;
+  const r = summary?.ratioToBaseline ?? null;
+  const p99 = summary?.latency?.p99Micros ?? null;
+  return [
+    name,
+    payload,
+    rps === null ? '–' : `${bound}${fmt(rps.median)}`,
+    rps === null ? '' : interval(rps, 0),
+    s.baseline ? 'baseline' : r === null ? '–' : `${bound}${fmt(r.ratio, 3)}`,
+    s.baseline || r === null ? '' : `${interval(r, 3)}${r.paired ? '' : ', ratio of medians'}`,
+    p99 === null ? '–' : `${summary?.latency?.upperBound ? '≤ ' : ''}${fmt(p99.median / 1000, 2)}`,
+    `${summary?.validRepetitions ?? 0}/${s.repetitions.length}`,
+  ];
+}
+
+function machineLine(results: ResultsFile): string {
+  const e = results.environment;
+  const cores =
+    e.physicalCores === null
+      ? `${e.logicalCores} logical cores`
+      : `${e.physicalCores} physical / ${e.logicalCores} logical cores`;
+  return [
+    e.hostname,
+    e.cpuModel,
+    cores,
+    ...(e.memoryBytes === null ? [] : [`${(e.memoryBytes / 2 ** 30).toFixed(1)} GiB`]),
+    ...(e.kernel === null ? [] : [e.kernel]),
+    ...(e.virtualisation === null || e.virtualisation === 'none'
+      ? []
+      : [`virtualised (${e.virtualisation})`]),
+    `Node.js ${e.nodeVersion ?? '(unknown)'}`,
+  ].join(', ');
+}
+
+function protocolLine(results: ResultsFile): string {
+  const p = results.plan;
+  const load =
+    p.durationSeconds !== null
+      ? `${p.durationSeconds} s per repetition`
+      : `${fmt(p.requests)} requests per repetition`;
+  const rounds =
+    results.stopping.length > 0 ? results.stopping.map((g) => g.rounds).join('/') : String(p.repetitions);
+  const adaptive =
+    p.adaptive === null
+      ? ''
+      : ` (adaptive: up to ${p.adaptive.maxRepetitions}, target ±${p.adaptive.targetCiPercent}%)`;
+  return [
+    p.tool,
+    `${p.sweep.connections.join(',')} connections${p.baselineConnections !== null ? ` (nginx: ${p.baselineConnections})` : ''}`,
+    load,
+    `${p.threads} client thread${p.threads === 1 ? '' : 's'}`,
+    `${rounds} round${rounds === '1' ? '' : 's'}${adaptive}`,
+    `${p.warmupRuns} warm-up run${p.warmupRuns === 1 ? '' : 's'} of ${p.warmupSeconds} s`,
+    p.keepAlive ? 'keep-alive' : 'no keep-alive',
+    results.topology.pinned ? `pinned (${results.topology.description})` : 'unpinned',
+    ...(p.sweep.workers.length > 1 ? [`workers ${p.sweep.workers.join(',')}`] : []),
+  ].join(', ');
+}
+
+function nginxLine(results: ResultsFile): string {
+  const presets = new Set<string>();
+  for (const s of results.scenarios) {
+    if (s.server.kind === 'nginx') {
+      presets.add(
+        `${s.server.preset} preset${s.server.version ? `, nginx ${s.server.version}` : ''}, ${s.server.workers} worker${s.server.workers === 1 ? '' : 's'}`,
+      );
+    }
+  }
+  return presets.size === 0 ? 'none in this run' : [...presets].join('; ');
+}
+
+export function renderMarkdown(results: ResultsFile): string {
+  const lines: string[] = [];
+  lines.push(`# scaleup: ${escapeMarkdown(results.environment.hostname)}`, '');
+  const header: [string, string][] = [
+    ['Machine', machineLine(results)],
+    ['Protocol', protocolLine(results)],
+    ['nginx', nginxLine(results)],
+    [
+      'Run',
+      `${results.run.id}, ${results.run.startedAt} to ${results.run.finishedAt ?? '(not finished)'}, suite ${results.run.suite}, profile ${results.run.profile}, scaleup ${results.run.scaleupVersion}${results.complete ? '' : ', INCOMPLETE'}`,
+    ],
+  ];
+  // Two trailing spaces: a line break inside one paragraph, as hyperfine-style headers read.
+  lines.push(header.map(([k, v]) => `**${k}:** ${escapeMarkdown(v)}`).join('  \n'), '');
+  lines.push(
+    row(['Scenario', 'Payload', 'Responses/s', 'Interval', 'vs nginx', 'Interval', 'p99 (ms)', 'Valid']),
+    row([':---', '---:', '---:', ':---', '---:', ':---', '---:', '---:']),
+  );
+  for (const s of results.scenarios) lines.push(row(scenarioCells(s).map(cell)));
+  lines.push('');
+  const target = Math.round(results.plan.confidenceTarget * 100);
+  const notes = [
+    `Medians over valid repetitions. Intervals: distribution-free order-statistic intervals of the median, with the confidence each really reaches (${target}% asked). vs nginx: median over rounds of server / nginx in the same round.`,
+    '≥: the load tool was saturated, so the figure is a lower bound.',
+  ];
+  if (hasShortIntervals(results)) {
+    notes.push(`*: short of ${target}%, too few valid repetitions for that level.`);
+  }
+  lines.push(escapeLine(notes.join(' ')), '');
+  const warnings = concerns(results);
+  lines.push('**Warnings**', '');
+  if (warnings.length === 0) lines.push('None.');
+  for (const c of warnings) lines.push(`- ${escapeLine(c.scenario ? `${c.scenario}: ${c.text}` : c.text)}`);
+  return `${lines.join('\n')}\n`;
+}
+
+export const markdownExporter: Exporter = {
+  name: 'md',
+  extension: '.md',
+  render: async (results) => new TextEncoder().encode(renderMarkdown(results)),
+};
