@@ -32,6 +32,8 @@ import { decideRounds } from './adaptive.ts';
 import { CpuQuotaGroup } from './cgroup.ts';
 import { collectEnvironment } from './environment.ts';
 import { estimateRemainingSeconds } from './eta.ts';
+import { type PreparedHosts, prepareHosts, type RemoteOptions } from './hosts.ts';
+import { remoteLoadPort } from './remote-load.ts';
 import { localPlace, type ServerPlace, type ServerUnderTest } from './servers.ts';
 import { measureRepetition } from './steps/measure.ts';
 import { describePlanned, mergeDescription, startServer } from './steps/start.ts';
@@ -65,7 +67,7 @@ export interface NginxPort {
     connections: number;
     backlog: number;
     cpus: number[] | undefined;
-    host: string;
+    place: ServerPlace;
     /** Where nginx's error log is kept once it stops. */
     logPath: string;
   }): Promise<ServerUnderTest>;
@@ -122,6 +124,8 @@ export interface BenchOptions {
   host?: string;
   /** Where the servers run; this machine when absent. */
   place?: ServerPlace;
+  /** Load and server hosts over ssh; everything runs here when absent or empty. */
+  remote?: RemoteOptions;
   signal: AbortSignal;
   onEvent: (event: BenchEvent) => void;
   /** Injected clock for tests; defaults to the real one. */
@@ -153,7 +157,13 @@ function pickTool(tools: ToolInfo[], preferences: readonly LoadToolName[], force
 /** The load of one run at one point; warm-ups are shorter, measured runs follow the profile. */
 export function loadSpecFor(
   profile: Profile,
-  input: { url: string; payloadBytes: number; connections: number; cpus: number[] | undefined },
+  input: {
+    url: string;
+    payloadBytes: number;
+    connections: number;
+    cpus: number[] | undefined;
+    allowedTargets?: string[];
+  },
   warmup: boolean,
 ): LoadSpec {
   const { connections } = input;
@@ -167,6 +177,9 @@ export function loadSpecFor(
     timeoutSeconds: profile.timeoutSeconds,
     cpus: input.cpus,
     expectedBodyBytes: input.payloadBytes,
+    ...(input.allowedTargets === undefined || input.allowedTargets.length === 0
+      ? {}
+      : { allowedTargets: input.allowedTargets }),
   };
   if (profile.durationSeconds !== undefined) {
     // Whole seconds: wrk and h2load take no fractions.
@@ -181,7 +194,7 @@ export function loadSpecFor(
   return spec;
 }
 
-function loadPlanOf(profile: Profile, plan: Plan, tool: LoadToolName): LoadPlan {
+function loadPlanOf(profile: Profile, plan: Plan, tool: LoadToolName, loadHosts: string[]): LoadPlan {
   return {
     tool,
     requests: profile.requests ?? null,
@@ -196,7 +209,7 @@ function loadPlanOf(profile: Profile, plan: Plan, tool: LoadToolName): LoadPlan 
     sweep: plan.sweep,
     adaptive: plan.adaptive,
     confidenceTarget: profile.confidence,
-    loadHosts: ['local'],
+    loadHosts,
   };
 }
 
@@ -244,7 +257,10 @@ interface RunContext {
   quotaGroup: CpuQuotaGroup | null;
   topology: Topology;
   allCpus: number[];
+  /** The cores the servers' host has, for their utilisation when unpinned. */
+  serverCores: number;
   place: ServerPlace;
+  allowedTargets: string[];
   rawDir: string;
   logDir: string;
   now: () => Date;
@@ -264,17 +280,59 @@ function checkAbort(signal: AbortSignal): void {
  * interruption loses nothing already measured.
  */
 export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise<ResultsFile> {
+  const remote = options.remote;
+  const wantsHosts = remote !== undefined && (remote.loadHosts.length > 0 || remote.serverHost !== null);
+  if (wantsHosts && remote.serverHost !== null && options.profile.serverCpuQuotaCores !== undefined) {
+    throw new UsageError(
+      '--server-quota caps servers on this machine with a cgroup; it cannot cap a --server-host',
+    );
+  }
+  // Every host is checked, all problems reported at once, before anything starts or is written.
+  const prepared = wantsHosts
+    ? await prepareHosts({
+        ...remote,
+        connections: peakConnections(options.profile),
+        needNginx: options.scenarios.some((s) => s.server.kind === 'nginx'),
+      })
+    : null;
+  try {
+    return await runOnHosts(options, deps, prepared);
+  } finally {
+    // Stops whatever is still running on every host and closes the connections.
+    await prepared?.close();
+  }
+}
+
+async function runOnHosts(
+  options: BenchOptions,
+  deps: RunnerDeps,
+  prepared: PreparedHosts | null,
+): Promise<ResultsFile> {
   const now = options.now ?? (() => new Date());
-  const place = options.place ?? localPlace(options.host ?? '127.0.0.1');
-  const { profile } = options;
+  const place = prepared?.place ?? options.place ?? localPlace(options.host ?? '127.0.0.1');
+  // On other hosts the local CPU split means nothing: servers and tools have their own cores.
+  const profile: Profile = prepared === null ? options.profile : { ...options.profile, pinning: 'none' };
   const rawDir = join(options.outDir, 'raw');
   const logDir = join(options.outDir, 'logs');
 
   const [tools, nginxInfo] = await Promise.all([deps.detectTools(), deps.nginx.detect()]);
-  const chosen = pickTool(tools, profile.tools, options.tool);
-  const tool = await deps.loadTool(chosen.name);
+  const chosen = pickTool(prepared?.loadTools ?? tools, profile.tools, options.tool);
+  const tool =
+    prepared?.load != null
+      ? remoteLoadPort({
+          hosts: prepared.load,
+          tool: chosen.name,
+          version: prepared.loadTools?.find((t) => t.name === chosen.name)?.version ?? 'unknown',
+        })
+      : await deps.loadTool(chosen.name);
   const allCpus = allowedCpus();
-  const plan = buildPlan({ scenarios: options.scenarios, profile, cpus: allCpus });
+  const serverHostCores =
+    prepared?.environments.find((e) => e.roles.includes('server'))?.logicalCores ?? null;
+  const planCpus =
+    serverHostCores === null || serverHostCores === 0
+      ? allCpus
+      : Array.from({ length: serverHostCores }, (_, i) => i);
+  const plan = buildPlan({ scenarios: options.scenarios, profile, cpus: planCpus });
   if (plan.groups.length === 0 && plan.skipped.length > 0) {
     throw new UsageError(
       `no point of the plan can run here: ${plan.skipped[0]!.id}: ${plan.skipped[0]!.reason}`,
@@ -341,10 +399,10 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
       source: 'measured',
     },
     environment,
-    hosts: [],
+    hosts: prepared?.environments ?? [],
     tuning,
     topology,
-    plan: loadPlanOf(profile, plan, chosen.name),
+    plan: loadPlanOf(profile, plan, chosen.name, prepared?.load?.map((l) => l.host.name) ?? ['local']),
     scenarios,
     stopping: [],
     scaling: [],
@@ -382,7 +440,9 @@ export async function runBench(options: BenchOptions, deps: RunnerDeps): Promise
     quotaGroup,
     topology,
     allCpus,
+    serverCores: planCpus.length,
     place,
+    allowedTargets: prepared?.allowedTargets ?? [],
     rawDir,
     logDir,
     now,
@@ -606,7 +666,7 @@ async function warmUpGroup(context: RunContext, group: PlanGroup, running: Map<s
     result.warmup = { runs: 0, requestsPerSecond: [] };
     for (let run = 0; run < options.profile.warmupRuns; run++) {
       checkAbort(options.signal);
-      const spec = loadSpecFor(options.profile, specInput(instance, server), true);
+      const spec = loadSpecFor(options.profile, specInput(context, instance, server), true);
       const load = await context.tool.run(spec, {
         rawOutputPath: join(context.rawDir, `${fileSafe(instance.id)}-warmup${run + 1}.txt`),
         signal: options.signal,
@@ -625,12 +685,13 @@ async function warmUpGroup(context: RunContext, group: PlanGroup, running: Map<s
   }
 }
 
-function specInput(instance: PlannedInstance, server: ServerUnderTest) {
+function specInput(context: RunContext, instance: PlannedInstance, server: ServerUnderTest) {
   return {
     url: server.url,
     payloadBytes: instance.scenario.payloadBytes,
     connections: instance.point.connections,
     cpus: instance.point.loadCpus ?? undefined,
+    allowedTargets: context.allowedTargets,
   };
 }
 
@@ -665,12 +726,12 @@ async function measureInstance(
     responseForms: result.verification?.responseForms ?? [],
     closeAfterRequests: result.verification?.closeAfterRequests ?? null,
     round,
-    spec: loadSpecFor(options.profile, specInput(instance, server), false),
+    spec: loadSpecFor(options.profile, specInput(context, instance, server), false),
     tool: context.tool,
     rawOutputPath: join(context.rawDir, `${fileSafe(instance.id)}-r${round + 1}.txt`),
     // Under a quota the servers' budget is the quota, and busy is measured against it.
     serverCores:
-      context.topology.serverCpuQuotaCores ?? instance.point.serverCpus?.length ?? context.allCpus.length,
+      context.topology.serverCpuQuotaCores ?? instance.point.serverCpus?.length ?? context.serverCores,
     signal: options.signal,
     now: context.now,
     onProgress: (p) => options.onEvent({ type: 'rep-progress', scenarioId: instance.id, round, progress: p }),

@@ -66,28 +66,41 @@ export interface ServerPlace {
   node: string;
   listenAddress: string;
   urlAddress: string;
+  /** The scaleup CLI with these arguments, as this place runs it. */
+  cli(args: string[]): { file: string; args: string[]; cwd: string };
 }
 
 let local: Host | undefined;
-/** This machine, as the runner always used it: servers on loopback. */
-export function localPlace(address = '127.0.0.1'): ServerPlace {
+/** This machine, as the runner always used it: servers on loopback (or all addresses). */
+export function localPlace(address = '127.0.0.1', listenAddress = address): ServerPlace {
   local ??= localHost();
   return {
     host: local,
     checkout: REPO_DIR,
     node: process.execPath,
-    listenAddress: address,
+    listenAddress,
     urlAddress: address,
+    cli: (args) => ({ ...scaleupCliCommand(args), cwd: REPO_DIR }),
   };
 }
 
-/** The scaleup CLI as the place runs it: the same node and loader locally, the checkout's remotely. */
-function cliOn(place: ServerPlace, args: string[]): { file: string; args: string[]; cwd: string } {
-  if (place.host.kind === 'local') return { ...scaleupCliCommand(args), cwd: REPO_DIR };
+/** Another host: its checkout's CLI through its own node (tsx resolves from the checkout). */
+export function remotePlace(
+  host: Host,
+  options: { checkout: string; node?: string; urlAddress: string; listenAddress?: string },
+): ServerPlace {
+  const node = options.node ?? 'node';
   return {
-    file: place.node,
-    args: ['--import', 'tsx', join(place.checkout, CLI_IN_CHECKOUT), ...args],
-    cwd: place.checkout,
+    host,
+    checkout: options.checkout,
+    node,
+    listenAddress: options.listenAddress ?? '0.0.0.0',
+    urlAddress: options.urlAddress,
+    cli: (args) => ({
+      file: node,
+      args: ['--import', 'tsx', join(options.checkout, CLI_IN_CHECKOUT), ...args],
+      cwd: options.checkout,
+    }),
   };
 }
 
@@ -105,7 +118,7 @@ const STOP_DEADLINE_MS = 15_000;
  * scenario's log, and stopped as a whole (TERM, then KILL) with every worker a master spawned,
  * even workers that outlive their master or hold its stdout open. Waits are bounded.
  */
-class SupervisedServer {
+export class SupervisedServer {
   exit: ProcessExit | null = null;
   readonly process: HostProcess;
 
@@ -171,6 +184,12 @@ async function childrenOn(host: Host, pid: number): Promise<number[]> {
     .map(Number);
 }
 
+/** A pid and all its descendants on a host, or nothing once the pid is gone. */
+export async function processTreeOn(host: Host, pid: number): Promise<number[]> {
+  if (!(await isAliveOn(host, pid))) return [];
+  return [pid, ...(await descendantsOn(host, pid))];
+}
+
 async function descendantsOn(host: Host, pid: number): Promise<number[]> {
   const all: number[] = [];
   for (const child of await childrenOn(host, pid)) all.push(child, ...(await descendantsOn(host, child)));
@@ -229,7 +248,7 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
   const workDir = await tempDirOn(host);
   const statsFile = `${workDir}/stats.json`;
   // Port 0: the server's master binds and reports the port in its stats file, on any host.
-  const cli = cliOn(place, [
+  const cli = place.cli([
     ...['server', '--port', '0', '--host', place.listenAddress, '--workers', String(options.workers)],
     ...[
       '--backlog',
@@ -431,8 +450,8 @@ export async function startCommandServer(options: CommandServerOptions): Promise
     description: { kind: 'command', command: argv, cwd: options.cwd ?? null },
     async processes() {
       const pid = server.pid;
-      if (pid === undefined || !(await isAliveOn(host, pid))) return [];
-      return [pid, ...(await descendantsOn(host, pid))].map((p) => ({ pid: p, role: 'server' as const }));
+      if (pid === undefined) return [];
+      return (await processTreeOn(host, pid)).map((p) => ({ pid: p, role: 'server' as const }));
     },
     async workerCounters() {
       return null;

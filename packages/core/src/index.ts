@@ -2,6 +2,7 @@ export { UsageError } from './errors.ts';
 export {
   type Latency,
   LatencySchema,
+  LOAD_READY_LINE,
   LOAD_TOOLS,
   type LoadResult,
   LoadResultSchema,
@@ -10,6 +11,7 @@ export {
   LoadSpecSchema,
   type LoadToolName,
   LoadToolNameSchema,
+  NGINX_READY_LINE,
 } from './load.ts';
 export {
   type ImportManifest,
@@ -94,6 +96,8 @@ export {
 } from './results.ts';
 export {
   fillPlaceholders,
+  type Hosts,
+  HostsSchema,
   PLACEHOLDERS,
   type Profile,
   ProfileSchema,

@@ -1,5 +1,13 @@
 import { z } from 'zod';
 
+/**
+ * What `scaleup load --barrier` prints on stderr once it is ready: the harness then tells every
+ * load host 'go' at once.
+ */
+export const LOAD_READY_LINE = '@scaleup-load-ready';
+/** What `scaleup nginx --ready-json` prints on stderr, followed by its details as JSON. */
+export const NGINX_READY_LINE = '@scaleup-nginx-ready';
+
 /** The load tools scaleup knows. One adapter per tool lives in @scaleup/driver. */
 export const LOAD_TOOLS = ['autocannon', 'h2load', 'wrk', 'weighttp'] as const;
 export type LoadToolName = (typeof LOAD_TOOLS)[number];

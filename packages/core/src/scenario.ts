@@ -77,6 +77,8 @@ export const SuiteSchema = z
     description: z.string().optional(),
     /** The profile this suite runs with unless --profile says otherwise. */
     profile: id.optional(),
+    /** Hosts this suite runs on (a lab's suite); the command line and the profile win. */
+    hosts: z.lazy(() => HostsSchema).optional(),
     scenarios: z.array(ScenarioSchema).min(1),
   })
   .strict()
@@ -107,6 +109,23 @@ export const SuiteSchema = z
     }
   });
 export type Suite = z.infer<typeof SuiteSchema>;
+
+/** Where a run's processes go: ssh destinations (or Host names of the ssh config). */
+export const HostsSchema = z
+  .object({
+    /** Hosts that run the load tool, together; none: this machine. */
+    load: z.array(z.string().min(1)).optional(),
+    /** The host that runs the servers under test; none: this machine. */
+    server: z.string().min(1).optional(),
+    /** An ssh config file, passed as ssh -F. */
+    sshConfig: z.string().min(1).optional(),
+    /** The scaleup checkout on the other hosts (default: the same path as here). */
+    remoteDir: z.string().min(1).optional(),
+    /** The address the load reaches the servers at, instead of the one found. */
+    serverAddress: z.string().min(1).optional(),
+  })
+  .strict();
+export type Hosts = z.infer<typeof HostsSchema>;
 
 export const ProfileSchema = z
   .object({
@@ -157,6 +176,8 @@ export const ProfileSchema = z
      * quota, so that on a small machine the servers and not the load tool are the bottleneck.
      */
     serverCpuQuotaCores: z.number().min(0.05).max(1024).optional(),
+    /** Hosts the profile runs on (see HostsSchema). */
+    hosts: HostsSchema.optional(),
   })
   .strict()
   .superRefine((profile, ctx) => {

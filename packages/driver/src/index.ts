@@ -12,7 +12,14 @@ export { weighttp } from './adapters/weighttp.ts';
 export { WRK_SUMMARY_SCRIPT, wrk } from './adapters/wrk.ts';
 export { ChildCpuMeter, type CpuSeconds, reapedChildrenCpu } from './cpu.ts';
 export { histogramQuantile, mergeHistograms, mergeLoads } from './merge.ts';
-export { bodyBytesFit, finishResult, loadProblems, type ParsedRun, type ParseOptions } from './result.ts';
+export {
+  bodyBytesFit,
+  finishResult,
+  loadProblems,
+  type ParsedRun,
+  type ParseOptions,
+  unreadableRun,
+} from './result.ts';
 export { prepareLoad, type RunLoadOptions, runLoad } from './runner.ts';
 export {
   isAllowedTarget,

@@ -15,8 +15,14 @@ import type { HostLoadResult, Latency, LoadResult, RepetitionLoad } from '@scale
 export function mergeLoads(hosts: readonly HostLoadResult[]): RepetitionLoad {
   if (hosts.length === 0) throw new RangeError('merge: no host results');
   if (hosts.length === 1) {
-    const { host: _, latencyHistogram: __, ...only } = hosts[0]!;
-    return { ...only, hosts: hosts.map(withoutHistogram) };
+    const { host, latencyHistogram: _, ...only } = hosts[0]!;
+    // Even alone, a host's problems say which host they happened on.
+    return {
+      ...only,
+      errors: only.errors.map((e) => `${host}: ${e}`),
+      notes: only.notes.map((n) => `${host}: ${n}`),
+      hosts: hosts.map(withoutHistogram),
+    };
   }
   const sum = (pick: (r: LoadResult) => number) => hosts.reduce((total, r) => total + pick(r), 0);
   const sumOrNull = (pick: (r: LoadResult) => number | null) =>

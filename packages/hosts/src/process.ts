@@ -3,6 +3,7 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 import type { Readable } from 'node:stream';
 import type { ResultPromise } from 'execa';
 import { type ControlMessage, frames, StderrDemux } from './protocol.ts';
+import { within } from './time.ts';
 import type { ExecResult, HostProcess, Lines, ProcessExit } from './types.ts';
 
 /** After the leader's end, how long trailing output may take to drain before `exited` resolves anyway. */
@@ -51,8 +52,6 @@ function lineSplitter(
   stream.once('end', finish);
   stream.once('error', finish);
 }
-
-const sleep = (ms: number) => new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
 
 /**
  * A command behind a group leader, reached through a local child: the leader itself (local
@@ -158,14 +157,14 @@ export class LeaderProcess implements HostProcess {
       // starting sees its stdin close and stops its group itself. Locally the leader is asked
       // like any other, since killing it now could orphan a command it has just let run.
       await this.#options.forceKill(this.#child, undefined);
-      if ((await Promise.race([this.exited, sleep(5000)])) !== 'late') return;
+      if ((await within(this.exited, 5000)) !== 'late') return;
     }
     this.#send(frames.stop(graceMs));
     // The leader waits the grace, then KILLs and waits for the group; an ssh round trip on top.
     const budget = graceMs + (this.#options.kind === 'ssh' ? 8000 : 6000);
-    if ((await Promise.race([this.exited, sleep(budget)])) !== 'late') return;
+    if ((await within(this.exited, budget)) !== 'late') return;
     await this.#options.forceKill(this.#child, this.#pid);
-    if ((await Promise.race([this.exited, sleep(5000)])) !== 'late') return;
+    if ((await within(this.exited, 5000)) !== 'late') return;
     throw new Error(
       `host ${hostName}: process ${this.#pid ?? '(pid not reported)'} did not stop within ${budget + 5000} ms`,
     );
@@ -327,7 +326,7 @@ export async function collect(
   hostName: string,
 ): Promise<ExecResult> {
   let timedOut = false;
-  if ((await Promise.race([process.exited, sleep(timeoutMs)])) === 'late') {
+  if ((await within(process.exited, timeoutMs)) === 'late') {
     timedOut = true;
     await process.stop(1000).catch(() => {});
   }

@@ -6,6 +6,7 @@ import { execa, type ResultPromise } from 'execa';
 import { collect, LeaderProcess } from './process.ts';
 import { LEADER_IN_CHECKOUT, leaderArguments, newToken, REPO_DIR } from './protocol.ts';
 import { remoteCommandLine, shellQuote } from './quote.ts';
+import { pause, within } from './time.ts';
 import type { ExecOptions, ExecResult, Host, HostFacts, HostProcess, SpawnOptions } from './types.ts';
 
 export interface SshHostOptions {
@@ -61,8 +62,6 @@ export function sweepControlDirs(): void {
       rmSync(join(tmpdir(), entry), { recursive: true, force: true });
   }
 }
-
-const sleep = (ms: number) => new Promise<'late'>((resolve) => setTimeout(() => resolve('late'), ms).unref());
 
 function lastLine(text: string): string | undefined {
   return text.trim().split('\n').filter(Boolean).at(-1);
@@ -204,14 +203,14 @@ class SshHost implements Host {
         master.kill('SIGKILL');
         return;
       }
-      await sleep(20);
+      await pause(20);
     }
   }
 
   /** Runs one remote command line without the group leader, bounded; for probes only. */
   async #raw(remote: string, timeoutMs: number): Promise<ExecResult> {
     const deadline = Date.now() + timeoutMs;
-    await Promise.race([this.#ensureMaster(), sleep(timeoutMs / 2)]);
+    await within(this.#ensureMaster(), timeoutMs / 2);
     const command = supervisedCommand('ssh', [...this.#sshArgs('client'), '--', this.name, remote], {
       deathSignal: 'KILL',
     });
@@ -254,7 +253,7 @@ class SshHost implements Host {
       ...args,
     ]);
     const launch = (async () => {
-      await Promise.race([this.#ensureMaster(), sleep((o.connectTimeoutSeconds + 5) * 1000)]);
+      await within(this.#ensureMaster(), (o.connectTimeoutSeconds + 5) * 1000);
       const command = supervisedCommand('ssh', [...this.#sshArgs('client'), '--', this.name, remote], {
         deathSignal: 'TERM',
       });
@@ -368,7 +367,7 @@ class SshHost implements Host {
    * .bashrc) is not part of any round trip.
    */
   async #clockOffset(): Promise<{ offsetMs: number; uncertaintyMs: number } | null> {
-    await Promise.race([this.#ensureMaster(), sleep(5000)]);
+    await within(this.#ensureMaster(), 5000);
     const remote = remoteCommandLine(['/bin/sh', '-c', 'while read -r _; do date +%s%N; done']);
     const command = supervisedCommand('ssh', [...this.#sshArgs('client'), '--', this.name, remote], {
       deathSignal: 'KILL',
@@ -401,7 +400,7 @@ class SshHost implements Host {
         const answer = new Promise<string | null>((resolve) => waiting.push(resolve));
         const before = now();
         child.stdin?.write('\n');
-        const line = await Promise.race([answer, sleep(5000).then(() => null)]);
+        const line = await within(answer, 5000).then((line) => (line === 'late' ? null : line));
         const after = now();
         const remoteMs = line === null ? null : parseRemoteNanos(line);
         if (remoteMs === null) break;
@@ -422,7 +421,7 @@ class SshHost implements Host {
       if (master !== undefined && master.exitCode === null && master.signalCode === null) {
         const gone = new Promise<void>((resolve) => master.once('exit', () => resolve()));
         master.kill('SIGTERM');
-        if ((await Promise.race([gone, sleep(3000)])) === 'late') master.kill('SIGKILL');
+        if ((await within(gone, 3000)) === 'late') master.kill('SIGKILL');
       }
       if (this.#controlDir !== undefined) rmSync(this.#controlDir, { recursive: true, force: true });
     })();

@@ -48,7 +48,7 @@ export async function startServer(planned: PlannedServer, context: StartContext)
         connections: context.connections,
         backlog: context.backlog,
         cpus,
-        host: context.place.listenAddress,
+        place: context.place,
         logPath,
       });
     }

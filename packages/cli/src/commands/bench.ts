@@ -72,6 +72,13 @@ every tool run, then results.xlsx and results.pdf.
   --no-pin              do not split and pin CPUs between servers and the load tool
   --server-quota CPUS   cap every server at this many CPUs with a cgroup quota (root), so the
                         servers, not the load tool, are the bottleneck; e.g. 0.6
+  --load-host DEST      run the load tool on DEST over ssh (repeatable: the hosts start
+                        together and their results are merged); DEST is an ssh destination
+                        or a Host of the ssh config
+  --server-host DEST    run the servers under test (scaleup, nginx, commands) on DEST
+  --ssh-config FILE     passed as ssh -F FILE to every ssh call
+  --remote-dir DIR      the scaleup checkout on the other hosts (default: this checkout's path)
+  --server-address ADDR the address the load reaches the servers at (default: found over ssh)
   --out DIR             write the run here instead of results/<date-time>-<host>/
   --no-report           stop after results.json
   --json                print the final results.json to stdout (progress stays on stderr)
@@ -245,6 +252,11 @@ export const benchCommand: Command = {
       adaptive: { type: 'boolean' },
       'server-cpus': { type: 'string' },
       accept: { type: 'string' },
+      'load-host': { type: 'string', multiple: true },
+      'server-host': { type: 'string' },
+      'ssh-config': { type: 'string' },
+      'remote-dir': { type: 'string' },
+      'server-address': { type: 'string' },
       requests: { type: 'string' },
       duration: { type: 'string' },
       connections: { type: 'string' },
@@ -282,7 +294,21 @@ export const benchCommand: Command = {
         `unknown --profile '${profileName}' (profiles: ${Object.keys(profiles).join(', ')})`,
       );
     }
-    const profile = applyOverrides(baseProfile, values);
+    const profile = applyOverrides(baseProfile, values as Record<string, string | boolean | undefined>);
+    // The command line wins over the profile, the profile over the suite.
+    const hosts = { ...suite.hosts, ...profile.hosts };
+    const loadHosts = values['load-host'] ?? hosts.load ?? [];
+    const sshConfig = values['ssh-config'] ?? hosts.sshConfig;
+    const remote = {
+      loadHosts,
+      serverHost: values['server-host'] ?? hosts.server ?? null,
+      sshConfig: sshConfig === undefined ? undefined : resolve(sshConfig),
+      remoteDir: values['remote-dir'] ?? hosts.remoteDir,
+      serverAddress: values['server-address'] ?? hosts.serverAddress,
+    };
+    if (new Set(remote.loadHosts).size !== remote.loadHosts.length) {
+      throw new UsageError(`--load-host names a host twice: ${remote.loadHosts.join(', ')}`);
+    }
     const tool =
       values.tool === undefined
         ? undefined
@@ -337,6 +363,7 @@ export const benchCommand: Command = {
           scaleupVersion: await scaleupVersion(),
           repoDir: REPO_DIR,
           signal: controller.signal,
+          remote,
           onEvent: progressPrinter(process.stderr),
         },
         await createDefaultDeps(),

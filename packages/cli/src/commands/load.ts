@@ -1,7 +1,15 @@
 import { readFile } from 'node:fs/promises';
-import { type LoadResult, type LoadSpecInput, UsageError } from '@scaleup/core';
+import { LOAD_READY_LINE, type LoadResult, type LoadSpecInput, UsageError } from '@scaleup/core';
 import { parseCpuList } from '@scaleup/core/io';
-import { adapterFor, defaultTool, detectTools, loadProblems, runLoad, toolNamed } from '@scaleup/driver';
+import {
+  adapterFor,
+  defaultTool,
+  detectTools,
+  loadProblems,
+  prepareLoad,
+  runLoad,
+  toolNamed,
+} from '@scaleup/driver';
 import { intOption, numberOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 
@@ -22,11 +30,39 @@ options:
   --timeout S           kill the tool after S seconds (default 30, or duration + 10)
   --expect-bytes N      a response whose body is not N bytes long is a failure
   --max-failed PCT      failed or errored requests tolerated before the exit code is 1 (default 0)
+  --allow-target ADDR   also load ADDR, a server host you run (repeatable)
+  --barrier             get ready, print '${LOAD_READY_LINE}' on stderr, and start only on a 'go' line on
+                        stdin (how several load hosts start together); stdin closing stops the tool
   --raw-out PATH        keep the tool's raw output in PATH
   --json                print the LoadResult as JSON on stdout, nothing else
-Only loopback URLs (127.0.0.0/8, ::1, localhost) over http:// are loaded.
+Only http:// URLs on loopback (127.0.0.0/8, ::1, localhost), the benchmark network 198.18.0.0/15
+or an --allow-target address are loaded.
 Exit code: 0 for a clean run; 1 when it did not complete, nothing succeeded, or failures exceed
 --max-failed (each reason on a '!' line); 2 for bad input.`;
+
+/**
+ * The barrier: ready once the tool is found and the spec accepted, then wait for 'go'. stdin
+ * closing (the harness gone, the connection dropped) before or during the run stops everything.
+ */
+function barrier(controller: AbortController): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    let going = false;
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (chunk: string) => {
+      buffered += chunk;
+      if (!going && /(^|\n)go\n/.test(buffered)) {
+        going = true;
+        resolve();
+      }
+    });
+    process.stdin.on('end', () => {
+      controller.abort('stdin closed');
+      if (!going) reject(new UsageError('stdin closed before the go signal: not started'));
+    });
+    process.stderr.write(`${LOAD_READY_LINE}\n`);
+  });
+}
 
 const PARSE_HELP = `usage: pnpm load parse --tool TOOL FILE [--expect-bytes N] [--max-failed PCT] [--json]
 Reads the output of a load run captured by hand (stdout, or stdout and stderr together) and prints
@@ -123,6 +159,8 @@ async function runCommand(argv: string[]): Promise<number> {
       'expect-bytes': { type: 'string' },
       'raw-out': { type: 'string' },
       'max-failed': { type: 'string' },
+      'allow-target': { type: 'string', multiple: true },
+      barrier: { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -148,13 +186,24 @@ async function runCommand(argv: string[]): Promise<number> {
     cpus: cpusFrom(values.cpus),
     expectedBodyBytes:
       values['expect-bytes'] === undefined ? undefined : intOption(values['expect-bytes'], 'expect-bytes', 0),
+    ...(values['allow-target'] === undefined ? {} : { allowedTargets: values['allow-target'] }),
   };
   const maxFailed = maxFailedOf(values['max-failed']);
   const tool = values.tool === undefined ? await defaultTool() : toolNamed(values.tool);
+  const controller = new AbortController();
+  if (values.barrier) {
+    // Everything that can refuse the run is checked before saying ready.
+    prepareLoad(spec, tool);
+    const detection = await adapterFor(tool).detect();
+    if (!detection.found) throw new UsageError(`${detection.reason}; to install: ${detection.install}`);
+    await barrier(controller);
+  }
   const result = await runLoad(spec, {
     tool,
+    signal: controller.signal,
     ...(values['raw-out'] ? { rawOutputPath: values['raw-out'] } : {}),
   });
+  if (values.barrier) process.stdin.destroy();
   return print(result, values.json ?? false, maxFailed);
 }
 

@@ -1,4 +1,4 @@
-import { UsageError } from '@scaleup/core';
+import { NGINX_READY_LINE, UsageError } from '@scaleup/core';
 import { allowedCpus, parseCpuList } from '@scaleup/core/io';
 import {
   DEFAULT_BACKLOG,
@@ -27,6 +27,8 @@ SIGTERM; then stops it gracefully and removes its private temporary prefix.
   --reuseport        one listening socket per worker (SO_REUSEPORT)
   --cpus LIST        pin master and workers with taskset, e.g. 1 or 0-1
   --print-config     print the config that would be used and exit (--json: with its settings)
+  --ready-json       once serving, print one line '${NGINX_READY_LINE} {json}' on stderr (url,
+                     version, pids, settings): how the benchmark runs nginx on another host
   --json             with --print-config: print {text, settings} as JSON
   -h, --help         this text
 
@@ -70,6 +72,7 @@ export const nginxCommand: Command = {
       reuseport: { type: 'boolean' },
       cpus: { type: 'string' },
       'print-config': { type: 'boolean' },
+      'ready-json': { type: 'boolean' },
       json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     });
@@ -110,6 +113,16 @@ export const nginxCommand: Command = {
     const nginx = await startNginx(options);
     const workers = await nginx.workerPids();
     const { settings } = nginx;
+    if (values['ready-json']) {
+      const ready = {
+        url: nginx.url,
+        version: nginx.version,
+        masterPid: nginx.masterPid,
+        workerPids: workers,
+        settings,
+      };
+      process.stderr.write(`${NGINX_READY_LINE} ${JSON.stringify(ready)}\n`);
+    }
     process.stdout.write(
       [
         `nginx ${nginx.version} (${nginx.nginxPath}), preset ${settings.preset}: ${nginx.url}`,
