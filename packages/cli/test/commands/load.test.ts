@@ -13,10 +13,15 @@ function parse(tool: string, file: string, ...extra: string[]) {
 
 describe('load parse: a capture is a failure when nothing succeeded or too much failed', () => {
   it('exits 1 with a ! line for a weighttp 0.5 capture in which every request failed without a status', async () => {
-    const run = await parse('weighttp', 'weighttp/0.5-refused.txt');
-    expect(run.stdout).toMatch(/0 succeeded/);
+    // weighttp printed 8821 req/s for this run: all 2000 connections were reset, none answered.
+    const run = await parse('weighttp', 'weighttp/0.5-all-reset.txt');
+    expect(run.stdout).toMatch(/0 succeeded, 0 failed, 2,000 errored/);
     expect(run.stdout).toMatch(/^! no successful response/m);
     expect(run.exitCode).toBe(1);
+    // A weighttp that died before printing a summary (every connect refused) fails the same way.
+    const refused = await parse('weighttp', 'weighttp/0.5-refused.txt');
+    expect(refused.stdout).toMatch(/^! no successful response/m);
+    expect(refused.exitCode).toBe(1);
   });
 
   it('exits 1 for an all-404 capture and for refused connections, as for any run with no success', async () => {

@@ -173,7 +173,12 @@ function readJsonStyle(text: string): Counts | null {
     started: parsed.request_counts.started,
     succeeded: parsed.response_counts.pass,
     failed: parsed.response_counts.fail,
-    errored: parsed.response_counts.errs,
+    // `fail` counts non-2xx responses and requests that got none; 0.5 builds leave `errs` at 0
+    // (weighttp_report never sums it), so what `fail` holds beyond 4xx and 5xx had no response.
+    errored: Math.max(
+      parsed.response_counts.errs,
+      parsed.response_counts.fail - parsed.status_codes['4xx'] - parsed.status_codes['5xx'],
+    ),
     status: parsed.status_codes,
     bytesTotal: parsed.traffic.bytes_total,
     bytesHeaders: parsed.traffic.bytes_headers,

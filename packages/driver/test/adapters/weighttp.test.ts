@@ -225,3 +225,12 @@ describe('weighttp arguments', () => {
     );
   });
 });
+
+describe('weighttp 0.5: every request reset, no status at all', () => {
+  it('counts them as errored, not succeeded, whatever req/s weighttp printed', () => {
+    const result = weighttp.parse(fixture('weighttp', '0.5-all-reset.txt'), '', 0, { expectedBodyBytes: 40 });
+    expect(result.requests).toMatchObject({ done: 2000, succeeded: 0, failed: 0, errored: 2000 });
+    expect(result.requestsPerSecond).toBe(0);
+    expect(result.errors).toContain('2000 requests errored: no complete response');
+  });
+});
