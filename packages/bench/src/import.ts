@@ -104,7 +104,7 @@ export async function importResults(
         inFlightResponses: inFlight,
         ...(manifest.toolVersion === undefined ? {} : { toolVersion: manifest.toolVersion }),
       });
-      const load = { ...parsed, rawOutputPath };
+      const { latencyHistogram: _histogram, ...load } = { ...parsed, rawOutputPath };
       return {
         round: c,
         startedAt: date,
@@ -113,6 +113,7 @@ export async function importResults(
         serverCpuUtilisation: null,
         workers: null,
         tcp: null,
+        stealFraction: null,
         verdict: judgeRepetition({
           load,
           expectedBodyBytes: scenario.payloadBytes,

@@ -8,6 +8,7 @@ import {
   type LoadSpec,
   type LoadToolName,
   maximumRuns,
+  median,
   type Plan,
   type PlanGroup,
   type PlannedInstance,
@@ -103,7 +104,10 @@ export type BenchEvent =
       round: number;
       rounds: number;
       repetition: Repetition;
+      /** Time left if every group stops at the rounds planned so far. */
       etaSeconds: number | null;
+      /** With adaptive rounds: the most it can take (the time budget, or every group at its maximum). */
+      etaMaxSeconds: number | null;
     }
   | { type: 'rounds'; stop: GroupStop; target: number | null; more: boolean }
   | { type: 'warning'; message: string };
@@ -459,6 +463,8 @@ async function runOnHosts(
       if (result.skipped === null && result.repetitions.length === 0) result.skipped = 'no repetition ran';
     }
     for (const message of saturatedToolWarnings(results.scenarios)) store.warn(message);
+    const steal = stealWarning(results.scenarios);
+    if (steal !== null) store.warn(steal);
     results.complete = true;
     results.run.finishedAt = now().toISOString();
     await store.save();
@@ -756,7 +762,23 @@ async function measureInstance(
       elapsedInRunsSeconds: progress.elapsedInRuns,
       plannedSecondsPerRun: options.profile.durationSeconds ?? null,
     }),
+    etaMaxSeconds: adaptiveEtaBound(context),
   });
+}
+
+/** The most the rest of an adaptive run can take: every group at its maximum, within the budget. */
+function adaptiveEtaBound(context: RunContext): number | null {
+  const { plan, progress } = context;
+  if (plan.adaptive === null) return null;
+  const atMost = estimateRemainingSeconds({
+    remainingRuns: Math.max(0, maximumRuns(plan) - progress.index),
+    finishedRuns: progress.finished,
+    elapsedInRunsSeconds: progress.elapsedInRuns,
+    plannedSecondsPerRun: context.options.profile.durationSeconds ?? null,
+  });
+  if (context.deadline === null) return atMost;
+  const budgetLeft = Math.max(0, (context.deadline - Date.now()) / 1000);
+  return atMost === null ? budgetLeft : Math.min(atMost, budgetLeft);
 }
 
 /**
@@ -776,6 +798,28 @@ export function saturatedToolWarnings(scenarios: readonly ScenarioResult[]): str
     }
   }
   return warnings;
+}
+
+/** Above this share of CPU time taken by the hypervisor, the run says the machine was noisy. */
+export const NOISY_STEAL = 0.02;
+
+/**
+ * A virtual machine whose hypervisor takes CPU time (steal) swings from one repetition to the
+ * next; saying how much it took lets a reader see why the intervals are wide.
+ */
+export function stealWarning(scenarios: readonly ScenarioResult[]): string | null {
+  const values = scenarios.flatMap((s) =>
+    s.repetitions.flatMap((r) => (r.stealFraction === null ? [] : [r.stealFraction])),
+  );
+  if (values.length === 0) return null;
+  const typical = median(values);
+  const worst = Math.max(...values);
+  if (worst < NOISY_STEAL) return null;
+  return (
+    `the hypervisor took CPU time from this machine during the run (steal: median ${(typical * 100).toFixed(1)}%, ` +
+    `up to ${(worst * 100).toFixed(1)}% of a repetition): a noisy virtual machine, which widens every interval; ` +
+    'the paired ratios cancel much of it, absolute figures less'
+  );
 }
 
 /**

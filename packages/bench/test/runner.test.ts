@@ -1,6 +1,6 @@
 import type { Repetition, Scenario, ScenarioResult } from '@scaleup/core';
 import { describe, expect, it } from 'vitest';
-import { saturatedToolWarnings, zeroCopyWarning } from '../src/runner.ts';
+import { saturatedToolWarnings, stealWarning, zeroCopyWarning } from '../src/runner.ts';
 import { loadResult } from './helpers.ts';
 
 const scenario = (payloadBytes: number): Scenario => ({
@@ -53,5 +53,17 @@ describe('saturated load tool', () => {
     ]);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^1a: the load tool used >= 90% of its cores in 2 of 3 repetitions/);
+  });
+});
+
+describe('a noisy virtual machine', () => {
+  it('says how much CPU time the hypervisor took, when it took any worth saying', () => {
+    const reps = (steal: (number | null)[]) =>
+      ({ id: 'x', repetitions: steal.map((s) => ({ stealFraction: s })) }) as unknown as ScenarioResult;
+    expect(stealWarning([reps([0, 0.001, null])])).toBeNull();
+    expect(stealWarning([reps([0.01, 0.08, 0.02])])).toMatch(
+      /^the hypervisor took CPU time from this machine during the run \(steal: median 2\.0%, up to 8\.0% of a repetition\)/,
+    );
+    expect(stealWarning([reps([null])])).toBeNull();
   });
 });

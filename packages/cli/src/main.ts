@@ -27,12 +27,12 @@ const commands: CommandEntry[] = [
   },
   {
     name: 'bench',
-    summary: 'run the benchmark suite and write results.json, results.xlsx and results.pdf',
+    summary: 'run the benchmark suite (sweeps, other hosts) and write results.json and the reports',
     load: async () => (await import('./commands/bench.ts')).benchCommand,
   },
   {
     name: 'report',
-    summary: 'regenerate results.xlsx and results.pdf from a results.json',
+    summary: 'regenerate results.xlsx, .pdf, .html and .md from a results.json',
     load: async () => (await import('./commands/report.ts')).reportCommand,
   },
   {

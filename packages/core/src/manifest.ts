@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
 import { formatIssues } from './results.ts';
-import { ScenarioError } from './scenario.ts';
+import { IdSchema, ScenarioError } from './scenario.ts';
 
 /**
  * The manifest of `bench import`: outputs of load tools run by hand (the seed's weighttp logs,
@@ -9,7 +9,7 @@ import { ScenarioError } from './scenario.ts';
  * unknown key and bad value is reported, all at once.
  */
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'ids use letters, digits, ".", "_" and "-"');
+const id = IdSchema;
 
 export const ImportScenarioSchema = z
   .object({

@@ -166,6 +166,11 @@ export const RepetitionSchema = z
     serverCpuUtilisation: nonNegative.nullable(),
     workers: z.array(WorkerShareSchema).nullable(),
     tcp: TcpCountersSchema.nullable(),
+    /**
+     * The share of the server host's CPU time its hypervisor took (steal, /proc/stat) during
+     * the repetition: a virtual machine's noise, measured; null where not readable.
+     */
+    stealFraction: z.number().min(0).max(1).nullable().default(null),
     verdict: VerdictSchema,
   })
   .strict();

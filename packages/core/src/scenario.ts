@@ -8,7 +8,11 @@ import { ACCEPT_MODES, SEND_MODES, SERVER_DEFAULT_BACKLOG } from './server-stats
  * and bad values are errors, and every error is reported at once with its file and field.
  */
 
-const id = z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'ids use letters, digits, ".", "_" and "-"');
+/** A scenario, suite or profile id: what file names and result ids are made of. */
+export const IdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'ids use letters, digits, ".", "_" and "-"');
+const id = IdSchema;
 
 export const PLACEHOLDERS = ['port', 'host', 'payload', 'workers'] as const;
 

@@ -62,6 +62,7 @@ function rep(
         ? null
         : workers.map(([requests, connections], slot) => ({ slot, pid: 100 + slot, requests, connections })),
     tcp: null,
+    stealFraction: null,
     verdict: {
       valid,
       reasons: valid ? [] : ['3 failed responses'],

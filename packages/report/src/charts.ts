@@ -71,6 +71,45 @@ function labelExpr(categories: string[], band: number): string {
   return cases.length ? `${cases.join(' : ')} : datum.label` : 'datum.label';
 }
 
+/** What every chart's spec starts with: its size, fitted with padding, on white. */
+function frame(options: { width: number; height: number }) {
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    width: options.width,
+    height: options.height,
+    autosize: { type: 'fit', contains: 'padding' },
+    padding: 4,
+    background: '#ffffff',
+  };
+}
+
+/** One font everywhere, the same axes; legends differ by chart. */
+function chartConfig(legend: Record<string, unknown>) {
+  return {
+    font: FONT_FAMILY,
+    view: { stroke: null },
+    axis: {
+      labelFont: FONT_FAMILY,
+      titleFont: FONT_FAMILY,
+      labelFontSize: LABEL_SIZE,
+      titleFontSize: 9,
+      titleFontWeight: 'normal',
+    },
+    axisY: { gridDash: [3, 3] },
+    legend,
+    title: { font: FONT_FAMILY },
+  };
+}
+
+/** A dashed horizontal reference line (1.0 for ratios and efficiency). */
+function ruleLayer(value: number): Record<string, unknown> {
+  return {
+    data: { values: [{ rule: value }] },
+    mark: { type: 'rule', strokeDash: [4, 3], color: '#808080' },
+    encoding: { y: { field: 'rule', type: 'quantitative' } },
+  };
+}
+
 export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.TopLevelSpec {
   const grouped = options.series !== undefined && options.series.length > 1;
   const values = data.map((d) => ({ ...d, series: d.series ?? '', label: d.value }));
@@ -136,39 +175,15 @@ export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.Top
       },
     },
   ];
-  if (options.rule !== undefined) {
-    layers.push({
-      data: { values: [{ rule: options.rule }] },
-      mark: { type: 'rule', strokeDash: [4, 3], color: '#808080' },
-      encoding: { y: { field: 'rule', type: 'quantitative' } },
-    });
-  }
+  if (options.rule !== undefined) layers.push(ruleLayer(options.rule));
   // Built loosely and checked by vega-lite at compile time: its layer types are not exported.
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: options.width,
-    height: options.height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 4,
-    background: '#ffffff',
+    ...frame(options),
     title: { text: options.title, fontSize: 11, font: FONT_FAMILY, fontWeight: 'normal' },
     data: { values },
     transform: [{ calculate: 'max(datum.value || 0, datum.ciHigh || 0)', as: 'top' }],
     layer: layers,
-    config: {
-      font: FONT_FAMILY,
-      view: { stroke: null },
-      axis: {
-        labelFont: FONT_FAMILY,
-        titleFont: FONT_FAMILY,
-        labelFontSize: LABEL_SIZE,
-        titleFontSize: 9,
-        titleFontWeight: 'normal',
-      },
-      axisY: { gridDash: [3, 3] },
-      legend: { labelFont: FONT_FAMILY, labelFontSize: 8 },
-      title: { font: FONT_FAMILY },
-    },
+    config: chartConfig({ labelFont: FONT_FAMILY, labelFontSize: 8 }),
   } as unknown as vl.TopLevelSpec;
 }
 
@@ -323,20 +338,9 @@ export function lineChartSpec(data: LineDatum[], options: LineChartOptions): vl.
       },
     },
   ];
-  if (options.rule !== undefined) {
-    layers.push({
-      data: { values: [{ rule: options.rule }] },
-      mark: { type: 'rule', strokeDash: [4, 3], color: '#808080' },
-      encoding: { y: { field: 'rule', type: 'quantitative' } },
-    });
-  }
+  if (options.rule !== undefined) layers.push(ruleLayer(options.rule));
   return {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    width: options.width,
-    height: options.height,
-    autosize: { type: 'fit', contains: 'padding' },
-    padding: 4,
-    background: '#ffffff',
+    ...frame(options),
     title: {
       text: wrapText(options.title, options.width - 10, 10),
       ...(options.subtitle === undefined
@@ -350,20 +354,7 @@ export function lineChartSpec(data: LineDatum[], options: LineChartOptions): vl.
     },
     data: { values },
     layer: layers,
-    config: {
-      font: FONT_FAMILY,
-      view: { stroke: null },
-      axis: {
-        labelFont: FONT_FAMILY,
-        titleFont: FONT_FAMILY,
-        labelFontSize: LABEL_SIZE,
-        titleFontSize: 9,
-        titleFontWeight: 'normal',
-      },
-      axisY: { gridDash: [3, 3] },
-      legend: { labelFont: FONT_FAMILY, labelFontSize: 7, symbolSize: 40 },
-      title: { font: FONT_FAMILY },
-    },
+    config: chartConfig({ labelFont: FONT_FAMILY, labelFontSize: 7, symbolSize: 40 }),
   } as unknown as vl.TopLevelSpec;
 }
 

@@ -92,13 +92,20 @@ function errBars(errors: NonNullable<BarChartSpec['errors']>): string {
   );
 }
 
+/** A chart or axis title; sz in hundredths of a point. */
+function titleXml(text: string, size: number, bold: boolean): string {
+  const b = bold ? '1' : '0';
+  return (
+    `<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr sz="${size}" b="${b}"/></a:pPr>` +
+    `<a:r><a:rPr lang="en-US" sz="${size}" b="${b}"/><a:t>${xmlEscape(text)}</a:t></a:r></a:p></c:rich></c:tx>` +
+    '<c:overlay val="0"/></c:title>'
+  );
+}
+
 export function barChartXml(spec: BarChartSpec, axisBase: number): string {
   const catAx = axisBase;
   const valAx = axisBase + 1;
-  const title =
-    '<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr sz="1400" b="1"/></a:pPr>' +
-    `<a:r><a:rPr lang="en-US" sz="1400" b="1"/><a:t>${xmlEscape(spec.title)}</a:t></a:r></a:p></c:rich></c:tx>` +
-    '<c:overlay val="0"/></c:title>';
+  const title = titleXml(spec.title, 1400, true);
   const series =
     '<c:ser><c:idx val="0"/><c:order val="0"/>' +
     `<c:tx><c:strRef><c:f>${xmlEscape(spec.seriesNameRef)}</c:f>${strCache([spec.title])}</c:strRef></c:tx>` +
@@ -127,20 +134,13 @@ export function barChartXml(spec: BarChartSpec, axisBase: number): string {
 }
 
 function axisTitle(text: string): string {
-  return (
-    '<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr sz="1000" b="0"/></a:pPr>' +
-    `<a:r><a:rPr lang="en-US" sz="1000" b="0"/><a:t>${xmlEscape(text)}</a:t></a:r></a:p></c:rich></c:tx>` +
-    '<c:overlay val="0"/></c:title>'
-  );
+  return titleXml(text, 1000, false);
 }
 
 export function lineChartXml(spec: LineChartSpec, axisBase: number): string {
   const catAx = axisBase;
   const valAx = axisBase + 1;
-  const title =
-    '<c:title><c:tx><c:rich><a:bodyPr/><a:lstStyle/><a:p><a:pPr><a:defRPr sz="1400" b="1"/></a:pPr>' +
-    `<a:r><a:rPr lang="en-US" sz="1400" b="1"/><a:t>${xmlEscape(spec.title)}</a:t></a:r></a:p></c:rich></c:tx>` +
-    '<c:overlay val="0"/></c:title>';
+  const title = titleXml(spec.title, 1400, true);
   const series = spec.series
     .map(
       (ser, i) =>

@@ -459,6 +459,7 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
         rep.tcp?.listenDrops ?? null,
         rep.tcp?.resetsSent ?? null,
         rep.tcp?.retransmittedSegments ?? null,
+        rep.stealFraction,
         l.errors.join('; '),
       ]);
     }
@@ -499,6 +500,7 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
       'Listen drops',
       'Resets sent',
       'Retransmitted segments',
+      'Hypervisor steal',
       'Errors',
     ],
     repRows,
@@ -516,6 +518,7 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
       25: '0.00',
       26: '0.0%',
       27: '0.0%',
+      32: '0.0%',
     },
   );
 

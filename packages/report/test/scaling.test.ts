@@ -1,5 +1,4 @@
-import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResults } from '@scaleup/core';
 import ExcelJS from 'exceljs';
@@ -7,7 +6,8 @@ import { strFromU8, unzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { renderPdf } from '../src/pdf.ts';
 import { renderXlsx, SCALING_SHEET } from '../src/xlsx.ts';
-import { fixturesDir, hasCommand, tempDir } from './fixtures/files.ts';
+import { fixturesDir, hasCommand } from './fixtures/files.ts';
+import { chartObjectsOf } from './fixtures/libreoffice.ts';
 import { pdfText } from './fixtures/poppler.ts';
 
 // Real runs on the development VM: `pnpm bench --profile smoke --only 2a,nginx-2` with
@@ -39,29 +39,27 @@ describe('reports of a sweep', () => {
     );
   });
 
-  it('native line charts bound to the Scaling sheet: workers with the ideal line; connections and p99', () => {
+  it('native line charts bound to the Scaling sheet: workers with the ideal line; connections and p99', async () => {
     const files = (bytes: Uint8Array) =>
       Object.fromEntries(Object.entries(unzipSync(bytes)).map(([k, v]) => [k, strFromU8(v)]));
-    return (async () => {
-      const w = files(await renderXlsx(workers));
-      const lines = Object.entries(w).filter(
+    const lineCharts = (entries: Record<string, string>) =>
+      Object.entries(entries).filter(
         ([k, v]) => /^xl\/charts\/chart\d+\.xml$/.test(k) && v.includes('<c:lineChart>'),
       );
-      expect(lines).toHaveLength(1);
-      const xml = lines[0]![1];
-      expect(xml).toContain('Served responses/s against workers');
-      expect(xml.match(/<c:ser>/g)).toHaveLength(4); // two curves, each with its ideal line
-      expect(xml).toContain('<a:prstDash val="dash"/>');
-      expect(xml).toContain(`'${SCALING_SHEET}'!$A$`);
-      const c = files(await renderXlsx(connections));
-      const titles = Object.entries(c)
-        .filter(([k, v]) => /^xl\/charts\/chart\d+\.xml$/.test(k) && v.includes('<c:lineChart>'))
-        .map(([, v]) => /<a:t>([^<]+)<\/a:t>/.exec(v)![1]);
-      expect(titles).toEqual([
-        'Responses/s against concurrent connections',
-        'p99 latency (ms) against concurrent connections',
-      ]);
-    })();
+    const lines = lineCharts(files(await renderXlsx(workers)));
+    expect(lines).toHaveLength(1);
+    const xml = lines[0]![1];
+    expect(xml).toContain('Served responses/s against workers');
+    expect(xml.match(/<c:ser>/g)).toHaveLength(4); // two curves, each with its ideal line
+    expect(xml).toContain('<a:prstDash val="dash"/>');
+    expect(xml).toContain(`'${SCALING_SHEET}'!$A$`);
+    const titles = lineCharts(files(await renderXlsx(connections))).map(
+      ([, v]) => /<a:t>([^<]+)<\/a:t>/.exec(v)![1],
+    );
+    expect(titles).toEqual([
+      'Responses/s against concurrent connections',
+      'p99 latency (ms) against concurrent connections',
+    ]);
   });
 
   it('a run without a sweep has no Scaling sheet and looks as before', async () => {
@@ -75,36 +73,12 @@ describe('reports of a sweep', () => {
 
   it.skipIf(!hasCommand('soffice'))(
     'LibreOffice renders the scaling charts as line charts',
-    () => {
-      return (async () => {
-        const dir = tempDir();
-        const xlsx = join(dir, 'results.xlsx');
-        writeFileSync(xlsx, await renderXlsx(connections));
-        execFileSync(
-          'soffice',
-          [
-            `-env:UserInstallation=file://${join(dir, 'profile')}`,
-            '--headless',
-            '--convert-to',
-            'ods',
-            '--outdir',
-            dir,
-            xlsx,
-          ],
-          { stdio: 'ignore', timeout: 120_000 },
-        );
-        expect(readdirSync(dir)).toContain('results.ods');
-        const ods = unzipSync(new Uint8Array(readFileSync(join(dir, 'results.ods'))));
-        const classes = Object.keys(ods)
-          .filter((f) => /^Object \d+\/content\.xml$/.test(f))
-          .map((f) => /chart:class="chart:([a-z]+)"/.exec(strFromU8(ods[f]!))![1]);
-        expect(classes.sort()).toEqual(['bar', 'bar', 'line', 'line']);
-        const line = Object.keys(ods)
-          .filter((f) => /^Object \d+\/content\.xml$/.test(f))
-          .map((f) => strFromU8(ods[f]!))
-          .find((x) => x.includes('chart:class="chart:line"'))!;
-        expect(line).toMatch(/chart:values-cell-range-address="Scaling\.B\d+:Scaling\.B\d+"/);
-      })();
+    async () => {
+      const objects = chartObjectsOf(await renderXlsx(connections));
+      const classes = objects.map((xml) => /chart:class="chart:([a-z]+)"/.exec(xml)![1]);
+      expect(classes.sort()).toEqual(['bar', 'bar', 'line', 'line']);
+      const line = objects.find((x) => x.includes('chart:class="chart:line"'))!;
+      expect(line).toMatch(/chart:values-cell-range-address="Scaling\.B\d+:Scaling\.B\d+"/);
     },
     150_000,
   );

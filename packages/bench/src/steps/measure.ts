@@ -18,6 +18,15 @@ async function sampleCpu(server: ServerUnderTest, processes: { pid: number; role
   return new Map(samples.filter((s) => s.cpu !== null).map((s) => [s.pid, s]));
 }
 
+/** Total and steal jiffies of the server host, from the first line of /proc/stat. */
+async function readCpuTimes(server: ServerUnderTest): Promise<{ total: number; steal: number } | null> {
+  const text = await server.readFile('/proc/stat');
+  const fields = text?.split('\n')[0]?.trim().split(/\s+/).slice(1).map(Number);
+  if (fields === undefined || fields.length < 8 || fields.some((f) => !Number.isFinite(f))) return null;
+  // user nice system idle iowait irq softirq steal [guest guest_nice, already in user and nice]
+  return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7]! };
+}
+
 /** The kernel's TCP counters of the server host's network namespace, or null where unreadable. */
 async function readTcp(server: ServerUnderTest): Promise<TcpCounters | null> {
   const [netstat, snmp] = await Promise.all([
@@ -82,10 +91,11 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
   const { server } = input;
   const startedAt = input.now().toISOString();
   const processes = await server.processes();
-  const [cpuBefore, tcpBefore, workersBefore] = await Promise.all([
+  const [cpuBefore, tcpBefore, workersBefore, timesBefore] = await Promise.all([
     sampleCpu(server, processes),
     readTcp(server),
     server.workerCounters(),
+    readCpuTimes(server),
   ]);
   const wallStart = process.hrtime.bigint();
   const stopTicker = progressTicker(server, wallStart, input.onProgress);
@@ -94,11 +104,18 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
     .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal })
     .finally(stopTicker);
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
-  const [cpuAfter, tcpAfter, workersAfter] = await Promise.all([
+  const [cpuAfter, tcpAfter, workersAfter, timesAfter] = await Promise.all([
     sampleCpu(server, processes),
     readTcp(server),
     server.workerCounters(),
+    readCpuTimes(server),
   ]);
+  const elapsedJiffies =
+    timesBefore === null || timesAfter === null ? 0 : timesAfter.total - timesBefore.total;
+  const stealFraction =
+    elapsedJiffies > 0
+      ? Math.min(1, Math.max(0, (timesAfter!.steal - timesBefore!.steal) / elapsedJiffies))
+      : null;
   const serverCpu: ProcessCpuSample[] = [];
   for (const [pid, after] of cpuAfter) {
     const before = cpuBefore.get(pid);
@@ -135,6 +152,7 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
     serverCpuUtilisation,
     workers,
     tcp: tcpBefore !== null && tcpAfter !== null ? tcpCounterDelta(tcpBefore, tcpAfter) : null,
+    stealFraction,
     verdict: judgeRepetition({
       load,
       expectedBodyBytes: input.payloadBytes,

@@ -10,7 +10,9 @@ export function formatRate(value: number): string {
 
 /** One line per finished repetition: enough to follow a long run, quiet enough to read. */
 export function repetitionLine(
-  input: Omit<Extract<BenchEvent, { type: 'rep-done' }>, 'type' | 'etaSeconds'> & { eta: string | null },
+  input: Omit<Extract<BenchEvent, { type: 'rep-done' }>, 'type' | 'etaSeconds' | 'etaMaxSeconds'> & {
+    eta: string | null;
+  },
 ): string {
   const { repetition: rep } = input;
   const width = String(input.runs).length;

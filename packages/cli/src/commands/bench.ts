@@ -43,7 +43,7 @@ const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole 
 Runs the seed's experiment: starts each server (scaleup and a real nginx), checks its answer,
 warms it up, and measures interleaved repetitions with a real load tool. Writes
 results/<date-time>-<host>/results.json (rewritten after every repetition), the raw output of
-every tool run, then results.xlsx and results.pdf.
+every tool run, then results.xlsx, results.pdf, results.html and results.md.
 
   --profile NAME        default | seed | server-bound | scaling | concurrency | smoke
                         (default: default); see scenarios/profiles.json
@@ -225,7 +225,12 @@ function progressPrinter(stream: NodeJS.WriteStream) {
         print(
           repetitionLine({
             ...event,
-            eta: event.etaSeconds === null ? null : formatDuration(event.etaSeconds),
+            eta:
+              event.etaSeconds === null
+                ? null
+                : event.etaMaxSeconds !== null && event.etaMaxSeconds > event.etaSeconds + 1
+                  ? `${formatDuration(event.etaSeconds)} (at most ${formatDuration(event.etaMaxSeconds)})`
+                  : formatDuration(event.etaSeconds),
           }),
         );
         break;
