@@ -413,6 +413,10 @@ async function runOnHosts(
     warnings: [
       ...chosen.warnings,
       ...tuningWarnings(tuning, peakConnections(profile)),
+      // Every host's tuning limits its part of the run as this machine's does.
+      ...(prepared?.environments ?? []).flatMap((host) =>
+        tuningWarnings(host.tuning, peakConnections(profile)).map((w) => `${host.name}: ${w}`),
+      ),
       ...sweepWarnings(profile, plan, allCpus),
     ],
   };

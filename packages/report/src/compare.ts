@@ -9,7 +9,7 @@ import {
   UsageError,
 } from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
-import { type BarDatum, barChartSvg } from './charts.ts';
+import { type BarDatum, barChartSvg, lineChartSvg } from './charts.ts';
 import type { Exporter } from './exporter.ts';
 import { textWidth } from './font.ts';
 import {
@@ -95,7 +95,61 @@ export interface Comparison {
   protocolDiff: { item: string; values: string[] }[];
   /** Environment and plan fields whose values differ between runs, one value per run. */
   environmentDiff: { item: string; values: string[] }[];
+  /** Sweeps' curves of every run, each point its ratio to that run's nginx at the same point. */
+  curves: ComparedCurve[];
   date: Date;
+}
+
+/** One scenario's ratio to nginx against workers (or connections), a series per run. */
+export interface ComparedCurve {
+  key: string;
+  label: string;
+  axis: 'workers' | 'connections';
+  points: { run: string; x: number; ratio: number; ciLow: number; ciHigh: number; lowerBound: boolean }[];
+}
+
+/**
+ * The curves to overlay: per scenario (id or compareAs), payload and accept mode, ratio to nginx
+ * against workers at each connection count, and against connections at each worker count,
+ * wherever some run measured two or more values. Normalising by each machine's own nginx at the
+ * same point is what makes machines comparable.
+ */
+export function comparedCurves(runs: readonly ComparedRun[]): ComparedCurve[] {
+  const curves = new Map<string, ComparedCurve>();
+  for (const run of runs) {
+    for (const s of run.results.scenarios) {
+      const r = s.summary?.ratioToBaseline ?? null;
+      if (s.baseline || r === null) continue;
+      const name = s.compareAs ?? s.scenarioId;
+      const accept = s.point.accept === null ? '' : `, accept ${s.point.accept}`;
+      for (const axis of ['workers', 'connections'] as const) {
+        const fixed =
+          axis === 'workers' ? `${s.point.connections} connections` : `${s.point.workers} worker(s)`;
+        const key = `${name}|${s.payloadBytes}|${s.point.accept ?? ''}|${axis}|${fixed}`;
+        let curve = curves.get(key);
+        if (curve === undefined) {
+          curve = {
+            key,
+            label: `${name} ${s.label}, ${payloadLabel(s.payloadBytes)}, ${fixed}${accept}`,
+            axis,
+            points: [],
+          };
+          curves.set(key, curve);
+        }
+        curve.points.push({
+          run: run.label,
+          x: axis === 'workers' ? s.point.workers : s.point.connections,
+          ratio: r.ratio,
+          ciLow: r.ciLow,
+          ciHigh: r.ciHigh,
+          lowerBound: s.summary?.lowerBound ?? false,
+        });
+      }
+    }
+  }
+  return [...curves.values()].filter((c) =>
+    runs.some((run) => new Set(c.points.filter((p) => p.run === run.label).map((p) => p.x)).size > 1),
+  );
 }
 
 /**
@@ -264,7 +318,7 @@ export function buildComparison(inputs: { path: string | null; results: ResultsF
     .filter((row) => new Set(row.values).size > 1);
 
   const date = new Date(Math.max(...runs.map((r) => reportDate(r.results).getTime())));
-  return { runs, shared, rows, unshared, protocolDiff, environmentDiff, date };
+  return { runs, shared, rows, unshared, protocolDiff, environmentDiff, curves: comparedCurves(runs), date };
 }
 
 /** One line per scenario that not every run measured, for the terminal and the files. */
@@ -377,6 +431,26 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
     medianFormats,
   );
 
+  if (comparison.curves.length > 0) {
+    addTable(
+      workbook,
+      'Curves',
+      [
+        'Curve',
+        'Axis',
+        'Run',
+        'Workers or connections',
+        'Ratio to nginx',
+        'CI low',
+        'CI high',
+        'Lower bound',
+      ],
+      comparison.curves.flatMap((c) =>
+        c.points.map((p) => [c.label, c.axis, p.run, p.x, p.ratio, p.ciLow, p.ciHigh, p.lowerBound]),
+      ),
+      { 4: FORMATS.ratio, 5: FORMATS.ratio, 6: FORMATS.ratio },
+    );
+  }
   addTable(
     workbook,
     'Protocol',
@@ -415,6 +489,51 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
     ]),
   );
   return finishWorkbook(workbook, [], comparison.date);
+}
+
+/** The sweeps of every machine on one set of axes: each normalised to its own nginx at the point. */
+async function curvesPage(doc: PDFKit.PDFDocument, comparison: Comparison): Promise<void> {
+  doc.addPage();
+  heading(doc, 'Curves: ratio to nginx at the same point, per machine');
+  const names = comparison.runs.map((r) => r.label);
+  const columns = comparison.curves.length > 1 ? 2 : 1;
+  const gap = 12;
+  const width = (contentWidth(doc) - gap * (columns - 1)) / columns;
+  const height = 220;
+  let top = doc.y + 4;
+  for (const [i, curve] of comparison.curves.entries()) {
+    if (i > 0 && i % columns === 0) {
+      top += height + gap;
+      if (top + height > doc.page.height - MARGIN) {
+        doc.addPage();
+        top = MARGIN;
+      }
+    }
+    const svg = await lineChartSvg(
+      curve.points.map((p) => ({
+        series: p.run,
+        x: p.x,
+        y: p.ratio,
+        low: p.ciLow,
+        high: p.ciHigh,
+        lowerBound: p.lowerBound,
+      })),
+      {
+        title: curve.label,
+        subtitle: '1.0 = as fast as nginx on the same machine at the same point; hollow: a lower bound',
+        xTitle: curve.axis === 'workers' ? 'Workers' : 'Connections',
+        yTitle: 'Ratio to nginx',
+        format: '.2f',
+        width,
+        height,
+        series: names,
+        logX: true,
+        rule: 1,
+      },
+    );
+    drawSvg(doc, svg, MARGIN + (i % columns) * (width + gap), top, width, height);
+  }
+  doc.y = top + height + gap;
 }
 
 export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8Array> {
@@ -516,6 +635,7 @@ export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8
       }),
     ]),
   );
+  if (comparison.curves.length > 0) await curvesPage(doc, comparison);
   heading(doc, 'Medians per machine (responses/s and MB/s, with their intervals)', 12);
   table(
     doc,

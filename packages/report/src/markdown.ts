@@ -81,7 +81,7 @@ function machineLine(results: ResultsFile): string {
     ...(e.virtualisation === null || e.virtualisation === 'none'
       ? []
       : [`virtualised (${e.virtualisation})`]),
-    `Node.js ${e.nodeVersion ?? '(unknown)'}`,
+    ...(e.nodeVersion === null ? [] : [`Node.js ${e.nodeVersion}`]),
   ].join(', ');
 }
 
@@ -117,6 +117,9 @@ function nginxLine(results: ResultsFile): string {
       presets.add(
         `${s.server.preset} preset${s.server.version ? `, nginx ${s.server.version}` : ''}, ${s.server.workers} worker${s.server.workers === 1 ? '' : 's'}`,
       );
+    } else if (s.baseline) {
+      // An imported or custom baseline is known only by what its manifest or suite calls it.
+      presets.add(s.server.kind === 'imported' ? s.server.name : s.label);
     }
   }
   return presets.size === 0 ? 'none in this run' : [...presets].join('; ');

@@ -602,3 +602,36 @@ export function sweepCaveats(results: ResultsFile): string[] {
   }
   return out;
 }
+
+/** The other hosts of a run (load and server hosts over ssh), one row each, for every report. */
+export const HOST_COLUMNS = [
+  'Host',
+  'Roles',
+  'Address',
+  'Hostname',
+  'CPU',
+  'Cores',
+  'Memory (GiB)',
+  'Kernel',
+  'Node.js',
+  'Clock offset (ms)',
+  'Load tools',
+  'nginx',
+] as const;
+
+export function hostRows(results: ResultsFile): string[][] {
+  return results.hosts.map((h) => [
+    h.name,
+    h.roles.join(', '),
+    h.address ?? '(unknown)',
+    h.hostname,
+    h.cpuModel,
+    String(h.logicalCores),
+    h.memoryBytes === null ? '(unknown)' : (h.memoryBytes / 2 ** 30).toFixed(1),
+    h.kernel ?? '(unknown)',
+    h.nodeVersion ?? '(unknown)',
+    h.clockOffsetMs === null ? '(unknown)' : h.clockOffsetMs.toFixed(1),
+    h.tools.flatMap((t) => (t.version === null ? [] : [`${t.name} ${t.version}`])).join('; ') || '(none)',
+    h.nginx?.version ?? '(none)',
+  ]);
+}

@@ -9,6 +9,8 @@ import {
   confidenceText,
   describeServer,
   environmentPairs,
+  HOST_COLUMNS,
+  hostRows,
   intervalExplanation,
   LATENCY_PERCENTILES,
   METRICS,
@@ -442,6 +444,14 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
     ],
     pairs,
   );
+  if (results.hosts.length > 0) {
+    heading(doc, 'Other hosts of the run', 12);
+    table(
+      doc,
+      HOST_COLUMNS.map((title) => ({ title, weight: title === 'CPU' || title === 'Load tools' ? 2 : 1 })),
+      hostRows(results),
+    );
+  }
   if (results.tuning.length) {
     heading(doc, 'Tuning checks', 12);
     table(

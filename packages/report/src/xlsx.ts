@@ -10,6 +10,8 @@ import {
   curveLabel,
   describeServer,
   environmentPairs,
+  HOST_COLUMNS,
+  hostRows,
   intervalExplanation,
   LATENCY_PERCENTILES,
   METRICS,
@@ -589,6 +591,9 @@ export async function renderXlsx(results: ResultsFile): Promise<Uint8Array> {
     ...environmentPairs(results).map(([k, v]): Cell[] => ['Environment', k, v]),
   ];
   addTable(workbook, 'Environment', ['Section', 'Item', 'Value'], envRows);
+  if (results.hosts.length > 0) {
+    addTable(workbook, 'Hosts', [...HOST_COLUMNS], hostRows(results));
+  }
   addTable(
     workbook,
     'Tuning',

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { summarizeAll } from '@scaleup/core';
+import { parseResults, summarizeAll } from '@scaleup/core';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
 import {
@@ -8,11 +8,12 @@ import {
   changeMessages,
   changeText,
   protocolMessages,
+  renderComparisonPdf,
   unsharedMessages,
   writeComparison,
 } from '../src/compare.ts';
 import { buildResults, machineA, machineB } from './fixtures/build.ts';
-import { hasCommand, runDir, tempDir } from './fixtures/files.ts';
+import { fixturesDir, hasCommand, runDir, tempDir } from './fixtures/files.ts';
 import { pdfText } from './fixtures/poppler.ts';
 
 const a = buildResults(machineA);
@@ -153,5 +154,30 @@ describe('writeComparison', () => {
     expect(text).toContain('not compared, measured in bench-b; missing in bench-a');
     expect(text).toContain('Environment differences');
     expect(text).toContain('AMD EPYC 7763 64-Core Processor');
+  });
+});
+
+describe('sweeps of several machines', () => {
+  it('overlays the curves, each point normalised to its own nginx at the same point', async () => {
+    const sweep = parseResults(readFileSync(join(fixturesDir, 'sweep-workers.json'), 'utf8'));
+    const other = structuredClone(sweep);
+    other.environment.hostname = 'lab-b';
+    const comparison = buildComparison([
+      { path: null, results: sweep },
+      { path: null, results: other },
+    ]);
+    const workers = comparison.curves.find((c) => c.axis === 'workers')!;
+    expect(workers.label).toMatch(/^2a scaleup fixed resource, 40 bytes, 16 connections, accept shared$/);
+    expect(workers.points.map((p) => [p.run, p.x])).toEqual([
+      ['vm', 1],
+      ['vm', 2],
+      ['lab-b', 1],
+      ['lab-b', 2],
+    ]);
+    const w2 = sweep.scenarios.find((s) => s.id === '2a@w2')!.summary!.ratioToBaseline!;
+    expect(workers.points[1]!.ratio).toBe(w2.ratio);
+    if (!hasCommand('pdftotext')) return;
+    const text = pdfText(await renderComparisonPdf(comparison));
+    expect(text).toContain('Curves: ratio to nginx at the same point, per machine');
   });
 });

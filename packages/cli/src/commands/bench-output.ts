@@ -143,6 +143,20 @@ export function summaryTable(results: ResultsFile): string {
   }
   if (lowerBound)
     notes.push('>= the load tool was saturated in most repetitions: the figure is a lower bound');
+  const adaptive = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
+  if (adaptive.length > 0) {
+    const why: Record<string, string> = {
+      'target-reached': 'target reached',
+      'max-repetitions': '--max-reps reached',
+      'time-budget': 'time budget spent',
+      interrupted: 'interrupted',
+    };
+    const groups = adaptive.map(
+      (g) =>
+        `${g.group} ${g.rounds} (${why[g.stoppedBy] ?? g.stoppedBy}${g.worstHalfWidth === null ? '' : `, widest ±${(g.worstHalfWidth * 100).toFixed(1)}% ${g.worstResult}`})`,
+    );
+    notes.push(`rounds: ${groups.join('; ')}`);
+  }
   return [line(header), ...rows.map(line), '', ...notes].join('\n');
 }
 
