@@ -10,7 +10,7 @@ export interface RoundsDecisionInput {
   /** Adaptive target as a fraction (0.05 for ±5%); null for a fixed round count. */
   targetHalfWidth: number | null;
   confidenceTarget: number;
-  /** Another round would not fit in the time left. */
+  /** Another round would not fit in the group's share of the time budget. */
   outOfTime: boolean;
 }
 
@@ -56,8 +56,8 @@ export function decideRounds(input: RoundsDecisionInput): RoundsDecision {
     worstHalfWidth: worstHalfWidth !== null && Number.isFinite(worstHalfWidth) ? worstHalfWidth : null,
     worstResult,
   };
-  if (input.roundsDone < input.minRounds && !input.outOfTime)
-    return { ...base, stop: false, stoppedBy: 'fixed' };
+  // The minimum always runs: the budget bounds the rounds added beyond it.
+  if (input.roundsDone < input.minRounds) return { ...base, stop: false, stoppedBy: 'fixed' };
   if (input.targetHalfWidth === null) return { ...base, stop: true, stoppedBy: 'fixed' };
   if (allTight) return { ...base, stop: true, stoppedBy: 'target-reached' };
   if (input.roundsDone >= input.maxRounds) return { ...base, stop: true, stoppedBy: 'max-repetitions' };

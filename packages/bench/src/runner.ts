@@ -269,8 +269,11 @@ interface RunContext {
   logDir: string;
   now: () => Date;
   progress: { index: number; finished: number; elapsedInRuns: number; expectedRuns: number };
-  /** When the measured rounds of the whole run must end (the profile's time budget). */
-  deadline: number | null;
+  /**
+   * The profile's time budget for measured rounds beyond the minimum (startup and warm-up are
+   * not counted): what was spent in finished groups, and when the current group's rounds began.
+   */
+  budget: { totalSeconds: number; spentSeconds: number; groupStartedAt: number | null } | null;
 }
 
 function checkAbort(signal: AbortSignal): void {
@@ -455,8 +458,10 @@ async function runOnHosts(
     logDir,
     now,
     progress: { index: 0, finished: 0, elapsedInRuns: 0, expectedRuns: plannedRuns(plan) },
-    deadline:
-      plan.adaptive?.timeBudgetSeconds == null ? null : Date.now() + plan.adaptive.timeBudgetSeconds * 1000,
+    budget:
+      plan.adaptive?.timeBudgetSeconds == null
+        ? null
+        : { totalSeconds: plan.adaptive.timeBudgetSeconds, spentSeconds: 0, groupStartedAt: null },
   };
 
   try {
@@ -537,14 +542,16 @@ function describeTopology(base: Topology, plan: Plan): Topology {
 async function runGroup(context: RunContext, group: PlanGroup, remainingGroups: readonly PlanGroup[]) {
   const { options, store } = context;
   const running = new Map<string, ServerUnderTest>();
+  let round = 0;
   try {
     await startGroupServers(context, group, running);
     await warmUpGroup(context, group, running);
     const minRounds = context.plan.rounds.min;
     const maxRounds = context.plan.rounds.max;
     const target = context.plan.adaptive === null ? null : context.plan.adaptive.targetCiPercent / 100;
-    const groupDeadline = shareOfDeadline(context.deadline, group, remainingGroups);
-    let round = 0;
+    const groupBudget = shareOfBudget(context.budget, group, remainingGroups);
+    const roundsStarted = Date.now();
+    if (context.budget !== null) context.budget.groupStartedAt = roundsStarted;
     let lastRoundSeconds = 0;
     for (;;) {
       const roundStarted = Date.now();
@@ -563,7 +570,8 @@ async function runGroup(context: RunContext, group: PlanGroup, remainingGroups: 
         maxRounds,
         targetHalfWidth: target,
         confidenceTarget: context.plan.adaptive === null ? 0 : store.results.plan.confidenceTarget,
-        outOfTime: groupDeadline !== null && Date.now() + lastRoundSeconds * 1000 > groupDeadline,
+        outOfTime:
+          groupBudget !== null && (Date.now() - roundsStarted) / 1000 + lastRoundSeconds > groupBudget,
       });
       const { stop, ...stopRecord } = decision;
       if (round >= minRounds && target !== null) {
@@ -572,6 +580,10 @@ async function runGroup(context: RunContext, group: PlanGroup, remainingGroups: 
       if (stop) {
         store.results.stopping.push(stopRecord);
         await store.save();
+        if (context.budget !== null) {
+          context.budget.spentSeconds += (Date.now() - roundsStarted) / 1000;
+          context.budget.groupStartedAt = null;
+        }
         break;
       }
       // Another round: the runs still expected grow by one round of this group.
@@ -581,7 +593,7 @@ async function runGroup(context: RunContext, group: PlanGroup, remainingGroups: 
     if (error instanceof BenchInterrupted) {
       store.results.stopping.push({
         group: group.key,
-        rounds: 0,
+        rounds: round,
         stoppedBy: 'interrupted',
         worstHalfWidth: null,
         worstResult: null,
@@ -597,16 +609,16 @@ function activeInstances(context: RunContext, group: PlanGroup): PlannedInstance
   return group.instances.filter((i) => context.store.result(i.id).skipped === null);
 }
 
-/** The time left, shared among the groups still to run by their number of points. */
-function shareOfDeadline(
-  deadline: number | null,
+/** The budget left, in seconds, shared among the groups still to run by their number of points. */
+function shareOfBudget(
+  budget: RunContext['budget'],
   group: PlanGroup,
   remainingGroups: readonly PlanGroup[],
 ): number | null {
-  if (deadline === null) return null;
+  if (budget === null) return null;
   const total = remainingGroups.reduce((sum, g) => sum + g.instances.length, 0);
-  const left = Math.max(0, deadline - Date.now());
-  return Date.now() + (left * group.instances.length) / Math.max(1, total);
+  const left = Math.max(0, budget.totalSeconds - budget.spentSeconds);
+  return (left * group.instances.length) / Math.max(1, total);
 }
 
 async function startGroupServers(
@@ -780,9 +792,15 @@ function adaptiveEtaBound(context: RunContext): number | null {
     elapsedInRunsSeconds: progress.elapsedInRuns,
     plannedSecondsPerRun: context.options.profile.durationSeconds ?? null,
   });
-  if (context.deadline === null) return atMost;
-  const budgetLeft = Math.max(0, (context.deadline - Date.now()) / 1000);
-  return atMost === null ? budgetLeft : Math.min(atMost, budgetLeft);
+  const { budget } = context;
+  if (budget === null) return atMost;
+  const inGroup = budget.groupStartedAt === null ? 0 : (Date.now() - budget.groupStartedAt) / 1000;
+  const budgetLeft = Math.max(0, budget.totalSeconds - budget.spentSeconds - inGroup);
+  // The budget bounds the rounds beyond the minimum; those still owed come on top.
+  const owed =
+    Math.max(0, plannedRuns(plan) - progress.index) *
+    (progress.finished > 0 ? progress.elapsedInRuns / progress.finished : 0);
+  return atMost === null ? budgetLeft + owed : Math.min(atMost, budgetLeft + owed);
 }
 
 /**
