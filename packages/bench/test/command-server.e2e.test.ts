@@ -15,10 +15,27 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
 });
 
+/** `pnpm bench --profile smoke` on a suite of its own, in a temporary directory. */
+async function benchSuite(suite: object) {
+  const dir = await mkdtemp(join(tmpdir(), 'scaleup-command-server-'));
+  dirs.push(dir);
+  await writeFile(join(dir, 'suite.json'), JSON.stringify(suite));
+  const out = join(dir, 'out');
+  const cli = scaleupCliCommand([
+    'bench',
+    '--suite',
+    join(dir, 'suite.json'),
+    '--profile',
+    'smoke',
+    '--out',
+    out,
+    '--no-report',
+  ]);
+  return { child: execa(cli.file, cli.args, { reject: false, timeout: 90_000 }), out };
+}
+
 describe('a command server of the seed design (a master whose workers inherit its output)', () => {
   it('is stopped with all its workers, and the run ends', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'scaleup-command-tree-'));
-    dirs.push(dir);
     const suite = {
       suite: 'forking',
       scenarios: [
@@ -44,19 +61,8 @@ describe('a command server of the seed design (a master whose workers inherit it
         },
       ],
     };
-    await writeFile(join(dir, 'suite.json'), JSON.stringify(suite));
     const seen = new Set<number>();
-    const cli = scaleupCliCommand([
-      'bench',
-      '--suite',
-      join(dir, 'suite.json'),
-      '--profile',
-      'smoke',
-      '--out',
-      join(dir, 'out'),
-      '--no-report',
-    ]);
-    const child = execa(cli.file, cli.args, { reject: false, timeout: 90_000 });
+    const { child, out } = await benchSuite(suite);
     // The master and both workers while the run goes on.
     await waitFor(
       async () => {
@@ -68,7 +74,7 @@ describe('a command server of the seed design (a master whose workers inherit it
     const run = await child;
     expect(run.timedOut, 'the run hung after its summary').toBe(false);
     expect(run.exitCode, run.stderr).toBe(0);
-    const results = parseResults(await readFile(join(dir, 'out', 'results.json'), 'utf8'));
+    const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
     expect(results.scenarios[0]!.repetitions.every((r) => r.verdict.valid)).toBe(true);
     // Nothing outlives the run: not the master, not a worker holding its stdout.
     expect(await pidsMatching(forkingServer)).toEqual([]);
@@ -76,8 +82,6 @@ describe('a command server of the seed design (a master whose workers inherit it
   }, 120_000);
 
   it('is skipped with its install line when its check fails, and the run goes on', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'scaleup-command-check-'));
-    dirs.push(dir);
     const suite = {
       suite: 'checked',
       scenarios: [
@@ -100,20 +104,10 @@ describe('a command server of the seed design (a master whose workers inherit it
         },
       ],
     };
-    await writeFile(join(dir, 'suite.json'), JSON.stringify(suite));
-    const cli = scaleupCliCommand([
-      'bench',
-      '--suite',
-      join(dir, 'suite.json'),
-      '--profile',
-      'smoke',
-      '--out',
-      join(dir, 'out'),
-      '--no-report',
-    ]);
-    const run = await execa(cli.file, cli.args, { reject: false, timeout: 90_000 });
+    const { child, out } = await benchSuite(suite);
+    const run = await child;
     expect(run.exitCode).toBe(1);
-    const results = parseResults(await readFile(join(dir, 'out', 'results.json'), 'utf8'));
+    const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
     const skipped = results.scenarios.find((s) => s.id === 'needs-x')!.skipped;
     expect(skipped).toMatch(
       /import scaleup_no_such_module' failed \(ModuleNotFoundError.*\); install: apt-get install python3-scaleup-no-such-module$/,
