@@ -2,9 +2,9 @@ import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import {
   type HostLoadResult,
+  type InlineLoadReport,
+  InlineLoadReportSchema,
   LOAD_READY_LINE,
-  type LoadResult,
-  LoadResultSchema,
   type LoadSpec,
   type LoadToolName,
   type RepetitionLoad,
@@ -51,9 +51,13 @@ export function hostSpec(
   };
 }
 
-/** The scaleup CLI arguments that run `spec` with the barrier and print the result as JSON. */
-export function remoteLoadArgs(tool: LoadToolName, spec: LoadSpec, rawPath: string): string[] {
-  const args = ['load', '--barrier', '--json', '--tool', tool];
+/**
+ * The scaleup CLI arguments that run `spec` with the barrier and print the result and the raw
+ * output as one JSON document: nothing is written on the host, so a link that drops after the
+ * run cannot leave a file there.
+ */
+export function remoteLoadArgs(tool: LoadToolName, spec: LoadSpec): string[] {
+  const args = ['load', '--barrier', '--json', '--raw-inline', '--tool', tool];
   if (spec.durationSeconds !== undefined) args.push('--duration', String(spec.durationSeconds));
   if (spec.requests !== undefined) args.push('--requests', String(spec.requests));
   args.push('--connections', String(spec.connections), '--threads', String(spec.threads));
@@ -62,7 +66,7 @@ export function remoteLoadArgs(tool: LoadToolName, spec: LoadSpec, rawPath: stri
   if (spec.expectedBodyBytes !== undefined) args.push('--expect-bytes', String(spec.expectedBodyBytes));
   for (const [name, value] of Object.entries(spec.headers)) args.push('--header', `${name}: ${value}`);
   for (const target of spec.allowedTargets ?? []) args.push('--allow-target', target);
-  args.push('--raw-out', rawPath, spec.url);
+  args.push(spec.url);
   return args;
 }
 
@@ -74,22 +78,19 @@ interface Running {
   load: LoadHost;
   process: HostProcess;
   spec: LoadSpec;
-  rawPath: string;
   stdout: string[];
   stderr: string[];
   ready: Promise<void>;
 }
 
-function start(load: LoadHost, tool: LoadToolName, spec: LoadSpec, index: number): Running {
-  const rawPath = `/tmp/scaleup-load-${process.pid}-${Date.now()}-${index}.txt`;
-  const args = remoteLoadArgs(tool, spec, rawPath);
+function start(load: LoadHost, tool: LoadToolName, spec: LoadSpec): Running {
+  const args = remoteLoadArgs(tool, spec);
   const cli = ['--import', 'tsx', `${load.checkout}/packages/cli/src/bin.ts`, ...args];
   const proc = load.host.spawn(load.node, cli, { cwd: load.checkout, stdin: 'pipe' });
   const running: Running = {
     load,
     process: proc,
     spec,
-    rawPath,
     stdout: [],
     stderr: [],
     ready: Promise.resolve(),
@@ -151,7 +152,6 @@ export function remoteLoadPort(options: {
           load,
           tool,
           hostSpec(spec, load.targetAddress, { connections: connections[i]!, requests: requests?.[i] }),
-          i,
         ),
       );
       const stopAll = () => Promise.allSettled(running.map((r) => r.process.stop(3000)));
@@ -188,22 +188,12 @@ export function remoteLoadPort(options: {
                 return { error: error.message, lostConnection: false, exitCode: null, signal: null };
               },
             );
-            const raw = await r.load.host.readFile(r.rawPath).catch(() => null);
-            if (raw !== null) {
-              const local = rawOutputPath.replace(
-                /(\.txt)?$/,
-                `.${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.txt`,
-              );
-              await mkdir(dirname(local), { recursive: true });
-              await writeFileAtomic(local, raw);
-              void r.load.host.exec('rm', ['-f', r.rawPath], { timeoutMs: 10_000 }).catch(() => undefined);
-            }
             if (exit.lostConnection)
               return failedResult(tool, version, name, `lost the connection to ${name} mid-run`);
             if (exit.error !== null && exit.error !== undefined)
               return failedResult(tool, version, name, exit.error);
-            const parsed = parseJson(r.stdout.join('\n'));
-            if (parsed === null) {
+            const report = parseReport(r.stdout.join('\n'));
+            if (report === null) {
               return failedResult(
                 tool,
                 version,
@@ -211,7 +201,10 @@ export function remoteLoadPort(options: {
                 `no result from ${name} (${signal.aborted ? 'stopped' : `exit code ${exit.exitCode}`}): ${r.stderr.slice(-2).join(' | ')}`,
               );
             }
-            return { ...parsed, host: name };
+            const local = rawOutputPath.replace(/(\.txt)?$/, `.${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.txt`);
+            await mkdir(dirname(local), { recursive: true });
+            await writeFileAtomic(local, report.rawOutput);
+            return { ...report.result, rawOutputPath: local, host: name };
           }),
         );
         return mergeLoads(results);
@@ -223,9 +216,9 @@ export function remoteLoadPort(options: {
   };
 }
 
-function parseJson(text: string): LoadResult | null {
+function parseReport(text: string): InlineLoadReport | null {
   try {
-    const parsed = LoadResultSchema.safeParse(JSON.parse(text));
+    const parsed = InlineLoadReportSchema.safeParse(JSON.parse(text));
     return parsed.success ? parsed.data : null;
   } catch {
     return null;

@@ -1,11 +1,11 @@
 import { existsSync, readlinkSync } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseResults, type ResultsFile } from '@scaleup/core';
 import { waitFor } from '@scaleup/core/io';
 import { execa } from 'execa';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLab, type NetnsLab, netnsSkipReason } from '../../hosts/test/support/netns.ts';
 import { scaleupCliCommand } from '../src/servers.ts';
 
@@ -49,7 +49,27 @@ async function leftoversIn(index: number): Promise<string[]> {
   return found;
 }
 
+/**
+ * Files a run left in /tmp, which the namespaces share with this machine: a load host must keep
+ * nothing of a run, even when its link dropped before the harness could collect it.
+ */
+async function filesLeftSince(startedMs: number): Promise<string[]> {
+  const left: string[] = [];
+  for (const name of await readdir('/tmp')) {
+    if (!/^scaleup-load-/.test(name)) continue;
+    const info = await stat(join('/tmp', name)).catch(() => null);
+    if (info !== null && info.mtimeMs >= startedMs) left.push(name);
+  }
+  return left;
+}
+
+let testStartedMs = 0;
+beforeEach(() => {
+  testStartedMs = Date.now();
+});
+
 async function nothingLeft(): Promise<void> {
+  expect(await filesLeftSince(testStartedMs)).toEqual([]);
   await waitFor(
     async () => ((await leftoversIn(0)).length + (await leftoversIn(1)).length === 0 ? true : undefined),
     { timeoutMs: 15_000, what: 'every remote process to be gone' },

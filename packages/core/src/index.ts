@@ -1,5 +1,7 @@
 export { UsageError } from './errors.ts';
 export {
+  type InlineLoadReport,
+  InlineLoadReportSchema,
   type Latency,
   LatencySchema,
   LOAD_READY_LINE,

@@ -129,3 +129,15 @@ export const LoadResultSchema = z
   })
   .strict();
 export type LoadResult = z.infer<typeof LoadResultSchema>;
+
+/**
+ * What `scaleup load --json --raw-inline` prints: the result and the tool's raw output in one
+ * document, so a load host keeps no file of the run (a file there could outlive a dropped link).
+ */
+export const InlineLoadReportSchema = z
+  .object({
+    result: LoadResultSchema,
+    rawOutput: z.string(),
+  })
+  .strict();
+export type InlineLoadReport = z.infer<typeof InlineLoadReportSchema>;

@@ -19,6 +19,8 @@ export interface RunLoadOptions {
   tool?: LoadToolName;
   /** Where to keep the tool's raw output (stdout, then stderr); parent directories are created. */
   rawOutputPath?: string;
+  /** Receives the tool's raw output (stdout, then stderr) when the caller keeps it elsewhere. */
+  onRawOutput?: (raw: string) => void;
   /** Aborting kills the tool; the run still resolves to a result saying so. */
   signal?: AbortSignal;
   /** Called with the tool's pid once it runs (for tests and progress displays). */
@@ -80,6 +82,7 @@ export async function runLoad(specInput: LoadSpecInput, options: RunLoadOptions 
     await mkdir(dirname(options.rawOutputPath), { recursive: true });
     await writeFileAtomic(options.rawOutputPath, stdout + stderr);
   }
+  options.onRawOutput?.(stdout + stderr);
 
   const result = adapter.parse(stdout, stderr, outcome.exitCode ?? null, {
     argv: [command.file, ...command.args],

@@ -1,5 +1,11 @@
 import { readFile } from 'node:fs/promises';
-import { LOAD_READY_LINE, type LoadResult, type LoadSpecInput, UsageError } from '@scaleup/core';
+import {
+  type InlineLoadReport,
+  LOAD_READY_LINE,
+  type LoadResult,
+  type LoadSpecInput,
+  UsageError,
+} from '@scaleup/core';
 import { parseCpuList } from '@scaleup/core/io';
 import {
   adapterFor,
@@ -35,6 +41,8 @@ options:
                         stdin (how several load hosts start together); stdin closing stops the tool
   --raw-out PATH        keep the tool's raw output in PATH
   --json                print the LoadResult as JSON on stdout, nothing else
+  --raw-inline          with --json: print { "result", "rawOutput" } and write no file (what load
+                        hosts run, so nothing of the run stays on them)
 Only http:// URLs on loopback (127.0.0.0/8, ::1, localhost), the benchmark network 198.18.0.0/15
 or an --allow-target address are loaded.
 Exit code: 0 for a clean run; 1 when it did not complete, nothing succeeded, or failures exceed
@@ -124,9 +132,10 @@ export function formatLoadResult(result: LoadResult): string {
   return lines.join('\n');
 }
 
-function print(result: LoadResult, json: boolean, maxFailedPercent: number): number {
+function print(result: LoadResult, json: boolean, maxFailedPercent: number, rawOutput?: string): number {
   const problems = loadProblems(result, maxFailedPercent);
-  if (json) process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+  const document: LoadResult | InlineLoadReport = rawOutput === undefined ? result : { result, rawOutput };
+  if (json) process.stdout.write(`${JSON.stringify(document, null, 2)}\n`);
   else {
     const lines = [formatLoadResult(result), ...problems.map((p) => `! ${p}`)];
     process.stdout.write(`${lines.join('\n')}\n`);
@@ -158,6 +167,7 @@ async function runCommand(argv: string[]): Promise<number> {
       timeout: { type: 'string' },
       'expect-bytes': { type: 'string' },
       'raw-out': { type: 'string' },
+      'raw-inline': { type: 'boolean' },
       'max-failed': { type: 'string' },
       'allow-target': { type: 'string', multiple: true },
       barrier: { type: 'boolean' },
@@ -189,6 +199,9 @@ async function runCommand(argv: string[]): Promise<number> {
     ...(values['allow-target'] === undefined ? {} : { allowedTargets: values['allow-target'] }),
   };
   const maxFailed = maxFailedOf(values['max-failed']);
+  const rawInline = values['raw-inline'] ?? false;
+  if (rawInline && !values.json) throw new UsageError('--raw-inline needs --json');
+  if (rawInline && values['raw-out']) throw new UsageError('give --raw-inline or --raw-out, not both');
   const tool = values.tool === undefined ? await defaultTool() : toolNamed(values.tool);
   const controller = new AbortController();
   if (values.barrier) {
@@ -198,13 +211,17 @@ async function runCommand(argv: string[]): Promise<number> {
     if (!detection.found) throw new UsageError(`${detection.reason}; to install: ${detection.install}`);
     await barrier(controller);
   }
+  let rawOutput = '';
   const result = await runLoad(spec, {
     tool,
     signal: controller.signal,
     ...(values['raw-out'] ? { rawOutputPath: values['raw-out'] } : {}),
+    onRawOutput: (raw) => {
+      rawOutput = raw;
+    },
   });
   if (values.barrier) process.stdin.destroy();
-  return print(result, values.json ?? false, maxFailed);
+  return print(result, values.json ?? false, maxFailed, rawInline ? rawOutput : undefined);
 }
 
 async function parseCommand(argv: string[]): Promise<number> {

@@ -1,7 +1,11 @@
+import { readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { scaleupCliCommand } from '@scaleup/bench';
+import { InlineLoadReportSchema } from '@scaleup/core';
 import { execa } from 'execa';
 import { describe, expect, it } from 'vitest';
+import { startServer } from '../../../driver/test/support/http-server.ts';
 
 const fixture = (path: string) =>
   fileURLToPath(new URL(`../../../driver/test/fixtures/${path}`, import.meta.url));
@@ -53,5 +57,40 @@ describe('load parse: a capture is a failure when nothing succeeded or too much 
     expect(JSON.parse(run.stdout).requests.succeeded).toBe(0);
     expect(run.stderr).toMatch(/^! no successful response/m);
     expect(run.exitCode).toBe(1);
+  });
+});
+
+function load(...args: string[]) {
+  const command = scaleupCliCommand(['load', ...args]);
+  return execa(command.file, command.args, { reject: false, timeout: 60_000 });
+}
+
+describe('load --raw-inline: what load hosts run, so nothing of a run stays on them', () => {
+  it('prints the result and the raw output as one JSON document and writes no file', async () => {
+    const server = await startServer(40);
+    try {
+      const before = new Set(await readdir(tmpdir()));
+      const run = await load(
+        ...['--tool', 'autocannon', '-n', '500', '-c', '4', '-k', '--expect-bytes', '40'],
+        ...['--json', '--raw-inline', server.url],
+      );
+      expect(run.exitCode, run.stderr).toBe(0);
+      const report = InlineLoadReportSchema.parse(JSON.parse(run.stdout));
+      expect(report.result.requests.succeeded).toBe(500);
+      expect(report.result.rawOutputPath).toBeNull();
+      expect(report.rawOutput).toMatch(/\S/);
+      const added = (await readdir(tmpdir())).filter((name) => !before.has(name) && /scaleup/.test(name));
+      expect(added).toEqual([]);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('refuses --raw-inline without --json, or with --raw-out, in one line with exit 2', async () => {
+    for (const extra of [['--raw-inline'], ['--json', '--raw-inline', '--raw-out', '/tmp/x.txt']]) {
+      const run = await load('--tool', 'autocannon', '-n', '10', ...extra, 'http://127.0.0.1:9/');
+      expect(run.exitCode, extra.join(' ')).toBe(2);
+      expect(run.stderr.trim().split('\n'), extra.join(' ')).toHaveLength(1);
+    }
   });
 });
