@@ -20,8 +20,10 @@ done
 
 pnpm_version=$(node -p "require('./package.json').packageManager.split('@')[1]")
 
-# gcc and libc6-dev build the server's zero-copy send addon (packages/server/native/zerocopy.c).
-apt_packages=(nginx-light nghttp2-client wrk gcc libc6-dev)
+# gcc and libc6-dev build the server's zero-copy send addon (packages/server/native/zerocopy.c);
+# zlib1g-dev the constant-rate load tool (packages/driver/native/openloop.c); linux-perf the CPU
+# profiles (scaleup profile).
+apt_packages=(nginx-light nghttp2-client wrk gcc libc6-dev zlib1g-dev linux-perf)
 if $want_test_tools; then
   # poppler-utils and LibreOffice read the reports back; pypy3 and python3-twisted run the seed's
   # own server (scenarios/seed-2013); chromium renders results.html; openssh and iproute2 make
@@ -57,5 +59,10 @@ pnpm install --frozen-lockfile --reporter=silent
 if ! pnpm --silent build:native >&2; then
   if $want_test_tools; then exit 1; fi
   echo "setup.sh: the server will send every response with write() (see docs/performance.md)" >&2
+fi
+# The constant-rate load tool (packages/driver/native/openloop.c; `scaleup load --rate`).
+if ! pnpm --silent build:openloop >&2; then
+  if $want_test_tools; then exit 1; fi
+  echo "setup.sh: scaleup load --rate will not run (openloop did not build)" >&2
 fi
 echo "setup.sh: ready (node $(node --version), pnpm $(pnpm --version))" >&2

@@ -1,7 +1,7 @@
 import type { ToolInfo } from '@scaleup/core';
 import { adapterFor, detectTools, prepareLoad, runLoad } from '@scaleup/driver';
 import { nginxPort } from './nginx-port.ts';
-import type { RunnerDeps } from './runner.ts';
+import type { RunnerDeps } from './ports.ts';
 
 /** The real components: the driver's adapters and a real nginx. Tests may pass their own. */
 export async function createDefaultDeps(): Promise<RunnerDeps> {

@@ -1,21 +1,6 @@
-import { readFile } from 'node:fs/promises';
-import { cpus, hostname, release, totalmem } from 'node:os';
 import type { Environment, ToolInfo } from '@scaleup/core';
-import { execa } from 'execa';
+import { type Host, type HostFacts, localHost } from '@scaleup/hosts';
 import { RECORDED_SYSCTLS, SEED_SYSCTLS } from './tuning.ts';
-
-async function readText(path: string): Promise<string | null> {
-  try {
-    return (await readFile(path, 'utf8')).trim();
-  } catch {
-    return null;
-  }
-}
-
-export async function readSysctl(key: string): Promise<string | null> {
-  const value = await readText(`/proc/sys/${key.replaceAll('.', '/')}`);
-  return value === null ? null : value.replace(/\s+/g, ' ');
-}
 
 /** Distinct (physical id, core id) pairs; null when /proc/cpuinfo does not say. */
 export function countPhysicalCores(cpuinfo: string): number | null {
@@ -36,26 +21,80 @@ export function parseOpenFilesLimit(limits: string): { soft: number | null; hard
   return { soft: toNumber(match?.[1]), hard: toNumber(match?.[2]) };
 }
 
-async function detectVirtualisation(cpuinfo: string): Promise<string | null> {
-  try {
-    const { stdout, exitCode } = await execa('systemd-detect-virt', [], { reject: false, timeout: 2000 });
-    const answer = stdout.trim();
-    if (exitCode === 0 && answer !== '' && answer !== 'none') return answer;
-    if (answer === 'none') return 'none';
-  } catch {
-    // Not installed: fall back to the CPU flag.
-  }
+/** Everything about one machine a reader needs to judge the numbers, read through its Host. */
+export interface MachineReading {
+  facts: HostFacts;
+  /** The CPU model: the host's own answer, else /proc/cpuinfo's model name. */
+  cpuModel: string;
+  physicalCores: number | null;
+  smt: boolean | null;
+  distribution: string | null;
+  virtualisation: string | null;
+  cpuGovernor: string | null;
+  openFilesSoft: number | null;
+  openFilesHard: number | null;
+  sysctls: Record<string, string | null>;
+}
+
+async function readTrimmed(host: Host, path: string): Promise<string | null> {
+  const text = await host.readFile(path);
+  return text === null ? null : text.trim();
+}
+
+/** The sysctls the tuning checks and the report record, whitespace collapsed (null where unreadable). */
+async function readSysctls(host: Host): Promise<Record<string, string | null>> {
+  const keys = [...SEED_SYSCTLS.map((s) => s.key), ...RECORDED_SYSCTLS];
+  const values = await Promise.all(
+    keys.map(async (key) => {
+      const text = await readTrimmed(host, `/proc/sys/${key.replaceAll('.', '/')}`);
+      return [key, text === null ? null : text.replace(/\s+/g, ' ')] as const;
+    }),
+  );
+  return Object.fromEntries(values);
+}
+
+async function detectVirtualisation(host: Host, cpuinfo: string): Promise<string | null> {
+  const answer = await host.exec('systemd-detect-virt', [], { timeoutMs: 2000 }).catch(() => null);
+  const text = answer?.stdout.trim() ?? '';
+  if (answer?.exitCode === 0 && text !== '' && text !== 'none') return text;
+  if (text === 'none') return 'none';
+  // Not installed: fall back to the CPU flag.
   return /\bhypervisor\b/.test(cpuinfo) ? 'hypervisor (kind unknown)' : null;
 }
 
-async function gitState(cwd: string): Promise<{ commit: string | null; dirty: boolean | null }> {
-  const commit = await execa('git', ['rev-parse', 'HEAD'], { cwd, reject: false, timeout: 5000 });
+/** One machine, local or over ssh alike: the host's facts, /proc and /sys, its limits and sysctls. */
+export async function readMachine(host: Host): Promise<MachineReading> {
+  const [facts, cpuinfoText, osRelease, limits, smtActive, cpuGovernor, sysctls] = await Promise.all([
+    host.describe(),
+    readTrimmed(host, '/proc/cpuinfo'),
+    readTrimmed(host, '/etc/os-release'),
+    readTrimmed(host, '/proc/self/limits'),
+    readTrimmed(host, '/sys/devices/system/cpu/smt/active'),
+    readTrimmed(host, '/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor'),
+    readSysctls(host),
+  ]);
+  const cpuinfo = cpuinfoText ?? '';
+  const openFiles = parseOpenFilesLimit(limits ?? '');
+  return {
+    facts,
+    cpuModel: facts.cpuModel || (/^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? 'unknown'),
+    physicalCores: countPhysicalCores(cpuinfo),
+    smt: smtActive === null ? null : smtActive === '1',
+    distribution: /^PRETTY_NAME="?([^"\n]+)"?/m.exec(osRelease ?? '')?.[1] ?? null,
+    virtualisation: await detectVirtualisation(host, cpuinfo),
+    cpuGovernor,
+    openFilesSoft: openFiles.soft,
+    openFilesHard: openFiles.hard,
+    sysctls,
+  };
+}
+
+async function gitState(host: Host, cwd: string): Promise<{ commit: string | null; dirty: boolean | null }> {
+  const git = (args: string[]) =>
+    host.exec('git', args, { cwd, timeoutMs: 5000 }).catch(() => ({ exitCode: null, stdout: '' }));
+  const commit = await git(['rev-parse', 'HEAD']);
   if (commit.exitCode !== 0) return { commit: null, dirty: null };
-  const status = await execa('git', ['status', '--porcelain', '--untracked-files=no'], {
-    cwd,
-    reject: false,
-    timeout: 5000,
-  });
+  const status = await git(['status', '--porcelain', '--untracked-files=no']);
   return { commit: commit.stdout.trim(), dirty: status.exitCode === 0 ? status.stdout.trim() !== '' : null };
 }
 
@@ -65,33 +104,32 @@ export interface EnvironmentExtras {
   repoDir: string;
 }
 
-/** Everything about the machine a reader needs to judge or reproduce the numbers. */
+/** This machine as results.json records it: the machine, plus its tools, nginx and checkout. */
 export async function collectEnvironment(extras: EnvironmentExtras): Promise<Environment> {
-  const cpuinfo = (await readText('/proc/cpuinfo')) ?? '';
-  const osRelease = (await readText('/etc/os-release')) ?? '';
-  const limits = parseOpenFilesLimit((await readText('/proc/self/limits')) ?? '');
-  const smtActive = await readText('/sys/devices/system/cpu/smt/active');
-  const sysctls: Record<string, string | null> = {};
-  for (const key of [...SEED_SYSCTLS.map((s) => s.key), ...RECORDED_SYSCTLS])
-    sysctls[key] = await readSysctl(key);
-  const cpuList = cpus();
-  return {
-    hostname: hostname(),
-    cpuModel: cpuList[0]?.model.trim() || (/^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1] ?? 'unknown'),
-    physicalCores: countPhysicalCores(cpuinfo),
-    logicalCores: cpuList.length,
-    smt: smtActive === null ? null : smtActive === '1',
-    memoryBytes: totalmem(),
-    kernel: release(),
-    distribution: /^PRETTY_NAME="?([^"\n]+)"?/m.exec(osRelease)?.[1] ?? null,
-    virtualisation: await detectVirtualisation(cpuinfo),
-    cpuGovernor: await readText('/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor'),
-    nodeVersion: process.version,
-    nginx: extras.nginx,
-    tools: extras.tools,
-    openFilesSoft: limits.soft,
-    openFilesHard: limits.hard,
-    sysctls,
-    git: await gitState(extras.repoDir),
-  };
+  const host = localHost();
+  try {
+    const [machine, git] = await Promise.all([readMachine(host), gitState(host, extras.repoDir)]);
+    const { facts } = machine;
+    return {
+      hostname: facts.hostname,
+      cpuModel: machine.cpuModel,
+      physicalCores: machine.physicalCores,
+      logicalCores: facts.logicalCores ?? 0,
+      smt: machine.smt,
+      memoryBytes: facts.memoryBytes,
+      kernel: facts.kernel,
+      distribution: machine.distribution,
+      virtualisation: machine.virtualisation,
+      cpuGovernor: machine.cpuGovernor,
+      nodeVersion: facts.nodeVersion,
+      nginx: extras.nginx,
+      tools: extras.tools,
+      openFilesSoft: machine.openFilesSoft,
+      openFilesHard: machine.openFilesHard,
+      sysctls: machine.sysctls,
+      git,
+    };
+  } finally {
+    await host.close();
+  }
 }

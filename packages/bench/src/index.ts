@@ -7,30 +7,35 @@ export {
   quotaWrites,
 } from './cgroup.ts';
 export { createDefaultDeps } from './deps.ts';
-export { collectEnvironment, countPhysicalCores, parseOpenFilesLimit, readSysctl } from './environment.ts';
+export {
+  collectEnvironment,
+  countPhysicalCores,
+  type MachineReading,
+  parseOpenFilesLimit,
+  readMachine,
+} from './environment.ts';
 export { estimateRemainingSeconds, formatDuration } from './eta.ts';
 export { type ImportOptions, importCaptures, importResults, readManifest } from './import.ts';
 export { parseProcNetCounters, tcpCounterDelta, tcpCountersFrom } from './kernel.ts';
+export { loadSpecFor } from './load-spec.ts';
 export {
   measureHarnessOverhead,
   type OverheadOptions,
   type OverheadPair,
   type OverheadReport,
 } from './overhead.ts';
-export { createRunDirectory, runDirectoryName, updateLatestLink } from './results-dir.ts';
 export {
   type BenchEvent,
   BenchInterrupted,
   type BenchOptions,
   type LoadProgress,
   type LoadToolPort,
-  loadSpecFor,
   type NginxPort,
+  type RemoteOptions,
   type RunnerDeps,
-  runBench,
-  saturatedToolWarnings,
-  zeroCopyWarning,
-} from './runner.ts';
+} from './ports.ts';
+export { createRunDirectory, runDirectoryName, updateLatestLink } from './results-dir.ts';
+export { runBench } from './runner.ts';
 export {
   allocatePortOn,
   localPlace,
@@ -44,7 +49,6 @@ export {
 export { type Verification, verifyServer } from './steps/verify.ts';
 export { ResultsStore } from './store.ts';
 export { DEFAULT_PROFILES_PATH, DEFAULT_SUITE_PATH, loadProfiles, loadSuite } from './suite-files.ts';
-export { readTcpCounters } from './tcp.ts';
 export { planTopology } from './topology.ts';
 export {
   checkTuning,
@@ -57,3 +61,4 @@ export {
   tuningWarnings,
 } from './tuning.ts';
 export { CLIENT_SATURATED, judgeRepetition, SERVER_HAS_ROOM, type VerdictInput } from './verdict.ts';
+export { saturatedToolWarnings, stealWarning, zeroCopyWarning } from './warnings.ts';

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { NGINX_READY_LINE } from '@scaleup/core';
 import { detectNginx, startNginx } from '@scaleup/nginx';
-import type { NginxPort } from './runner.ts';
+import type { NginxPort } from './ports.ts';
 import {
   allocatePortOn,
   processTreeOn,

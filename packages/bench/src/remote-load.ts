@@ -12,7 +12,7 @@ import {
 import { writeFileAtomic } from '@scaleup/core/io';
 import { finishResult, mergeLoads, prepareLoad, unreadableRun } from '@scaleup/driver';
 import type { Host, HostProcess } from '@scaleup/hosts';
-import type { LoadToolPort } from './runner.ts';
+import type { LoadToolPort } from './ports.ts';
 
 /** A host that runs the load tool: its scaleup checkout, and where it reaches the server. */
 export interface LoadHost {
@@ -188,8 +188,14 @@ export function remoteLoadPort(options: {
                 return { error: error.message, lostConnection: false, exitCode: null, signal: null };
               },
             );
+            // Merged results put the host's name before each of its errors.
             if (exit.lostConnection)
-              return failedResult(tool, version, name, `lost the connection to ${name} mid-run`);
+              return failedResult(
+                tool,
+                version,
+                name,
+                "connection lost mid-run: the load tool's result never arrived",
+              );
             if (exit.error !== null && exit.error !== undefined)
               return failedResult(tool, version, name, exit.error);
             const report = parseReport(r.stdout.join('\n'));
@@ -201,7 +207,10 @@ export function remoteLoadPort(options: {
                 `no result from ${name} (${signal.aborted ? 'stopped' : `exit code ${exit.exitCode}`}): ${r.stderr.slice(-2).join(' | ')}`,
               );
             }
-            const local = rawOutputPath.replace(/(\.txt)?$/, `.${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.txt`);
+            const local = rawOutputPath.replace(
+              /(\.txt)?$/,
+              `.${name.replace(/[^A-Za-z0-9._-]+/g, '_')}.txt`,
+            );
             await mkdir(dirname(local), { recursive: true });
             await writeFileAtomic(local, report.rawOutput);
             return { ...report.result, rawOutputPath: local, host: name };

@@ -7,6 +7,7 @@ import {
   type ProcessCpuSample,
   type SendMode,
   type ServerDescription,
+  type ServerEngine,
   type ServerStatsFile,
   ServerStatsFileSchema,
   type WorkerShare,
@@ -236,10 +237,37 @@ export interface ScaleupServerOptions {
   workers: number;
   backlog: number;
   send: SendMode;
+  /** net (the default) or http (node:http); only http is passed, so older checkouts still run. */
+  engine?: ServerEngine;
   payloadBytes: number;
   cpus: number[] | undefined;
   place: ServerPlace;
   logPath: string;
+}
+
+/** The server's stats file on its host, or undefined while it is absent or half-written. */
+async function readStatsOn(host: Host, statsFile: string): Promise<ServerStatsFile | undefined> {
+  const text = await host.readFile(statsFile);
+  if (text === null) return undefined;
+  try {
+    const parsed = ServerStatsFileSchema.safeParse(JSON.parse(text));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Asks the master for a stats snapshot now (SIGUSR2), on whichever host it runs. */
+async function signalSnapshot(host: Host, masterPid: number): Promise<void> {
+  if (host.kind === 'local') {
+    try {
+      process.kill(masterPid, 'SIGUSR2');
+    } catch {
+      // Gone: the interval snapshots (or none) will have to do.
+    }
+  } else {
+    await host.exec('kill', ['-USR2', String(masterPid)], { timeoutMs: 10_000 }).catch(() => undefined);
+  }
 }
 
 export async function startScaleupServer(options: ScaleupServerOptions): Promise<ServerUnderTest> {
@@ -259,22 +287,14 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
       String(options.payloadBytes),
     ],
     ...['--accept', options.accept, '--send', options.send, '--silence'],
+    ...(options.engine === 'http' ? ['--engine', 'http'] : []),
     ...['--interval', String(STATS_INTERVAL_SECONDS), '--stats-file', statsFile],
   ]);
   const server = new SupervisedServer(place, `scaleup server (${options.resource})`, cli, {
     cpus: options.cpus,
     logPath: options.logPath,
   });
-  const readStats = async (): Promise<ServerStatsFile | undefined> => {
-    const text = await host.readFile(statsFile);
-    if (text === null) return undefined;
-    try {
-      const parsed = ServerStatsFileSchema.safeParse(JSON.parse(text));
-      return parsed.success ? parsed.data : undefined;
-    } catch {
-      return undefined;
-    }
-  };
+  const readStats = () => readStatsOn(host, statsFile);
   const stop = async () => {
     try {
       await server.stop();
@@ -303,19 +323,6 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     await stop();
     throw error;
   }
-  const signalSnapshot = async () => {
-    if (host.kind === 'local') {
-      try {
-        process.kill(readyStats.masterPid, 'SIGUSR2');
-      } catch {
-        // Gone: the interval snapshots (or none) will have to do.
-      }
-    } else {
-      await host
-        .exec('kill', ['-USR2', String(readyStats.masterPid)], { timeoutMs: 10_000 })
-        .catch(() => undefined);
-    }
-  };
   return {
     url: urlOf(place.urlAddress, readyStats.port),
     host: host.name,
@@ -328,6 +335,7 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
       backlog: options.backlog,
       send: options.send,
       zeroCopy: readyStats.zeroCopy.active,
+      engine: options.engine ?? 'net',
     },
     async processes() {
       const stats = await readStats();
@@ -340,7 +348,7 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     async workerCounters() {
       // Wait for a snapshot written after this call (by its own clock, not ours: hosts differ).
       const before = (await readStats())?.writtenAt;
-      await signalSnapshot();
+      await signalSnapshot(host, readyStats.masterPid);
       const stats = await waitFor(
         async () => {
           const s = await readStats();

@@ -1,11 +1,5 @@
 import { join } from 'node:path';
-import {
-  type ResultsFile,
-  type ScenarioResult,
-  scalingCurves,
-  serializeResults,
-  summarizeAll,
-} from '@scaleup/core';
+import { deriveSummaries, type ResultsFile, type ScenarioResult, serializeResults } from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
 
 /**
@@ -35,11 +29,7 @@ export class ResultsStore {
 
   /** Recomputes every summary and the scaling curves from the repetitions. */
   refresh(): void {
-    summarizeAll(this.results.scenarios, this.results.plan.confidenceTarget);
-    this.results.scaling = scalingCurves(this.results.scenarios, {
-      serverCpusAxis: this.results.plan.sweep.serverCpus !== null,
-      confidence: this.results.plan.confidenceTarget,
-    });
+    deriveSummaries(this.results);
   }
 
   warn(message: string): void {

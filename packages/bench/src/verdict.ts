@@ -1,5 +1,5 @@
 import { type LoadResult, type ResponseForm, TOOL_SATURATED, type Verdict } from '@scaleup/core';
-import { bodyBytesFit } from '@scaleup/driver';
+import { bodyBytesFit, openLoopBehind } from '@scaleup/driver';
 
 export interface VerdictInput {
   load: LoadResult;
@@ -82,14 +82,21 @@ export function judgeRepetition({
   const reasons: string[] = [];
   const r = load.requests;
   if (!load.completed) {
-    reasons.push('the load tool did not finish or its output was incomplete');
-    // Only here are the tool's own lines the explanation; otherwise the counts speak, and a
-    // measurement note (how the tool's CPU was read) must not void a repetition.
-    reasons.push(...load.errors);
+    // Only here are the tool's own lines the explanation (a load host whose connection was lost
+    // names itself); otherwise the counts speak, and a measurement note (how the tool's CPU was
+    // read) must not void a repetition. The generic line only when nothing says more.
+    reasons.push(
+      ...(load.errors.length > 0
+        ? load.errors
+        : ['the load tool did not finish or its output was incomplete']),
+    );
   }
   if (requestedCount !== undefined && r.done < requestedCount) {
     reasons.push(`${requestedCount - r.done} of ${requestedCount} requests never finished`);
   }
+  // An open-loop tool that fell behind its schedule charged its own delay to the server.
+  const behind = openLoopBehind(load.openLoop);
+  if (behind !== null) reasons.push(behind);
   if (r.succeeded === 0) reasons.push('no successful response');
   if (r.failed > 0) reasons.push(`${r.failed} failed responses`);
   if (r.errored > 0) reasons.push(`${r.errored} errored requests`);

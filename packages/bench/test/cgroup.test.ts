@@ -75,14 +75,18 @@ describe.skipIf(!root || layout.version === null)('a real CPU quota group', () =
       await once(child, 'spawn');
       await group.add(child.pid!);
       expect(group.contains(child.pid!)).toBe(true);
+      // A measuring window, divided by its real length: a loaded machine may stretch it.
       await new Promise((r) => setTimeout(r, 1000));
       const first = await readProcessCpu(child.pid!);
+      const from = performance.now();
       await new Promise((r) => setTimeout(r, 1000));
       const second = await readProcessCpu(child.pid!);
+      const seconds = (performance.now() - from) / 1000;
       const used = second!.userSeconds + second!.systemSeconds - (first!.userSeconds + first!.systemSeconds);
-      // A busy loop held to 0.25 CPU: about 0.25 s per second, never a whole CPU.
-      expect(used).toBeLessThan(0.45);
-      expect(used).toBeGreaterThan(0.1);
+      // A busy loop held to 0.25 CPU: about 0.25 s per second, never a whole CPU. Other work on
+      // the machine can only lower it, so the floor just shows that it ran.
+      expect(used / seconds).toBeLessThan(0.45);
+      expect(used).toBeGreaterThan(0);
     } finally {
       child.kill('SIGKILL');
       await once(child, 'exit').catch(() => {});

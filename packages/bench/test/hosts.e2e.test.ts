@@ -3,7 +3,7 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseResults, type ResultsFile } from '@scaleup/core';
-import { waitFor } from '@scaleup/core/io';
+import { isAlive, waitFor } from '@scaleup/core/io';
 import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLab, type NetnsLab, netnsSkipReason } from '../../hosts/test/support/netns.ts';
@@ -61,6 +61,36 @@ async function filesLeftSince(startedMs: number): Promise<string[]> {
     if (info !== null && info.mtimeMs >= startedMs) left.push(name);
   }
   return left;
+}
+
+/** The parent pid of `pid`, from /proc/PID/stat (after the command name, which may hold spaces). */
+async function parentOf(pid: number): Promise<number | null> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => null);
+  if (stat === null) return null;
+  return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+}
+
+/**
+ * A load tool running in namespace `index`, the sshd process its session runs under, and the
+ * processes between them and below (group leader, scaleup load, the tool).
+ */
+async function sessionOfTool(index: number): Promise<{ sshd: number; below: number[] } | undefined> {
+  const ns = lab.namespaces[index]!;
+  for (const line of await leftoversIn(index)) {
+    const [pidText, ...rest] = line.split(': ');
+    if (!/(^|\/)(wrk|h2load) /.test(`${rest.join(': ')} `)) continue;
+    const chain = [Number(pidText)];
+    for (
+      let pid = await parentOf(chain[0]!);
+      pid !== null && pid > 1 && pid !== ns.sshdPid;
+      pid = await parentOf(pid)
+    ) {
+      const comm = (await readFile(`/proc/${pid}/comm`, 'utf8').catch(() => '')).trim();
+      if (comm.startsWith('sshd')) return { sshd: pid, below: chain };
+      chain.push(pid);
+    }
+  }
+  return undefined;
 }
 
 let testStartedMs = 0;
@@ -176,8 +206,12 @@ describe.skipIf(skip !== null)(
         intervalMs: 100,
         what: 'the warm-ups to finish',
       });
-      // Into the first measured repetition, then the link goes down for a while.
-      await new Promise((resolve) => setTimeout(resolve, 2500));
+      // Into the first measured repetition (its load tool runs on the host), then the link goes
+      // down for a while.
+      await waitFor(
+        async () => ((await leftoversIn(0)).some((p) => /wrk|h2load|autocannon/.test(p)) ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 50, what: 'the load tool running on the host' },
+      );
       await execa('ip', ['link', 'set', a!.veth, 'down']);
       await new Promise((resolve) => setTimeout(resolve, 12_000));
       await execa('ip', ['link', 'set', a!.veth, 'up']);
@@ -188,7 +222,65 @@ describe.skipIf(skip !== null)(
       const invalid = results.scenarios.flatMap((s) => s.repetitions.filter((r) => !r.verdict.valid));
       expect(invalid.length).toBeGreaterThan(0);
       expect(invalid[0]!.verdict.reasons.join('; ')).toContain(a!.alias);
-      expect(invalid[0]!.verdict.reasons.join('; ')).toMatch(/lost the connection|not ready|did not report/);
+      expect(invalid[0]!.verdict.reasons.join('; ')).toMatch(
+        /lost the connection|connection lost|not ready|did not report/,
+      );
+      await nothingLeft();
+    }, 300_000);
+
+    it('a killed sshd session clears its host at once, and the repetition says the connection was lost', async () => {
+      const out = await tempDir();
+      const [a] = lab.namespaces;
+      const cli = scaleupCliCommand([
+        ...['bench', '--profile', 'smoke', '--only', '2a', '--duration', '6', '--reps', '2'],
+        ...['--load-host', a!.alias, '--ssh-config', lab.sshConfig, '--out', out, '--no-report'],
+      ]);
+      const child = execa(cli.file, cli.args, { reject: false, timeout: 240_000, all: true });
+      let output = '';
+      child.all?.on('data', (chunk: Buffer) => {
+        output += chunk.toString();
+      });
+      let ended = false;
+      void child.then(() => {
+        ended = true;
+      });
+      await waitFor(
+        async () => {
+          if (ended) throw new Error(`the run ended first: ${output.slice(-2000)}`);
+          return /2a: warm-up 1/.test(output) ? true : undefined;
+        },
+        { timeoutMs: 120_000, intervalMs: 100, what: 'the warm-up to finish' },
+      ).catch((error: Error) => {
+        throw new Error(`${error.message} (output: ${output.slice(-2000)})`);
+      });
+      // The measured repetition's tool on the host, and the sshd process its session runs under.
+      const session = await waitFor(() => sessionOfTool(0), {
+        timeoutMs: 60_000,
+        intervalMs: 50,
+        what: 'the load tool running on the host under its sshd session',
+      });
+      process.kill(session.sshd, 'SIGKILL');
+      // Everything the session ran there (group leader, scaleup load, the tool) goes at once.
+      await waitFor(
+        async () => ((await Promise.all(session.below.map(isAlive))).some(Boolean) ? undefined : true),
+        {
+          timeoutMs: 5_000,
+          intervalMs: 20,
+          what: `the session's processes ${session.below.join(', ')} to be gone`,
+        },
+      ).catch(async (error: Error) => {
+        throw new Error(`${error.message}; left: ${(await leftoversIn(0)).join('; ')}`);
+      });
+      const run = await child;
+      expect(run.timedOut).toBe(false);
+      const results = await resultsIn(out);
+      const invalid = results.scenarios.flatMap((s) => s.repetitions.filter((r) => !r.verdict.valid));
+      expect(invalid.length, output).toBeGreaterThan(0);
+      const reasons = invalid[0]!.verdict.reasons.join('; ');
+      expect(reasons).toContain(a!.alias);
+      expect(reasons).toMatch(/connection (to \S+ )?(was )?lost|lost the connection/);
+      // Said first: why the tool's output is missing, not only that it is.
+      expect(invalid[0]!.verdict.reasons[0]).toContain(a!.alias);
       await nothingLeft();
     }, 300_000);
 

@@ -1,5 +1,16 @@
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants, existsSync } from 'node:fs';
+import {
+  copyFile,
+  cp,
+  mkdir,
+  mkdtemp,
+  open,
+  readFile,
+  rm,
+  symlink,
+  truncate,
+  writeFile,
+} from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,6 +103,7 @@ describe('bench import: the seed run from its own weighttp logs', () => {
 describe('bench import: captures that are failures are invalid repetitions, never throughput', () => {
   it('judges an all-404 and an all-refused capture invalid with their reasons', async () => {
     const dir = await tempDir();
+    await cp(join(fixtures, 'failures'), join(dir, 'failures'), { recursive: true });
     const manifest = {
       machine: { hostname: 'lab', cpuModel: 'x', logicalCores: 2, date: '2026-11-26' },
       tool: 'h2load',
@@ -103,7 +115,7 @@ describe('bench import: captures that are failures are invalid repetitions, neve
           payloadBytes: 40,
           baseline: true,
           server: 'nginx',
-          captures: [join(fixtures, 'failures/ok-keepalive-40.txt')],
+          captures: ['failures/ok-keepalive-40.txt'],
           connections: 20,
         },
         {
@@ -111,14 +123,14 @@ describe('bench import: captures that are failures are invalid repetitions, neve
           label: 'the 404 page',
           payloadBytes: 40,
           server: 'nginx',
-          captures: [join(fixtures, 'failures/404.txt')],
+          captures: ['failures/404.txt'],
         },
         {
           id: 'down',
           label: 'a closed port',
           payloadBytes: 40,
           server: 'nothing',
-          captures: [join(fixtures, 'failures/refused.txt')],
+          captures: ['failures/refused.txt'],
         },
       ],
     };
@@ -162,10 +174,8 @@ describe('bench import: a strict manifest', () => {
 
   it('names every capture it cannot read, all at once, before writing anything', async () => {
     const dir = await tempDir();
+    await cp(fixtures, dir, { recursive: true });
     const manifest = JSON.parse(await readFile(seedManifest, 'utf8'));
-    for (const scenario of manifest.scenarios) {
-      scenario.captures = scenario.captures.map((c: string) => join(fixtures, c));
-    }
     manifest.scenarios[0].captures = ['gone-1.txt'];
     manifest.scenarios[3].captures = ['gone-2.txt'];
     await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
@@ -173,7 +183,7 @@ describe('bench import: a strict manifest', () => {
       (e: unknown) => e,
     );
     expect((error as Error).message).toMatch(
-      /2 problems:\n {2}scenarios\.0\.captures\.0: cannot read gone-1\.txt \(ENOENT\)\n {2}scenarios\.3\.captures\.0: cannot read gone-2\.txt \(ENOENT\)$/,
+      /2 problems:\n {2}scenarios\.0\.captures\.0: "gone-1\.txt": cannot read \(ENOENT\)\n {2}scenarios\.3\.captures\.0: "gone-2\.txt": cannot read \(ENOENT\)$/,
     );
     expect(existsSync(join(dir, 'out'))).toBe(false);
   });
@@ -195,4 +205,146 @@ describe('bench import: a strict manifest', () => {
     expect(refused.stderr).toMatch(/^ {2}machine: /m);
     expect(existsSync(join(out, 'x'))).toBe(false);
   }, 150_000);
+});
+
+describe('bench import: a capture is a regular file of bounded size in the manifest directory', () => {
+  const capture = 'twisted-2a-fixed-40.txt';
+  /** A manifest in a directory of its own whose one scenario has these captures, and its out dir. */
+  async function manifestWith(captures: string[]) {
+    const dir = await tempDir();
+    await copyFile(join(fixtures, capture), join(dir, capture));
+    const manifest = {
+      machine: { hostname: 'lab', cpuModel: 'x', logicalCores: 2, date: '2026-11-26' },
+      tool: 'weighttp',
+      load: { requests: 1000000, connections: 4000, threads: 4, keepAlive: true },
+      scenarios: [{ id: 'a', label: 'a', payloadBytes: 40, server: 's', captures }],
+    };
+    await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+    return { dir, manifestPath: join(dir, 'manifest.json'), out: join(dir, 'out') };
+  }
+
+  /**
+   * The import, bounded: a capture that blocks the read (a FIFO without a writer) must be
+   * refused, never waited on; a hang fails here instead of hanging the suite.
+   */
+  async function refusal(manifestPath: string, out: string): Promise<string> {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('the import hung')), 10_000);
+    });
+    try {
+      const error = await Promise.race([importCaptures(options(manifestPath, out)), hung]).then(
+        () => new Error('imported'),
+        (e: unknown) => e,
+      );
+      expect((error as Error).message).not.toBe('the import hung');
+      expect(error).toBeInstanceOf(UsageError);
+      return (error as Error).message;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** One line naming the capture and why, and no out dir. */
+  function expectOneLine(message: string, name: string, why: RegExp, out: string) {
+    expect(message.split('\n')).toHaveLength(1);
+    expect(message).toContain(`scenarios.0.captures.0: ${JSON.stringify(name)}`);
+    expect(message).toMatch(why);
+    expect(existsSync(out)).toBe(false);
+  }
+
+  it('refuses an absolute path and a path that climbs out with ..', async () => {
+    for (const name of ['/etc/passwd', '../../../../etc/passwd', `sub/../../${capture}`]) {
+      const { manifestPath, out } = await manifestWith([name]);
+      const message = await refusal(manifestPath, out);
+      expectOneLine(message, name, /relative path inside the manifest's directory/, out);
+    }
+  });
+
+  it('does not expand ~: ~/.ssh/id_rsa is a file of the manifest directory, which is not there', async () => {
+    const { manifestPath, out } = await manifestWith(['~/.ssh/id_rsa']);
+    expectOneLine(await refusal(manifestPath, out), '~/.ssh/id_rsa', /cannot read \(ENOENT\)/, out);
+  });
+
+  it('refuses a symlink, or a symlinked directory, that leads out of the manifest directory', async () => {
+    const { dir, manifestPath, out } = await manifestWith(['leak.txt']);
+    await symlink('/etc/passwd', join(dir, 'leak.txt'));
+    expectOneLine(
+      await refusal(manifestPath, out),
+      'leak.txt',
+      /leads outside the manifest's directory/,
+      out,
+    );
+
+    const other = await manifestWith(['etc/passwd']);
+    await symlink('/etc', join(other.dir, 'etc'));
+    expectOneLine(
+      await refusal(other.manifestPath, other.out),
+      'etc/passwd',
+      /leads outside the manifest's directory/,
+      other.out,
+    );
+  });
+
+  it('follows a symlink that stays inside the manifest directory', async () => {
+    const { dir, manifestPath, out } = await manifestWith(['logs/run.txt']);
+    await mkdir(join(dir, 'logs'));
+    await symlink(join('..', capture), join(dir, 'logs/run.txt'));
+    const results = await importCaptures(options(manifestPath, out));
+    expect(results.scenarios[0]!.repetitions[0]!.verdict.valid).toBe(true);
+    const raw = results.scenarios[0]!.repetitions[0]!.load.rawOutputPath!;
+    expect(await readFile(join(out, raw), 'utf8')).toBe(await readFile(join(dir, capture), 'utf8'));
+  });
+
+  it('refuses a FIFO without waiting for a writer', async () => {
+    const { dir, manifestPath, out } = await manifestWith(['fifo.txt']);
+    const fifo = join(dir, 'fifo.txt');
+    await execa('mkfifo', [fifo]);
+    try {
+      expectOneLine(await refusal(manifestPath, out), 'fifo.txt', /not a regular file/, out);
+    } finally {
+      // Were a reader still blocked on the FIFO, a writer that comes and goes releases it.
+      const writer = await open(fifo, constants.O_WRONLY | constants.O_NONBLOCK).catch(() => null);
+      await writer?.close();
+    }
+  });
+
+  it('refuses a device, linked from outside or made inside', async () => {
+    const { dir, manifestPath, out } = await manifestWith(['zero.txt']);
+    await symlink('/dev/zero', join(dir, 'zero.txt'));
+    expectOneLine(
+      await refusal(manifestPath, out),
+      'zero.txt',
+      /leads outside the manifest's directory/,
+      out,
+    );
+  });
+
+  it.skipIf(process.getuid?.() !== 0)(
+    'refuses a device node inside the manifest directory (root)',
+    async () => {
+      const { dir, manifestPath, out } = await manifestWith(['null.txt']);
+      // /dev/null's numbers: reads end at once, so a missed check would import it, not hang.
+      await execa('mknod', [join(dir, 'null.txt'), 'c', '1', '3']);
+      expectOneLine(await refusal(manifestPath, out), 'null.txt', /not a regular file/, out);
+    },
+  );
+
+  it('refuses a capture larger than 64 MiB', async () => {
+    const { dir, manifestPath, out } = await manifestWith(['huge.txt']);
+    // Sparse: takes no disk.
+    await writeFile(join(dir, 'huge.txt'), '');
+    await truncate(join(dir, 'huge.txt'), 64 * 2 ** 20 + 1);
+    expectOneLine(await refusal(manifestPath, out), 'huge.txt', /larger than 64 MiB/, out);
+  });
+
+  it('pnpm bench import: exit 2, one line naming the capture, no out dir', async () => {
+    const { manifestPath, out } = await manifestWith([capture, '../../../../etc/passwd']);
+    const cli = scaleupCliCommand(['bench', 'import', manifestPath, '--out', out]);
+    const run = await execa(cli.file, cli.args, { reject: false, timeout: 60_000 });
+    expect(run.exitCode).toBe(2);
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
+    expect(run.stderr).toContain('scenarios.0.captures.1: "../../../../etc/passwd"');
+    expect(existsSync(out)).toBe(false);
+  }, 90_000);
 });

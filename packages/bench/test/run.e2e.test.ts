@@ -111,7 +111,7 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
     await waitFor(
       async () => ((await Promise.all([...seen].map(isAlive))).some(Boolean) ? undefined : true),
       {
-        timeoutMs: 5000,
+        timeoutMs: 15_000,
         what: 'every process the run started to exit',
       },
     );

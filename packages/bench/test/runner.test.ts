@@ -1,13 +1,20 @@
 import type { Repetition, Scenario, ScenarioResult } from '@scaleup/core';
 import { describe, expect, it } from 'vitest';
-import { saturatedToolWarnings, stealWarning, zeroCopyWarning } from '../src/runner.ts';
+import { saturatedToolWarnings, stealWarning, zeroCopyWarning } from '../src/warnings.ts';
 import { loadResult } from './helpers.ts';
 
 const scenario = (payloadBytes: number): Scenario => ({
   id: '1a',
   label: 'scaleup fixed resource',
   payloadBytes,
-  server: { kind: 'scaleup', resource: 'fixed', accept: 'shared', backlog: 8192, send: 'auto' },
+  server: {
+    kind: 'scaleup',
+    resource: 'fixed',
+    accept: 'shared',
+    backlog: 8192,
+    send: 'auto',
+    engine: 'net',
+  },
   baseline: false,
 });
 

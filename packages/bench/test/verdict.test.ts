@@ -70,6 +70,19 @@ describe('repetition verdicts', () => {
     );
   });
 
+  it("puts why an incomplete run is incomplete first: a load host's lost connection names the host", () => {
+    const cut = loadResult({
+      completed: false,
+      requests: { total: 0, started: 0, done: 0, succeeded: 0, failed: 0, errored: 0, timedOut: 0 },
+      statusClasses: { '1xx': 0, '2xx': 0, '3xx': 0, '4xx': 0, '5xx': 0 },
+      errors: ["load-1: connection lost mid-run: the load tool's result never arrived"],
+    });
+    const verdict = judgeRepetition({ load: cut, expectedBodyBytes: 40, serverCpuUtilisation: 0 });
+    expect(verdict.valid).toBe(false);
+    expect(verdict.reasons[0]).toBe("load-1: connection lost mid-run: the load tool's result never arrived");
+    expect(verdict.reasons).not.toContain('the load tool did not finish or its output was incomplete');
+  });
+
   it('calls a run client-bound when the tool saturates and the server has room', () => {
     const load = loadResult({
       toolCpu: { userSeconds: 1.5, systemSeconds: 0.45, cores: 1, utilisation: 0.97 },

@@ -41,6 +41,11 @@ const commands: CommandEntry[] = [
     load: async () => (await import('./commands/compare.ts')).compareCommand,
   },
   {
+    name: 'profile',
+    summary: "sample running processes' CPU with perf: folded stacks and where the time goes",
+    load: async () => (await import('./commands/profile.ts')).profileCommand,
+  },
+  {
     name: 'preflight',
     summary: "check this machine against the seed's tuning and the run's needs (changes nothing)",
     load: async () => (await import('./commands/preflight.ts')).preflightCommand,

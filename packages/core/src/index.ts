@@ -1,3 +1,4 @@
+export { destinationProblem } from './destination.ts';
 export { UsageError } from './errors.ts';
 export {
   type InlineLoadReport,
@@ -14,8 +15,11 @@ export {
   type LoadToolName,
   LoadToolNameSchema,
   NGINX_READY_LINE,
+  type OpenLoop,
+  OpenLoopSchema,
 } from './load.ts';
 export {
+  CapturePathSchema,
   type ImportManifest,
   ImportManifestSchema,
   type ImportScenario,
@@ -39,6 +43,30 @@ export {
   roundOf,
   type SkippedPoint,
 } from './plan.ts';
+export {
+  type FoldedStack,
+  type FrameKind,
+  foldPerfScript,
+  foldSamples,
+  formatFolded,
+  frameKind,
+  frameName,
+  isGcFrame,
+  JS_SUFFIX,
+  KERNEL_SUFFIX,
+  PERF_SCRIPT_FIELDS,
+  type PerfSample,
+  type ProfileBreakdown,
+  ProfileBreakdownSchema,
+  type ProfileFunction,
+  ProfileFunctionSchema,
+  parseFolded,
+  parsePerfScript,
+  plainFrame,
+  profileBreakdown,
+  syscallOf,
+} from './profile.ts';
+export { quoted } from './quoted.ts';
 export {
   type Environment,
   EnvironmentSchema,
@@ -123,7 +151,9 @@ export {
   type ResourceKind,
   SEND_MODES,
   SERVER_DEFAULT_BACKLOG,
+  SERVER_ENGINES,
   type SendMode,
+  type ServerEngine,
   type ServerStatsFile,
   ServerStatsFileSchema,
   type WorkerStats,
@@ -156,6 +186,7 @@ export {
 } from './stats.ts';
 export {
   baselineFor,
+  deriveSummaries,
   latencySummary,
   MIN_PAIRS,
   pairedRatio,

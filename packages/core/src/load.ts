@@ -9,7 +9,8 @@ export const LOAD_READY_LINE = '@scaleup-load-ready';
 export const NGINX_READY_LINE = '@scaleup-nginx-ready';
 
 /** The load tools scaleup knows. One adapter per tool lives in @scaleup/driver. */
-export const LOAD_TOOLS = ['autocannon', 'h2load', 'wrk', 'weighttp'] as const;
+/** openloop is scaleup's own constant-rate tool (packages/driver/native); the others are closed loop. */
+export const LOAD_TOOLS = ['autocannon', 'h2load', 'wrk', 'weighttp', 'openloop'] as const;
 export type LoadToolName = (typeof LOAD_TOOLS)[number];
 export const LoadToolNameSchema = z.enum(LOAD_TOOLS);
 
@@ -34,6 +35,13 @@ export const LoadSpecSchema = z
     expectedBodyBytes: z.number().int().nonnegative().optional(),
     /** Addresses beyond loopback and 198.18.0.0/15 the user named as servers (--server-host). */
     allowedTargets: z.array(z.string()).optional(),
+    /**
+     * Open loop: requests offered per second at fixed intended times, whatever the server does
+     * (only a constant-rate tool runs it). Absent: closed loop, each connection waits for its answer.
+     */
+    ratePerSecond: z.number().positive().optional(),
+    /** Open loop: the bound on connections a constant-rate tool may open (reported when reached). */
+    maxConnections: z.number().int().positive().optional(),
   })
   .strict();
 export type LoadSpec = z.infer<typeof LoadSpecSchema>;
@@ -56,9 +64,39 @@ export const LatencySchema = z
      * which the merged percentile cannot exceed.
      */
     merge: z.enum(['histogram', 'upper-bound']).optional(),
+    /**
+     * Where each latency starts. Absent or `response`: from the actual send (closed loop, which
+     * omits what a stall delayed); `intended-send`: from the time the schedule meant the request
+     * to go out (open loop), so a stall is charged for everything queued behind it.
+     */
+    measuredFrom: z.enum(['response', 'intended-send']).optional(),
   })
   .strict();
 export type Latency = z.infer<typeof LatencySchema>;
+
+/**
+ * What an open-loop run offered and got. A send is late when the tool noticed it was due more
+ * than `lateBoundMicros` after its intended time: the tool fell behind, not the server.
+ */
+export const OpenLoopSchema = z
+  .object({
+    offeredPerSecond: z.number().nonnegative(),
+    achievedPerSecond: z.number().nonnegative(),
+    planned: z.number().int().nonnegative(),
+    sent: z.number().int().nonnegative(),
+    lateSends: z.number().int().nonnegative(),
+    lateBoundMicros: z.number().nonnegative(),
+    maxSendLagMicros: z.number().nonnegative(),
+    connectionsOpened: z.number().int().nonnegative(),
+    connectionsPeak: z.number().int().nonnegative(),
+    connectionLimit: z.number().int().positive(),
+    /** Requests that found every connection busy with the limit reached, and waited. */
+    waitedAtConnectionLimit: z.number().int().nonnegative(),
+    /** HdrHistogram V2 compressed (base64) of every latency in microseconds, 1 us to 60 s. */
+    histogram: z.string().optional(),
+  })
+  .strict();
+export type OpenLoop = z.infer<typeof OpenLoopSchema>;
 
 /**
  * What one run of a load tool measured. Throughput figures count succeeded responses only:
@@ -119,6 +157,8 @@ export const LoadResultSchema = z
       })
       .strict()
       .nullable(),
+    /** Open-loop runs only (absent for closed-loop tools, and in every older results file). */
+    openLoop: OpenLoopSchema.optional(),
     /** Problems the run had, in words; empty when clean. */
     errors: z.array(z.string()),
     /** Remarks on how something was measured (not problems of the run), e.g. a CPU fallback. */

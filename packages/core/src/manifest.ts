@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
+import { quoted } from './quoted.ts';
 import { formatIssues } from './results.ts';
 import { IdSchema, ScenarioError } from './scenario.ts';
 
@@ -10,6 +11,22 @@ import { IdSchema, ScenarioError } from './scenario.ts';
  */
 
 const id = IdSchema;
+
+/**
+ * A capture names a file of the manifest's own directory: a manifest from elsewhere must not
+ * make the import read (and copy into the run) whatever the importing user can read, so no
+ * absolute path and no `..` step. Symlinks that lead out are refused when the file is opened.
+ */
+export const CapturePathSchema = z
+  .string()
+  .min(1)
+  .superRefine((path, ctx) => {
+    if (path.startsWith('/') || path.includes('\0') || path.split('/').includes('..'))
+      ctx.addIssue({
+        code: 'custom',
+        message: `${quoted(path)}: not a relative path inside the manifest's directory (no leading /, no '..')`,
+      });
+  });
 
 export const ImportScenarioSchema = z
   .object({
@@ -26,7 +43,7 @@ export const ImportScenarioSchema = z
     /** The id other runs use for what this scenario measures (see pnpm compare). */
     compareAs: id.optional(),
     /** One captured output per repetition, relative to the manifest. */
-    captures: z.array(z.string().min(1)).min(1),
+    captures: z.array(CapturePathSchema).min(1),
     description: z.string().optional(),
   })
   .strict();

@@ -255,12 +255,21 @@ export function buildPlan(input: PlanInput): Plan {
 export interface PlannedRun {
   groupKey: string;
   instanceId: string;
+  instance: PlannedInstance;
   round: number;
 }
 
-/** One round of a group: every instance once, in plan order (A B C, then again next round). */
+/**
+ * One round of a group: every instance once, in plan order (A B C, then again next round). The
+ * executor walks exactly this.
+ */
 export function roundOf(group: PlanGroup, round: number): PlannedRun[] {
-  return group.instances.map((instance) => ({ groupKey: group.key, instanceId: instance.id, round }));
+  return group.instances.map((instance) => ({
+    groupKey: group.key,
+    instanceId: instance.id,
+    instance,
+    round,
+  }));
 }
 
 /** The measured runs a plan makes at its minimum round count (the whole plan when not adaptive). */

@@ -1,518 +1,46 @@
-import { z } from 'zod';
-import { LoadResultSchema, LoadToolNameSchema } from './load.ts';
+import type { z } from 'zod';
+import {
+  RESULTS_SCHEMA_ID,
+  RESULTS_SCHEMA_VERSION,
+  type ResultsFile,
+  ResultsFileSchema,
+} from './results-schema.ts';
 import { upgradeVersion1 } from './results-upgrade.ts';
-import { ACCEPT_MODES, SEND_MODES } from './server-stats.ts';
-import { scalingCurves, summarizeAll } from './summary.ts';
+import { deriveSummaries } from './summary.ts';
 
 /**
- * results.json: the single source of truth a run writes and every exporter reads. Validated on
- * write and on read; units live in field names. Bump RESULTS_SCHEMA_VERSION on any change a
- * reader of the old version could misread.
+ * Reading and writing results.json. The schema itself lives in results-schema.ts (re-exported
+ * here), so that what derives summaries from it does not import the reader that calls it.
  */
-export const RESULTS_SCHEMA_ID = 'scaleup.results';
-export const RESULTS_SCHEMA_VERSION = 2;
-
-const nonNegative = z.number().nonnegative();
-const count = z.number().int().nonnegative();
-
-export const StatSummarySchema = z
-  .object({
-    n: count,
-    median: nonNegative,
-    min: nonNegative,
-    max: nonNegative,
-    mean: nonNegative,
-    stdev: nonNegative,
-    cv: nonNegative,
-    /** Order-statistic interval of the median (distribution-free). */
-    ciLow: nonNegative,
-    ciHigh: nonNegative,
-    /** The coverage the interval really has: below confidenceTarget when n is too small for it. */
-    confidence: z.number().min(0).lt(1),
-    confidenceTarget: z.number().gt(0).lt(1),
-  })
-  .strict();
-export type StatSummary = z.infer<typeof StatSummarySchema>;
-
-export const RatioSchema = z
-  .object({
-    /** Scenario id of the baseline (nginx at the same payload). */
-    baseline: z.string(),
-    ratio: nonNegative,
-    ciLow: nonNegative,
-    ciHigh: nonNegative,
-    /** Reached coverage (a lower bound for ratio-of-medians); see core/stats ratioEstimate. */
-    confidence: z.number().min(0).lt(1),
-    confidenceTarget: z.number().gt(0).lt(1),
-    /**
-     * median-of-paired-ratios: the median over rounds of (server / baseline in that round);
-     * ratio-of-medians: when too few rounds pair up.
-     */
-    statistic: z.enum(['median-of-paired-ratios', 'ratio-of-medians']),
-    paired: z.boolean(),
-    n: count,
-  })
-  .strict();
-export type Ratio = z.infer<typeof RatioSchema>;
-
-export const ToolInfoSchema = z
-  .object({
-    name: LoadToolNameSchema,
-    version: z.string().nullable(),
-    path: z.string().nullable(),
-    /** Why the tool cannot be used, with the command that installs it; null when available. */
-    missing: z.string().nullable(),
-  })
-  .strict();
-export type ToolInfo = z.infer<typeof ToolInfoSchema>;
-
-export const EnvironmentSchema = z
-  .object({
-    hostname: z.string(),
-    cpuModel: z.string(),
-    physicalCores: count.nullable(),
-    logicalCores: count,
-    smt: z.boolean().nullable(),
-    memoryBytes: count.nullable(),
-    kernel: z.string().nullable(),
-    distribution: z.string().nullable(),
-    virtualisation: z.string().nullable(),
-    cpuGovernor: z.string().nullable(),
-    nodeVersion: z.string().nullable(),
-    nginx: z
-      .object({ version: z.string().nullable(), path: z.string().nullable(), missing: z.string().nullable() })
-      .strict(),
-    tools: z.array(ToolInfoSchema),
-    openFilesSoft: z.number().nullable(),
-    openFilesHard: z.number().nullable(),
-    /** The sysctls the seed tuned, as the kernel reports them (null when unreadable). */
-    sysctls: z.record(z.string(), z.string().nullable()),
-    git: z.object({ commit: z.string().nullable(), dirty: z.boolean().nullable() }).strict(),
-  })
-  .strict();
-export type Environment = z.infer<typeof EnvironmentSchema>;
-
-export const TuningCheckSchema = z
-  .object({
-    setting: z.string(),
-    actual: z.string().nullable(),
-    recommended: z.string(),
-    ok: z.boolean(),
-    /** What a shortfall limits, in words. */
-    impact: z.string(),
-    fix: z.string(),
-  })
-  .strict();
-export type TuningCheck = z.infer<typeof TuningCheckSchema>;
-
-export const ProcessCpuSampleSchema = z
-  .object({
-    pid: z.number().int().positive(),
-    role: z.enum(['master', 'worker', 'nginx-master', 'nginx-worker', 'server']),
-    userSeconds: nonNegative,
-    systemSeconds: nonNegative,
-  })
-  .strict();
-export type ProcessCpuSample = z.infer<typeof ProcessCpuSampleSchema>;
-
-export const WorkerShareSchema = z
-  .object({ slot: count, pid: z.number().int().positive(), requests: count, connections: count })
-  .strict();
-export type WorkerShare = z.infer<typeof WorkerShareSchema>;
-
-/** Kernel TCP counters (/proc/net/netstat, /proc/net/snmp) as deltas over one repetition. */
-export const TcpCountersSchema = z
-  .object({
-    listenOverflows: count,
-    listenDrops: count,
-    resetsSent: count,
-    resetsReceivedEstablished: count,
-    connectionsAborted: count,
-    retransmittedSegments: count,
-  })
-  .strict();
-export type TcpCounters = z.infer<typeof TcpCountersSchema>;
-
-export const VerdictSchema = z
-  .object({
-    valid: z.boolean(),
-    /** Why the repetition is invalid; empty when valid. */
-    reasons: z.array(z.string()),
-    /** The load tool, not the server, was the bottleneck: the figure measures the client. */
-    clientBound: z.boolean(),
-    clientBoundReason: z.string().nullable(),
-  })
-  .strict();
-export type Verdict = z.infer<typeof VerdictSchema>;
-
-/** One load host's own result, kept beside the merged one when several hosts loaded together. */
-export const HostLoadResultSchema = LoadResultSchema.extend({ host: z.string() }).strict();
-export type HostLoadResult = z.infer<typeof HostLoadResultSchema>;
-
-/** The load of a repetition: one tool run, or the honest merge of several hosts' runs. */
-export const RepetitionLoadSchema = LoadResultSchema.extend({
-  hosts: z.array(HostLoadResultSchema).optional(),
-}).strict();
-export type RepetitionLoad = z.infer<typeof RepetitionLoadSchema>;
-
-export const RepetitionSchema = z
-  .object({
-    /** 0-based round in the interleaved schedule; reps of one round share drift. */
-    round: count,
-    startedAt: z.string(),
-    load: RepetitionLoadSchema,
-    serverCpu: z.array(ProcessCpuSampleSchema),
-    /** Sum of serverCpu over the repetition's wall time and the server's cores (0..1). */
-    serverCpuUtilisation: nonNegative.nullable(),
-    workers: z.array(WorkerShareSchema).nullable(),
-    tcp: TcpCountersSchema.nullable(),
-    /**
-     * The share of the server host's CPU time its hypervisor took (steal, /proc/stat) during
-     * the repetition: a virtual machine's noise, measured; null where not readable.
-     */
-    stealFraction: z.number().min(0).max(1).nullable().default(null),
-    verdict: VerdictSchema,
-  })
-  .strict();
-export type Repetition = z.infer<typeof RepetitionSchema>;
-
-export const ServerDescriptionSchema = z.discriminatedUnion('kind', [
-  z
-    .object({
-      kind: z.literal('scaleup'),
-      resource: z.enum(['fixed', 'file', 'data']),
-      accept: z.enum(['shared', 'rr', 'reuseport']),
-      workers: z.number().int().positive(),
-      backlog: z.number().int().positive(),
-      send: z.enum(SEND_MODES),
-      /** Whether large responses actually went out with sendfile(2) (the native addon loaded). */
-      zeroCopy: z.boolean(),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('nginx'),
-      preset: z.enum(['stock', 'tuned']),
-      workers: z.number().int().positive(),
-      version: z.string().nullable(),
-      /** Every value written into nginx.conf, as the runner reported it. */
-      settings: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])),
-    })
-    .strict(),
-  z
-    .object({
-      kind: z.literal('command'),
-      command: z.array(z.string()),
-      cwd: z.string().nullable(),
-    })
-    .strict(),
-  z
-    .object({
-      /** A server measured by hand elsewhere (bench import): only what the manifest says of it. */
-      kind: z.literal('imported'),
-      name: z.string(),
-      workers: z.number().int().positive().nullable(),
-    })
-    .strict(),
-]);
-export type ServerDescription = z.infer<typeof ServerDescriptionSchema>;
-
-/** A (sweep) point: what a scenario ran with. A run without a sweep has one point per scenario. */
-export const PointSchema = z
-  .object({
-    workers: z.number().int().positive(),
-    connections: z.number().int().positive(),
-    /** CPUs the server side had (split pinning), null when unpinned. */
-    serverCpus: z.array(count).nullable(),
-    loadCpus: z.array(count).nullable(),
-    /** scaleup's accept mode at this point; null for servers without one (nginx, commands). */
-    accept: z.enum(ACCEPT_MODES).nullable(),
-  })
-  .strict();
-export type Point = z.infer<typeof PointSchema>;
-
-/** A median over repetitions of one latency percentile, with its spread (never an average). */
-export const LatencySummarySchema = z
-  .object({
-    p50Micros: StatSummarySchema.nullable(),
-    p90Micros: StatSummarySchema.nullable(),
-    p99Micros: StatSummarySchema.nullable(),
-    p999Micros: StatSummarySchema.nullable(),
-    /** Some repetitions' percentiles are upper bounds (merged from hosts without histograms). */
-    upperBound: z.boolean(),
-  })
-  .strict();
-export type LatencySummary = z.infer<typeof LatencySummarySchema>;
-
-export const ResponseFormSchema = z
-  .object({
-    /** Whole response on the wire: status line, headers, body. */
-    bytes: count,
-    /** The server closes the connection after this response (Connection: close). */
-    closes: z.boolean(),
-  })
-  .strict();
-export type ResponseForm = z.infer<typeof ResponseFormSchema>;
-
-export const ScenarioSummarySchema = z
-  .object({
-    validRepetitions: count,
-    invalidRepetitions: count,
-    clientBoundRepetitions: count,
-    /** Repetitions in which the load tool ran at >= 90% of its cores. */
-    toolSaturatedRepetitions: count,
-    /** Most repetitions had the tool saturated: the figure is a lower bound of the server's. */
-    lowerBound: z.boolean(),
-    requestsPerSecond: StatSummarySchema.nullable(),
-    megabytesPerSecond: StatSummarySchema.nullable(),
-    ratioToBaseline: RatioSchema.nullable(),
-    latency: LatencySummarySchema.nullable(),
-    /** Jain's index over workers' request and connection shares, median over repetitions. */
-    fairnessRequests: z.number().min(0).max(1).nullable(),
-    fairnessConnections: z.number().min(0).max(1).nullable(),
-    /** The busiest worker's share of requests and of connections, median over repetitions. */
-    busiestShareRequests: z.number().min(0).max(1).nullable(),
-    busiestShareConnections: z.number().min(0).max(1).nullable(),
-  })
-  .strict();
-export type ScenarioSummary = z.infer<typeof ScenarioSummarySchema>;
-
-export const ScenarioResultSchema = z
-  .object({
-    /** Unique per result: the scenario id, with its point in a sweep (`2a@w2,c64`). */
-    id: z.string(),
-    /** The suite's scenario id this result measures (equal to id without a sweep). */
-    scenarioId: z.string(),
-    /** The id `pnpm compare` matches on in other runs, when not scenarioId. */
-    compareAs: z.string().nullable().default(null),
-    point: PointSchema,
-    /** Where the server ran: 'local' or the ssh destination. */
-    serverHost: z.string(),
-    label: z.string(),
-    payloadBytes: count,
-    /** Scenarios with the same group run interleaved and share a baseline. */
-    group: z.string(),
-    baseline: z.boolean(),
-    server: ServerDescriptionSchema,
-    url: z.string().nullable(),
-    /** Set when the scenario did not run, with the reason and what would fix it. */
-    skipped: z.string().nullable(),
-    verification: z
-      .object({
-        status: count,
-        bodyBytes: count,
-        expectedBodyBytes: count,
-        /**
-         * The whole response (status line, headers, body) to the tools' keep-alive GET, when it
-         * has a Content-Length: every response of a run has this size, which checks tools that
-         * count only total bytes (wrk).
-         */
-        responseBytes: count.nullable(),
-        /**
-         * Every whole-response form seen on one keep-alive connection until the server closed it
-         * or the probe stopped (e.g. nginx's 100th response carries Connection: close and is a
-         * few bytes shorter); traffic totals must be an exact mix of these.
-         */
-        responseForms: z.array(ResponseFormSchema),
-        /** The server closed a keep-alive connection after this many responses; null if it did not. */
-        closeAfterRequests: z.number().int().positive().nullable(),
-        ok: z.boolean(),
-        detail: z.string().nullable(),
-      })
-      .strict()
-      .nullable(),
-    warmup: z
-      .object({ runs: count, requestsPerSecond: z.array(nonNegative) })
-      .strict()
-      .nullable(),
-    repetitions: z.array(RepetitionSchema),
-    summary: ScenarioSummarySchema.nullable(),
-  })
-  .strict();
-export type ScenarioResult = z.infer<typeof ScenarioResultSchema>;
-
-export const LoadPlanSchema = z
-  .object({
-    tool: LoadToolNameSchema,
-    requests: count.nullable(),
-    durationSeconds: nonNegative.nullable(),
-    connections: z.number().int().positive(),
-    /** Connections for the nginx baseline when it differs (the seed gave nginx 1000). */
-    baselineConnections: z.number().int().positive().nullable(),
-    threads: z.number().int().positive(),
-    keepAlive: z.boolean(),
-    /** Rounds per group: the fixed count, or the minimum when adaptive. */
-    repetitions: z.number().int().positive(),
-    warmupRuns: count,
-    warmupSeconds: nonNegative,
-    /** The swept values; a run without a sweep has one value on each axis. */
-    sweep: z
-      .object({
-        workers: z.array(z.number().int().positive()).min(1),
-        connections: z.array(z.number().int().positive()).min(1),
-        /** CPUs given to the server side per point (split pinning); null: the profile's split. */
-        serverCpus: z.array(z.number().int().positive()).min(1).nullable(),
-        accept: z.array(z.enum(ACCEPT_MODES)).min(1).nullable(),
-      })
-      .strict(),
-    /** Adaptive repetitions: add rounds until every ratio's interval is this tight, within bounds. */
-    adaptive: z
-      .object({
-        targetCiPercent: z.number().positive(),
-        maxRepetitions: z.number().int().positive(),
-        timeBudgetSeconds: z.number().positive().nullable(),
-      })
-      .strict()
-      .nullable(),
-    /** The level every interval aims for. */
-    confidenceTarget: z.number().gt(0).lt(1),
-    /** Load hosts ('local' when the tool ran here). */
-    loadHosts: z.array(z.string()).min(1),
-  })
-  .strict();
-export type LoadPlan = z.infer<typeof LoadPlanSchema>;
-
-export const TopologySchema = z
-  .object({
-    pinned: z.boolean(),
-    serverCpus: z.array(count).nullable(),
-    loadCpus: z.array(count).nullable(),
-    /** The cgroup CPU quota the servers ran under (profile serverCpuQuotaCores), null for none. */
-    serverCpuQuotaCores: z.number().positive().nullable().default(null),
-    description: z.string(),
-  })
-  .strict();
-export type Topology = z.infer<typeof TopologySchema>;
-
-/** Why a group's rounds ended. */
-export const GroupStopSchema = z
-  .object({
-    group: z.string(),
-    rounds: count,
-    stoppedBy: z.enum(['fixed', 'target-reached', 'max-repetitions', 'time-budget', 'interrupted']),
-    /** The widest ratio interval's half-width relative to its ratio when the rounds ended. */
-    worstHalfWidth: z.number().nonnegative().nullable(),
-    /** The result whose ratio was widest. */
-    worstResult: z.string().nullable(),
-  })
-  .strict();
-export type GroupStop = z.infer<typeof GroupStopSchema>;
-
-const EstimateSchema = z
-  .object({
-    value: nonNegative,
-    ciLow: nonNegative,
-    ciHigh: nonNegative,
-    confidence: z.number().min(0).lt(1),
-    confidenceTarget: z.number().gt(0).lt(1),
-  })
-  .strict();
-export type Estimate = z.infer<typeof EstimateSchema>;
-
-/** One server's throughput against worker count at fixed connections (and accept mode). */
-export const ScalingCurveSchema = z
-  .object({
-    scenarioId: z.string(),
-    label: z.string(),
-    payloadBytes: count,
-    baseline: z.boolean(),
-    connections: z.number().int().positive(),
-    accept: z.enum(ACCEPT_MODES).nullable(),
-    /** The smallest worker count measured: speedup 1 by definition. */
-    baseWorkers: z.number().int().positive(),
-    points: z.array(
-      z
-        .object({
-          workers: z.number().int().positive(),
-          resultId: z.string(),
-          serverCpuCount: count.nullable(),
-          requestsPerSecond: nonNegative.nullable(),
-          /** Median over rounds of rps(w) / rps(base) in the same round, with its interval. */
-          speedup: EstimateSchema.nullable(),
-          /** Speedup divided by workers / baseWorkers (1 = linear). */
-          efficiency: EstimateSchema.nullable(),
-          /** The load tool was saturated here: the point is a lower bound, not the server's limit. */
-          lowerBound: z.boolean(),
-        })
-        .strict(),
-    ),
-    /**
-     * The worker count after which more workers no longer raised throughput beyond the noise
-     * (the base count when the first step did not rise); null when the base has no valid figure.
-     */
-    stopsRisingAt: z.number().int().positive().nullable(),
-  })
-  .strict();
-export type ScalingCurve = z.infer<typeof ScalingCurveSchema>;
-
-/** A host of the run other than the harness itself, and what it was used for. */
-export const HostEnvironmentSchema = z
-  .object({
-    name: z.string(),
-    roles: z.array(z.enum(['server', 'load'])),
-    /** The address others reached it at (server) or it connected from (load), as found. */
-    address: z.string().nullable(),
-    hostname: z.string(),
-    cpuModel: z.string(),
-    logicalCores: count,
-    memoryBytes: count.nullable(),
-    kernel: z.string().nullable(),
-    nodeVersion: z.string().nullable(),
-    /** Its clock minus the harness's, estimated over ssh; null when not measured. */
-    clockOffsetMs: z.number().nullable(),
-    tools: z.array(ToolInfoSchema),
-    nginx: z
-      .object({ version: z.string().nullable(), path: z.string().nullable(), missing: z.string().nullable() })
-      .strict()
-      .nullable(),
-    tuning: z.array(TuningCheckSchema),
-  })
-  .strict();
-export type HostEnvironment = z.infer<typeof HostEnvironmentSchema>;
-
-export const ResultsFileSchema = z
-  .object({
-    schema: z.literal(RESULTS_SCHEMA_ID),
-    schemaVersion: z.literal(RESULTS_SCHEMA_VERSION),
-    /** False while the run is going on, and forever when it was interrupted. */
-    complete: z.boolean(),
-    interrupted: z.string().nullable(),
-    run: z
-      .object({
-        id: z.string(),
-        startedAt: z.string(),
-        finishedAt: z.string().nullable(),
-        profile: z.string(),
-        suite: z.string(),
-        argv: z.array(z.string()),
-        scaleupVersion: z.string(),
-        /** measured: by this run; imported: from captures of tools run by hand (bench import). */
-        source: z.enum(['measured', 'imported']),
-      })
-      .strict(),
-    environment: EnvironmentSchema,
-    /** Hosts other than this machine (servers and load over ssh); empty when all ran here. */
-    hosts: z.array(HostEnvironmentSchema),
-    tuning: z.array(TuningCheckSchema),
-    topology: TopologySchema,
-    plan: LoadPlanSchema,
-    scenarios: z.array(ScenarioResultSchema),
-    /** How each group's rounds ended (adaptive repetitions say which bound stopped them). */
-    stopping: z.array(GroupStopSchema),
-    /** Speedup curves over workers, one per scenario and fixed connections/accept; empty without a worker sweep. */
-    scaling: z.array(ScalingCurveSchema),
-    warnings: z.array(z.string()),
-  })
-  .strict();
-export type ResultsFile = z.infer<typeof ResultsFileSchema>;
+export * from './results-schema.ts';
 
 export class ResultsSchemaError extends Error {
   override name = 'ResultsSchemaError';
 }
 
+/**
+ * Line breaks and other control characters of `text` as escapes: keys and snippets quoted from a
+ * file must not split a one-line error (U+2028 included, which JSON.stringify leaves alone).
+ */
+export function oneLine(text: string): string {
+  let out = '';
+  for (const c of text) {
+    const code = c.charCodeAt(0);
+    const control = code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029;
+    if (!control) out += c;
+    else if (c === '\n') out += '\\n';
+    else if (c === '\r') out += '\\r';
+    else if (c === '\t') out += '\\t';
+    else out += `\\u${code.toString(16).padStart(4, '0')}`;
+  }
+  return out;
+}
+
 /** Every schema problem as `path: message`, so a user sees all of them at once. */
 export function formatIssues(issues: readonly z.core.$ZodIssue[]): string[] {
-  return issues.map((issue) => `${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`);
+  return issues.map((issue) =>
+    oneLine(`${issue.path.length ? issue.path.join('.') : '(root)'}: ${issue.message}`),
+  );
 }
 
 /**
@@ -525,7 +53,7 @@ export function parseResults(raw: unknown, source = 'results.json'): ResultsFile
     try {
       value = JSON.parse(raw);
     } catch (error) {
-      throw new ResultsSchemaError(`${source}: not JSON (${(error as Error).message})`);
+      throw new ResultsSchemaError(`${source}: not JSON (${oneLine((error as Error).message)})`);
     }
   }
   if (typeof value !== 'object' || value === null)
@@ -550,10 +78,7 @@ export function parseResults(raw: unknown, source = 'results.json'): ResultsFile
     const more = issues.length > 5 ? ` (and ${issues.length - 5} more)` : '';
     throw new ResultsSchemaError(`${source}: does not match the results schema: ${shown}${more}`);
   }
-  if (upgraded) {
-    summarizeAll(parsed.data.scenarios, parsed.data.plan.confidenceTarget);
-    parsed.data.scaling = scalingCurves(parsed.data.scenarios);
-  }
+  if (upgraded) deriveSummaries(parsed.data);
   return parsed.data;
 }
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
 import { formatIssues } from './results.ts';
-import { ACCEPT_MODES, SEND_MODES, SERVER_DEFAULT_BACKLOG } from './server-stats.ts';
+import { ACCEPT_MODES, SEND_MODES, SERVER_DEFAULT_BACKLOG, SERVER_ENGINES } from './server-stats.ts';
 
 /**
  * Scenario suites and load profiles are data (scenarios/*.json), decoded strictly: unknown keys
@@ -24,6 +24,8 @@ export const ScenarioServerSchema = z.discriminatedUnion('kind', [
       accept: z.enum(['shared', 'rr', 'reuseport']).default('shared'),
       backlog: z.number().int().positive().default(SERVER_DEFAULT_BACKLOG),
       send: z.enum(SEND_MODES).default('auto'),
+      /** net (scaleup's own HTTP loop) or http (node:http, as most Node services run). */
+      engine: z.enum(SERVER_ENGINES).default('net'),
     })
     .strict(),
   z
@@ -128,7 +130,13 @@ export const HostsSchema = z
     /** The address the load reaches the servers at, instead of the one found. */
     serverAddress: z.string().min(1).optional(),
   })
-  .strict();
+  .strict()
+  .superRefine((hosts, ctx) => {
+    const load = hosts.load ?? [];
+    if (new Set(load).size !== load.length) {
+      ctx.addIssue({ code: 'custom', path: ['load'], message: `names a host twice: ${load.join(', ')}` });
+    }
+  });
 export type Hosts = z.infer<typeof HostsSchema>;
 
 export const ProfileSchema = z
@@ -188,19 +196,33 @@ export const ProfileSchema = z
     if ((profile.requests === undefined) === (profile.durationSeconds === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: 'set exactly one of requests and durationSeconds' });
     }
+    // `fields` names the settings a message speaks of, so the CLI can say them as its flags.
     const connections = Array.isArray(profile.connections) ? profile.connections : [profile.connections];
-    if (Math.min(...connections) < profile.threads) {
-      ctx.addIssue({ code: 'custom', path: ['connections'], message: 'fewer connections than threads' });
+    const fewest = Math.min(...connections);
+    if (fewest < profile.threads) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['connections'],
+        message: `fewer connections than threads: connections (${fewest}) is below threads (${profile.threads})`,
+        params: { fields: ['connections', 'threads'] },
+      });
     }
     if (profile.maxRepetitions !== undefined && profile.maxRepetitions < profile.repetitions) {
       ctx.addIssue({
         code: 'custom',
         path: ['maxRepetitions'],
-        message: `below repetitions (${profile.repetitions})`,
+        message: `maxRepetitions (${profile.maxRepetitions}) is below repetitions (${profile.repetitions})`,
+        params: { fields: ['maxRepetitions', 'repetitions'] },
       });
     }
-    if (profile.maxRepetitions !== undefined && profile.targetCiPercent === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['maxRepetitions'], message: 'only with targetCiPercent' });
+    const bound = profile.maxRepetitions !== undefined ? 'maxRepetitions' : 'timeBudgetSeconds';
+    if (profile[bound] !== undefined && profile.targetCiPercent === undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [bound],
+        message: 'maxRepetitions and timeBudgetSeconds bound adaptive repetitions: give targetCiPercent too',
+        params: { fields: ['maxRepetitions', 'timeBudgetSeconds', 'targetCiPercent'] },
+      });
     }
   });
 export type Profile = z.infer<typeof ProfileSchema>;

@@ -13,6 +13,12 @@ export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export const SEND_MODES = ['auto', 'write'] as const;
 export type SendMode = (typeof SEND_MODES)[number];
 /**
+ * What speaks HTTP in the server's workers. net: scaleup's own HTTP/1.x loop on node:net (with
+ * sendfile from memory); http: a plain node:http server, as Node services run under cluster.
+ */
+export const SERVER_ENGINES = ['net', 'http'] as const;
+export type ServerEngine = (typeof SERVER_ENGINES)[number];
+/**
  * Below this size a response goes out with write() even in auto mode: measured with wrk on two
  * pinned cores, sendfile gained nothing at 40 B and 1 KiB (3 interleaved pairs each), +4% at
  * 4 KiB and +15% at 10 kB, where the copy into the socket and the receiver's read of freshly

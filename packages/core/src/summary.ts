@@ -3,11 +3,12 @@ import type {
   LatencySummary,
   Ratio,
   Repetition,
+  ResultsFile,
   ScalingCurve,
   ScenarioResult,
   ScenarioSummary,
   StatSummary,
-} from './results.ts';
+} from './results-schema.ts';
 import {
   busiestShare,
   DEFAULT_CONFIDENCE,
@@ -201,6 +202,19 @@ export function baselineFor(
 function sameCpus(a: readonly number[] | null, b: readonly number[] | null): boolean {
   if (a === null || b === null) return a === b;
   return a.length === b.length && a.every((cpu, i) => cpu === b[i]);
+}
+
+/**
+ * Every summary and the scaling curves of a results file, from its repetitions and with its own
+ * plan's options (confidence target, server CPUs as an axis of their own). The one function that
+ * derives them: the runner after every repetition, an import, and an upgraded older file.
+ */
+export function deriveSummaries(results: ResultsFile): void {
+  summarizeAll(results.scenarios, results.plan.confidenceTarget);
+  results.scaling = scalingCurves(results.scenarios, {
+    serverCpusAxis: results.plan.sweep.serverCpus !== null,
+    confidence: results.plan.confidenceTarget,
+  });
 }
 
 /** Every result's summary, each against its baseline at the same point. */

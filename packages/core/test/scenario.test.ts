@@ -163,3 +163,31 @@ describe('scenario selection and placeholders', () => {
     expect(() => fillPlaceholders('{nope}', {})).toThrow(/unknown placeholder \{nope\}/);
   });
 });
+
+describe('the engines suite', () => {
+  it('puts engine net, engine http and nginx side by side at 10 kB and 40 B; engine defaults to net', () => {
+    const suite = parseSuite(repoFile('engines.json'), 'scenarios/engines.json');
+    const servers = suite.scenarios.map((s) => [
+      s.payloadBytes,
+      s.server.kind === 'scaleup' ? s.server.engine : s.server.kind,
+    ]);
+    expect(servers).toEqual([
+      [10000, 'net'],
+      [10000, 'http'],
+      [10000, 'nginx'],
+      [40, 'net'],
+      [40, 'http'],
+      [40, 'nginx'],
+    ]);
+    const seed = parseSuite(repoFile('seed.json'), 'scenarios/seed.json');
+    expect(seed.scenarios[0]?.server).toMatchObject({ kind: 'scaleup', engine: 'net' });
+    const withEngine = (engine: string) => ({
+      suite: 'x',
+      scenarios: [
+        { id: 'a', label: 'a', payloadBytes: 40, server: { kind: 'scaleup', resource: 'fixed', engine } },
+      ],
+    });
+    expect(parseSuite(withEngine('http'), 'x.json').scenarios[0]?.server).toMatchObject({ engine: 'http' });
+    expect(() => parseSuite(withEngine('express'), 'x.json')).toThrow(/engine/);
+  });
+});

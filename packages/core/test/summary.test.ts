@@ -1,8 +1,18 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import type { LoadResult } from '../src/load.ts';
-import type { Point, Repetition, ScenarioResult } from '../src/results.ts';
+import {
+  type Point,
+  parseResults,
+  type Repetition,
+  type ResultsFile,
+  type ScenarioResult,
+} from '../src/results.ts';
 import {
   baselineFor,
+  deriveSummaries,
   ratioToBaseline,
   scalingCurves,
   summarizeAll,
@@ -242,5 +252,60 @@ describe('per-point summaries and scaling curves', () => {
     const results = [result('2a', { workers: 1 }, rounds([100, 101, 99]))];
     summarizeAll(results);
     expect(scalingCurves(results)).toEqual([]);
+  });
+});
+
+describe('deriveSummaries: the one derivation of summaries and curves', () => {
+  // A results file whose plan sweeps server CPUs on their own axis, at a 90% target.
+  const swept = (): ResultsFile => {
+    const v1 = parseResults(readFileSync(new URL('fixtures/smoke-results-v1.json', import.meta.url), 'utf8'));
+    return {
+      ...v1,
+      plan: { ...v1.plan, confidenceTarget: 0.9, sweep: { ...v1.plan.sweep, serverCpus: [1, 2] } },
+      scenarios: [
+        result('2a@w1,s1', { workers: 1, serverCpus: [0] }, rounds([100, 102, 98, 101, 99])),
+        result('2a@w2,s1', { workers: 2, serverCpus: [0] }, rounds([101, 103, 99, 100, 98])),
+        result('2a@w1,s2', { workers: 1, serverCpus: [0, 1] }, rounds([100, 101, 99, 102, 98])),
+        result('2a@w2,s2', { workers: 2, serverCpus: [0, 1] }, rounds([190, 196, 186, 193, 189])),
+      ],
+      scaling: [],
+    };
+  };
+
+  it("takes the options from the results' own plan: its confidence target, server CPUs as an axis", () => {
+    const results = swept();
+    deriveSummaries(results);
+    // One curve per server CPU count, not the four points mixed into one.
+    expect(results.scaling.map((c) => c.points.map((p) => p.resultId))).toEqual([
+      ['2a@w1,s1', '2a@w2,s1'],
+      ['2a@w1,s2', '2a@w2,s2'],
+    ]);
+    expect(results.scaling[0]!.points[0]!.speedup?.confidenceTarget).toBe(0.9);
+    expect(results.scenarios[0]!.summary?.requestsPerSecond?.confidenceTarget).toBe(0.9);
+  });
+
+  it('gives an upgraded version-1 file what deriving afresh gives', () => {
+    const v1 = parseResults(readFileSync(new URL('fixtures/smoke-results-v1.json', import.meta.url), 'utf8'));
+    const again = structuredClone(v1);
+    deriveSummaries(again);
+    expect(v1.scaling).toEqual(again.scaling);
+    expect(v1.scenarios.map((s) => s.summary)).toEqual(again.scenarios.map((s) => s.summary));
+  });
+
+  // The defect this guards: the runner, the importer and the version-1 upgrade each derived
+  // summaries themselves, two of them calling scalingCurves without the plan's options.
+  it('is the only caller of summarizeAll and scalingCurves in packages/*/src', () => {
+    const root = process.env.SCALEUP_SOURCE_ROOT ?? fileURLToPath(new URL('../../..', import.meta.url));
+    const callers: string[] = [];
+    for (const pkg of readdirSync(join(root, 'packages'))) {
+      const src = join(root, 'packages', pkg, 'src');
+      if (!existsSync(src)) continue;
+      for (const file of readdirSync(src, { recursive: true, encoding: 'utf8' })) {
+        if (!file.endsWith('.ts') || (pkg === 'core' && file === 'summary.ts')) continue;
+        const text = readFileSync(join(src, file), 'utf8');
+        if (/\b(summarizeAll|scalingCurves)\(/.test(text)) callers.push(`${pkg}/src/${file}`);
+      }
+    }
+    expect(callers).toEqual([]);
   });
 });

@@ -1,5 +1,11 @@
-import type { LoadResult, LoadSpec, LoadToolName } from '@scaleup/core';
-import { finishResult, type ParsedRun, type ParseOptions } from './result.ts';
+import {
+  formatIssues,
+  type LoadResult,
+  LoadResultSchema,
+  type LoadSpec,
+  type LoadToolName,
+} from '@scaleup/core';
+import { finishResult, type ParsedRun, type ParseOptions, unreadableRun } from './result.ts';
 
 export type Detection =
   | { found: true; version: string; path: string }
@@ -38,10 +44,29 @@ export type RunReader = (
   options: ParseOptions,
 ) => ParsedRun;
 
-/** An adapter's parse(): the tool's own reading, then the shared rules. */
-export function parseWith(readRun: RunReader): LoadToolAdapter['parse'] {
-  return (stdout, stderr, exitCode, options = {}) =>
-    finishResult(readRun(stdout, stderr, exitCode, options), options);
+/**
+ * An adapter's parse(): the tool's own reading, then the shared rules. Output can come from
+ * another machine or a tool killed mid-line: a reading that throws or yields a value the results
+ * schema refuses (NaN, a negative count, a string where a number goes) becomes an unreadable run
+ * saying why, so one odd capture never loses the whole results file.
+ */
+export function parseWith(tool: LoadToolName, readRun: RunReader): LoadToolAdapter['parse'] {
+  return (stdout, stderr, exitCode, options = {}) => {
+    let result: LoadResult;
+    try {
+      result = finishResult(readRun(stdout, stderr, exitCode, options), options);
+    } catch (error) {
+      return unreadable(tool, options, `cannot read ${tool} output: ${(error as Error).message}`);
+    }
+    const checked = LoadResultSchema.safeParse(result);
+    if (checked.success) return result;
+    const [first = ''] = formatIssues(checked.error.issues);
+    return unreadable(tool, options, `${tool} output holds a value no run can have (${first})`);
+  };
+}
+
+function unreadable(tool: LoadToolName, options: ParseOptions, why: string): LoadResult {
+  return finishResult(unreadableRun(tool, options.toolVersion ?? '', why), options);
 }
 
 /** command() of a tool that runs as its own binary with exactly buildArgs' arguments. */

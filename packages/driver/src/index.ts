@@ -8,14 +8,34 @@ export {
 } from './adapter.ts';
 export { AUTOCANNON_CHILD, autocannon, autocannonOptions } from './adapters/autocannon.ts';
 export { h2load } from './adapters/h2load.ts';
+export { openloop, requestTimeoutSeconds } from './adapters/openloop.ts';
 export { weighttp } from './adapters/weighttp.ts';
 export { WRK_SUMMARY_SCRIPT, wrk } from './adapters/wrk.ts';
 export { ChildCpuMeter, type CpuSeconds, reapedChildrenCpu } from './cpu.ts';
+export { decodeHistogram, histogramPairs, mergeEncodedHistograms, OPENLOOP_HISTOGRAM } from './hdr.ts';
 export { histogramQuantile, mergeHistograms, mergeLoads } from './merge.ts';
+export { buildOpenloop, OPENLOOP_BINARY, OPENLOOP_SOURCE } from './openloop-build.ts';
+export {
+  detectPerf,
+  PERF_INSTALL,
+  PERF_SAMPLE_HZ,
+  type PerfDetection,
+  PerfError,
+  type PerfRecordPlan,
+  paranoidProblem,
+  perfFailure,
+  perfRecordArgs,
+  perfScriptArgs,
+  profileTargets,
+  type RecordedProfile,
+  recordProfile,
+} from './perf.ts';
 export {
   bodyBytesFit,
   finishResult,
   loadProblems,
+  MAX_LATE_SEND_SHARE,
+  openLoopBehind,
   type ParsedRun,
   type ParseOptions,
   unreadableRun,

@@ -1,4 +1,4 @@
-import type { Latency, LoadResult, LoadToolName } from '@scaleup/core';
+import type { Latency, LoadResult, LoadToolName, OpenLoop } from '@scaleup/core';
 
 /** What an adapter read from a tool's output, before the driver's common rules apply. */
 export interface ParsedRun {
@@ -29,6 +29,8 @@ export interface ParsedRun {
   latency: Latency;
   /** [microseconds, count] pairs, ascending, when the tool printed its whole distribution. */
   latencyHistogram?: [number, number][];
+  /** Open-loop tools: the schedule's figures; achievedPerSecond is set by finishResult. */
+  openLoop?: OpenLoop;
   errors: string[];
   completed: boolean;
 }
@@ -150,6 +152,9 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
     megabytesPerSecond: elapsed > 0 ? succeededBytes / elapsed / 1e6 : 0,
     latency: run.latency,
     ...(run.latencyHistogram === undefined ? {} : { latencyHistogram: run.latencyHistogram }),
+    ...(run.openLoop === undefined
+      ? {}
+      : { openLoop: { ...run.openLoop, achievedPerSecond: elapsed > 0 ? succeeded / elapsed : 0 } }),
     toolCpu: null,
     errors,
     notes: [],
@@ -206,13 +211,15 @@ export function countBefore(line: string, word: string): number | null {
 
 /**
  * Whether a run (or a capture) counts as a clean measurement, with a `!` line per reason: it did
- * not finish, nothing succeeded (a closed port errors every request without a status code, which
+ * not finish, an open-loop tool fell behind its schedule (openLoopBehind), nothing succeeded (a closed port errors every request without a status code, which
  * must fail exactly as an all-404 run does), or failures exceed `maxFailedPercent` of what finished.
  */
 export function loadProblems(result: LoadResult, maxFailedPercent = 0): string[] {
   const problems: string[] = [];
   const r = result.requests;
   if (!result.completed) problems.push('the tool did not finish or its output was incomplete');
+  const behind = openLoopBehind(result.openLoop);
+  if (behind !== null) problems.push(behind);
   if (r.succeeded === 0) {
     problems.push(
       `no successful response: ${r.done} finished, ${r.failed} failed, ${r.errored} errored` +
@@ -228,4 +235,23 @@ export function loadProblems(result: LoadResult, maxFailedPercent = 0): string[]
     }
   }
   return problems;
+}
+
+/**
+ * Share of an open-loop run's sends that may be late (noticed past the tool's bound after their
+ * intended time) before the run says more about the load tool than about the server.
+ */
+export const MAX_LATE_SEND_SHARE = 0.01;
+
+/** Why an open-loop run cannot be trusted because the tool fell behind its schedule, or null. */
+export function openLoopBehind(openLoop: OpenLoop | undefined): string | null {
+  if (openLoop === undefined || openLoop.planned === 0) return null;
+  const share = openLoop.lateSends / openLoop.planned;
+  if (share <= MAX_LATE_SEND_SHARE) return null;
+  return (
+    `the load tool fell behind its schedule: ${openLoop.lateSends} of ${openLoop.planned} sends ` +
+    `(${(share * 100).toFixed(1)}%) went out more than ${openLoop.lateBoundMicros} us late (at most ` +
+    `${MAX_LATE_SEND_SHARE * 100}% may), so the latencies charge the tool's delay to the server; ` +
+    'offer a lower rate or give the tool more CPUs'
+  );
 }

@@ -31,6 +31,9 @@ export interface RunLoadOptions {
 export function prepareLoad(specInput: LoadSpecInput, tool: LoadToolName): LoadSpec {
   const spec = validateLoadSpec(specInput);
   const problems = adapterFor(tool).refuse(spec);
+  if (tool !== 'openloop' && (spec.ratePerSecond !== undefined || spec.maxConnections !== undefined)) {
+    problems.push(`${tool} runs closed loop and cannot offer a constant rate: use --tool openloop`);
+  }
   if (problems.length > 0) throw new UsageError(problems.join('; '));
   return spec;
 }

@@ -2,10 +2,11 @@ import { LOAD_TOOLS, type LoadToolName, UsageError } from '@scaleup/core';
 import type { Detection, LoadToolAdapter } from './adapter.ts';
 import { autocannon } from './adapters/autocannon.ts';
 import { h2load } from './adapters/h2load.ts';
+import { openloop } from './adapters/openloop.ts';
 import { weighttp } from './adapters/weighttp.ts';
 import { wrk } from './adapters/wrk.ts';
 
-const ADAPTERS: Record<LoadToolName, LoadToolAdapter> = { autocannon, h2load, wrk, weighttp };
+const ADAPTERS: Record<LoadToolName, LoadToolAdapter> = { autocannon, h2load, wrk, weighttp, openloop };
 
 export function adapterFor(name: LoadToolName): LoadToolAdapter {
   return ADAPTERS[name];

@@ -118,7 +118,8 @@ describe('runner', () => {
         { url: server.url, requests: 100, connections: 4, threads: 1, keepAlive: true, timeoutSeconds: 1 },
         { tool: 'h2load' },
       );
-      expect(Date.now() - started).toBeLessThan(10_000);
+      // The silent server never answers: far below forever, the 1 s bound killed the tool.
+      expect(Date.now() - started).toBeLessThan(30_000);
       expect(result.completed).toBe(false);
       expect(result.errors[0]).toBe('killed after the 1 s time bound');
       expect(result.requestsPerSecond).toBe(0);
@@ -166,7 +167,7 @@ describe('runner', () => {
         driver.kill('SIGKILL');
         await driver;
         await waitFor(async () => ((await pidsMatching(needle)).length === 0 ? true : undefined), {
-          timeoutMs: 2000,
+          timeoutMs: 10_000,
           what: `no ${tool} process left`,
         });
       } finally {

@@ -9,7 +9,8 @@
 // The command runs detached in its own process group with stdout and stderr passed through.
 // The whole group is killed (TERM, KILL after the grace) when this leader gets SIGTERM, SIGINT
 // or SIGHUP, when its parent dies, when its control stdin closes or goes silent for longer than
-// the heartbeat, or when the command exits while members of its group linger. It exits with the
+// the heartbeat (these three: the connection is lost, and the grace is at most 1 s), or when
+// the command exits while members of its group linger. It exits with the
 // command's status (128 + signal number for a signal).
 //
 // Control messages are single lines on stderr starting with the token, so the host can pick them
@@ -267,13 +268,19 @@ child.stdin?.on('error', () => {
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'])
   process.on(signal, () => void stop(options.graceMs, signal));
 
+// With the control side gone (the ssh session's sshd died, the link dropped, the host process
+// ended) nobody can take the command's output any more: a command that lingers on TERM is not
+// given the whole grace, so the host is cleared at once.
+const LOST_GRACE_MS = 1000;
+const lostGrace = () => Math.min(options.graceMs, LOST_GRACE_MS);
+
 const parentAtStart = process.ppid;
 let lastFrameAt = Date.now();
 const watchdog = setInterval(() => {
-  if (process.ppid !== parentAtStart) void stop(options.graceMs, 'parent died');
+  if (process.ppid !== parentAtStart) void stop(lostGrace(), 'parent died');
   else if (options.heartbeatMs > 0 && Date.now() - lastFrameAt > options.heartbeatMs)
-    void stop(options.graceMs, `no heartbeat for ${options.heartbeatMs} ms`);
-}, 200);
+    void stop(lostGrace(), `no heartbeat for ${options.heartbeatMs} ms`);
+}, 100);
 watchdog.unref();
 
 let pending = '';
@@ -292,5 +299,5 @@ process.stdin.on('data', (chunk) => {
   }
 });
 // This is how a dropped ssh connection reaches the remote side: sshd closes the session's pipes.
-process.stdin.on('end', () => void stop(options.graceMs, 'control stdin closed'));
-process.stdin.on('error', () => void stop(options.graceMs, 'control stdin failed'));
+process.stdin.on('end', () => void stop(lostGrace(), 'control stdin closed'));
+process.stdin.on('error', () => void stop(lostGrace(), 'control stdin failed'));

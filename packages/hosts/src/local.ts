@@ -1,11 +1,10 @@
-import { closeSync, openSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, hostname, release, totalmem } from 'node:os';
 import { supervisedCommand } from '@scaleup/core/io';
-import { execa } from 'execa';
-import { collect, LeaderProcess } from './process.ts';
-import { LEADER_PATH, leaderArguments, newToken } from './protocol.ts';
-import type { ExecOptions, ExecResult, Host, HostFacts, HostProcess, SpawnOptions } from './types.ts';
+import type { ResultPromise } from 'execa';
+import { LeaderHost, type LeaderRouteOptions, startLeaderChild } from './leader-host.ts';
+import { LEADER_PATH } from './protocol.ts';
+import type { ExecResult, Host, HostFacts } from './types.ts';
 
 const NAME = 'local';
 
@@ -17,71 +16,32 @@ function killQuietly(pid: number, signal: NodeJS.Signals): void {
   }
 }
 
-class LocalHost implements Host {
+class LocalHost extends LeaderHost implements Host {
   readonly name = NAME;
   readonly kind = 'local' as const;
   readonly leaderCommand = [process.execPath, LEADER_PATH] as const;
-  readonly #live = new Set<LeaderProcess>();
-  #closing: Promise<void> | undefined;
 
-  spawn(file: string, args: string[], options: SpawnOptions = {}): HostProcess {
-    return this.#spawn(file, args, options, false);
-  }
-
-  #spawn(file: string, args: string[], options: SpawnOptions, capture: boolean): LeaderProcess {
-    if (this.#closing !== undefined) throw new Error(`host ${NAME}: spawn after close()`);
-    const token = newToken();
-    const leader = leaderArguments({
-      token,
-      graceMs: options.graceMs ?? 5000,
-      stdin: options.stdin === 'pipe',
-      cwd: options.cwd,
-      env: options.env,
-      cpus: options.cpus,
-    });
+  protected launch(leaderArgv: string[], logPath: string | undefined): Promise<{ child: ResultPromise }> {
     // pdeathsig: a SIGKILLed harness cannot clean up, so the kernel tells the leader instead.
-    const command = supervisedCommand(process.execPath, [LEADER_PATH, ...leader, file, ...args], {
+    const command = supervisedCommand(process.execPath, [LEADER_PATH, ...leaderArgv], {
       deathSignal: 'TERM',
     });
-    // The command writes the log itself through this descriptor: nothing here copies its output.
-    const logFd = options.logPath === undefined ? undefined : openSync(options.logPath, 'a');
-    let child: ReturnType<typeof execa>;
-    try {
-      child = execa(command.file, command.args, {
-        reject: false,
-        buffer: false,
-        stdin: 'pipe',
-        // A descriptor number goes straight to spawn (execa's types only admit 3-9 here).
-        stdout: (logFd ?? 'pipe') as 'pipe',
-        stderr: 'pipe',
-      });
-    } finally {
-      if (logFd !== undefined) closeSync(logFd);
-    }
-    const proc = new LeaderProcess(
-      {
-        hostName: NAME,
-        kind: 'local',
-        token,
-        stdin: options.stdin === 'pipe',
-        logPath: options.logPath,
-        capture,
-        startTimeoutMs: 20_000,
-        forceKill: async (leaderChild, pid) => {
-          if (leaderChild?.pid !== undefined) killQuietly(leaderChild.pid, 'SIGKILL');
-          if (pid !== undefined) killQuietly(-pid, 'SIGKILL');
-        },
-      },
-      Promise.resolve({ child }),
-    );
-    this.#live.add(proc);
-    void proc.exited.then(() => this.#live.delete(proc));
-    return proc;
+    // Started here, not in a promise: a log file that cannot be opened makes spawn() throw.
+    return Promise.resolve({ child: startLeaderChild(command, logPath) });
   }
 
-  exec(file: string, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const proc = this.#spawn(file, args, { cwd: options.cwd, graceMs: 1000 }, true);
-    return collect(proc, options.timeoutMs ?? 30_000, NAME);
+  protected heartbeatMs(): undefined {
+    return undefined;
+  }
+
+  protected route(): LeaderRouteOptions {
+    return {
+      startTimeoutMs: 20_000,
+      forceKill: async (leaderChild, pid) => {
+        if (leaderChild?.pid !== undefined) killQuietly(leaderChild.pid, 'SIGKILL');
+        if (pid !== undefined) killQuietly(-pid, 'SIGKILL');
+      },
+    };
   }
 
   shell(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
@@ -115,11 +75,6 @@ class LocalHost implements Host {
       serverAddress: null,
       serverPort: null,
     };
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= Promise.allSettled([...this.#live].map((proc) => proc.stop(2000))).then(() => {});
-    return this.#closing;
   }
 }
 

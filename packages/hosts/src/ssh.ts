@@ -1,13 +1,14 @@
-import { closeSync, existsSync, mkdtempSync, openSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { destinationProblem } from '@scaleup/core';
 import { supervisedCommand } from '@scaleup/core/io';
 import { execa, type ResultPromise } from 'execa';
-import { collect, LeaderProcess } from './process.ts';
-import { LEADER_IN_CHECKOUT, leaderArguments, newToken, REPO_DIR } from './protocol.ts';
+import { LeaderHost, type LeaderRouteOptions, startLeaderChild } from './leader-host.ts';
+import { LEADER_IN_CHECKOUT, REPO_DIR } from './protocol.ts';
 import { remoteCommandLine, shellQuote } from './quote.ts';
 import { pause, within } from './time.ts';
-import type { ExecOptions, ExecResult, Host, HostFacts, HostProcess, SpawnOptions } from './types.ts';
+import type { ExecResult, Host, HostFacts } from './types.ts';
 
 export interface SshHostOptions {
   /** An ssh config file (`ssh -F`); without it the user's own ~/.ssh/config applies. */
@@ -73,21 +74,21 @@ function parseRemoteNanos(text: string): number | null {
   return /^\d{16,}$/.test(trimmed) ? Number(BigInt(trimmed) / 1000n) / 1000 : null;
 }
 
-class SshHost implements Host {
+class SshHost extends LeaderHost implements Host {
   readonly kind = 'ssh' as const;
   readonly name: string;
   readonly leaderCommand: readonly [string, string];
   readonly #options: Required<Omit<SshHostOptions, 'sshConfig'>> & { sshConfig: string | undefined };
-  readonly #live = new Set<LeaderProcess>();
   #controlDir: string | undefined;
   #master: ResultPromise | undefined;
   #masterStarting: Promise<void> | undefined;
   #masterError: string | undefined;
-  #closing: Promise<void> | undefined;
 
   constructor(destination: string, options: SshHostOptions) {
-    if (destination === '' || destination.startsWith('-'))
-      throw new Error(`not an ssh destination: ${JSON.stringify(destination)}`);
+    super();
+    const problem = destinationProblem(destination);
+    if (problem !== null)
+      throw new Error(`not an ssh destination: ${JSON.stringify(destination)}: ${problem}`);
     this.name = destination;
     this.#options = {
       sshConfig: options.sshConfig,
@@ -156,8 +157,7 @@ class SshHost implements Host {
 
   /** Makes (or remakes, after a drop) the multiplexed connection; never throws, bounded. */
   #ensureMaster(): Promise<void> {
-    if (!this.#options.multiplex || this.#closing !== undefined || this.#masterAlive())
-      return Promise.resolve();
+    if (!this.#options.multiplex || this.closing || this.#masterAlive()) return Promise.resolve();
     this.#masterStarting ??= this.#startMaster().finally(() => {
       this.#masterStarting = undefined;
     });
@@ -230,75 +230,34 @@ class SshHost implements Host {
     };
   }
 
-  spawn(file: string, args: string[], options: SpawnOptions = {}): HostProcess {
-    return this.#spawn(file, args, options, false);
-  }
-
-  #spawn(file: string, args: string[], options: SpawnOptions, capture: boolean): LeaderProcess {
-    if (this.#closing !== undefined) throw new Error(`host ${this.name}: spawn after close()`);
-    const o = this.#options;
-    const token = newToken();
-    const remote = remoteCommandLine([
-      ...this.leaderCommand,
-      ...leaderArguments({
-        token,
-        graceMs: options.graceMs ?? 5000,
-        heartbeatMs: o.heartbeatTimeoutMs,
-        stdin: options.stdin === 'pipe',
-        cwd: options.cwd,
-        env: options.env,
-        cpus: options.cpus,
-      }),
-      file,
-      ...args,
-    ]);
-    const launch = (async () => {
-      await within(this.#ensureMaster(), (o.connectTimeoutSeconds + 5) * 1000);
+  protected launch(leaderArgv: string[], logPath: string | undefined): Promise<{ child: ResultPromise }> {
+    const remote = remoteCommandLine([...this.leaderCommand, ...leaderArgv]);
+    return (async () => {
+      await within(this.#ensureMaster(), (this.#options.connectTimeoutSeconds + 5) * 1000);
       const command = supervisedCommand('ssh', [...this.#sshArgs('client'), '--', this.name, remote], {
         deathSignal: 'TERM',
       });
-      const logFd = options.logPath === undefined ? undefined : openSync(options.logPath, 'a');
-      try {
-        const child = execa(command.file, command.args, {
-          reject: false,
-          buffer: false,
-          stdin: 'pipe',
-          // A descriptor number goes straight to spawn: the ssh client writes the log itself.
-          stdout: (logFd ?? 'pipe') as 'pipe',
-          stderr: 'pipe',
-        });
-        return { child };
-      } finally {
-        if (logFd !== undefined) closeSync(logFd);
-      }
+      // With a log file, the ssh client writes the command's output there itself.
+      return { child: startLeaderChild(command, logPath) };
     })();
-    const proc = new LeaderProcess(
-      {
-        hostName: this.name,
-        kind: 'ssh',
-        token,
-        stdin: options.stdin === 'pipe',
-        logPath: options.logPath,
-        capture,
-        heartbeatEveryMs: o.heartbeatTimeoutMs > 0 ? Math.max(200, o.heartbeatTimeoutMs / 5) : 0,
-        startTimeoutMs: (o.connectTimeoutSeconds + 20) * 1000,
-        forceKill: async (client, pid) => {
-          // Without its client the remote leader sees its stdin close and stops the group itself;
-          // the direct kill is for a leader too wedged to do so.
-          client?.kill('SIGKILL');
-          if (pid !== undefined) await this.#raw(`kill -KILL -- -${pid} 2>/dev/null`, 5000).catch(() => {});
-        },
-      },
-      launch,
-    );
-    this.#live.add(proc);
-    void proc.exited.then(() => this.#live.delete(proc));
-    return proc;
   }
 
-  exec(file: string, args: string[], options: ExecOptions = {}): Promise<ExecResult> {
-    const proc = this.#spawn(file, args, { cwd: options.cwd, graceMs: 1000 }, true);
-    return collect(proc, options.timeoutMs ?? 30_000, this.name);
+  protected heartbeatMs(): number {
+    return this.#options.heartbeatTimeoutMs;
+  }
+
+  protected route(): LeaderRouteOptions {
+    const o = this.#options;
+    return {
+      heartbeatEveryMs: o.heartbeatTimeoutMs > 0 ? Math.max(200, o.heartbeatTimeoutMs / 5) : 0,
+      startTimeoutMs: (o.connectTimeoutSeconds + 20) * 1000,
+      forceKill: async (client, pid) => {
+        // Without its client the remote leader sees its stdin close and stops the group itself;
+        // the direct kill is for a leader too wedged to do so.
+        client?.kill('SIGKILL');
+        if (pid !== undefined) await this.#raw(`kill -KILL -- -${pid} 2>/dev/null`, 5000).catch(() => {});
+      },
+    };
   }
 
   shell(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
@@ -414,18 +373,15 @@ class SshHost implements Host {
     return best;
   }
 
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#live].map((proc) => proc.stop(2000)));
-      const master = this.#master;
-      if (master !== undefined && master.exitCode === null && master.signalCode === null) {
-        const gone = new Promise<void>((resolve) => master.once('exit', () => resolve()));
-        master.kill('SIGTERM');
-        if ((await within(gone, 3000)) === 'late') master.kill('SIGKILL');
-      }
-      if (this.#controlDir !== undefined) rmSync(this.#controlDir, { recursive: true, force: true });
-    })();
-    return this.#closing;
+  /** After the last process: the multiplexed connection ends and its control directory goes. */
+  protected override async afterClose(): Promise<void> {
+    const master = this.#master;
+    if (master !== undefined && master.exitCode === null && master.signalCode === null) {
+      const gone = new Promise<void>((resolve) => master.once('exit', () => resolve()));
+      master.kill('SIGTERM');
+      if ((await within(gone, 3000)) === 'late') master.kill('SIGKILL');
+    }
+    if (this.#controlDir !== undefined) rmSync(this.#controlDir, { recursive: true, force: true });
   }
 }
 

@@ -78,7 +78,29 @@ describe('group-leader.mjs', () => {
     child.stdin?.end();
     const result = await child;
     expect(result.stderr).toContain('stopping control stdin closed');
-    await waitGone(pids, 3000);
+    await waitGone(pids, 10_000);
+  });
+
+  it('with its control stdin gone, does not give a command that ignores TERM the whole grace', async () => {
+    // What a cut ssh session looks like from the remote side: nobody can take the output any more.
+    const child = execa(
+      process.execPath,
+      [LEADER_PATH, '--token', T, '--grace', '30000', '--', 'node', FORKER, '2', 'stay', 'stubborn'],
+      { reject: false, stdin: 'pipe', buffer: true },
+    );
+    const pids: number[] = [];
+    await new Promise<void>((resolve) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
+        for (const match of chunk.toString().matchAll(/child (\d+)/g)) pids.push(Number(match[1]));
+        if (chunk.toString().includes('ready')) resolve();
+      });
+    });
+    expect(pids).toHaveLength(2);
+    child.stdin?.end();
+    // At most a second of grace, then KILL: far below the 30 s a requested stop would wait.
+    await waitGone(pids, 10_000, 'the stubborn group after its control stdin closed');
+    const result = await child;
+    expect(result.stderr).toContain('stopping control stdin closed');
   });
 
   it('stops the group when the heartbeat goes silent', async () => {
@@ -93,7 +115,8 @@ describe('group-leader.mjs', () => {
     const started = Date.now();
     const result = await child;
     expect(result.stderr).toContain('stopping no heartbeat for 600 ms');
-    expect(Date.now() - started).toBeLessThan(5000);
+    // Far below the command's 30 s: the missing heartbeat stopped it.
+    expect(Date.now() - started).toBeLessThan(20_000);
   });
 
   it('forwards stdin frames to the command', async () => {

@@ -93,7 +93,8 @@ describe.skipIf(skip !== null)(
       expect(facts.cpuModel).not.toBeNull();
       // The same clock on both ends: the estimate must land within its own bound of zero.
       expect(Math.abs(facts.clockOffsetMs!)).toBeLessThanOrEqual(facts.clockUncertaintyMs! + 1);
-      expect(facts.clockUncertaintyMs).toBeLessThan(50);
+      // Half a round trip over ssh: a few ms when idle, more on a loaded machine.
+      expect(facts.clockUncertaintyMs).toBeLessThan(1000);
       measured.push(
         `[measure] clock offset ${facts.clockOffsetMs?.toFixed(2)} ± ${facts.clockUncertaintyMs?.toFixed(2)} ms`,
       );
@@ -112,8 +113,9 @@ describe.skipIf(skip !== null)(
       const started = Date.now();
       const result = await host.exec('sh', ['-c', 'echo $$; exec sleep 30'], { timeoutMs: 2000 });
       expect(result.timedOut).toBe(true);
-      expect(Date.now() - started).toBeLessThan(8000);
-      await waitGone([Number(result.stdout.trim())], 3000, 'the timed-out remote command');
+      // Far below the command's 30 s: the deadline stopped it.
+      expect(Date.now() - started).toBeLessThan(20_000);
+      await waitGone([Number(result.stdout.trim())], 10_000, 'the timed-out remote command');
     });
 
     it('spawn runs remotely and stop() kills the whole remote group', async () => {
@@ -124,7 +126,7 @@ describe.skipIf(skip !== null)(
       proc.stderr.on('line', (line) => stderr.push(line));
       const started = Date.now();
       await proc.stop(2000);
-      await waitGone([pid, ...children], 2000);
+      await waitGone([pid, ...children], 10_000);
       measured.push(`[measure] remote stop(): ${Date.now() - started} ms`);
       expect(await proc.exited).toEqual({
         exitCode: null,
@@ -163,7 +165,7 @@ describe.skipIf(skip !== null)(
         ['2', 'exit'],
       );
       expect((await proc.exited).exitCode).toBe(0);
-      await waitGone([pid, ...children], 2000);
+      await waitGone([pid, ...children], 10_000);
     });
 
     it('killing the local ssh client ends the remote command and reports lostConnection', async () => {
@@ -238,7 +240,8 @@ describe.skipIf(skip !== null)(
       try {
         const started = Date.now();
         expect((await proc.exited).exitCode).toBe(0);
-        expect(Date.now() - started).toBeLessThan(6000);
+        // The escaped child holds the channel for 1000 s: far below that, exited did not wait.
+        expect(Date.now() - started).toBeLessThan(20_000);
       } finally {
         for (const pid of children) process.kill(pid, 'SIGKILL');
       }
@@ -325,7 +328,8 @@ describe.skipIf(skip !== null)(
         try {
           const started = Date.now();
           const report = await preflightHost(bad, { binaries: ['wrk'], timeoutMs: 2500 });
-          expect(Date.now() - started).toBeLessThan(5000);
+          // ssh alone would wait minutes for an address that drops packets.
+          expect(Date.now() - started).toBeLessThan(20_000);
           expect(report.problems).toHaveLength(1);
           expect(report.problems[0]).toMatch(expected);
           await expect(bad.exec('true', [], { timeoutMs: 2500 })).rejects.toThrow(`host ${a.alias}${suffix}`);

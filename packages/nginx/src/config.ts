@@ -187,11 +187,23 @@ function checkDirective(line: string, where: string): string {
   return line;
 }
 
-/**
- * The nginx.conf for one run, as text, with every value it uses. Pure: the same options give the
- * same bytes, which the snapshot tests pin; startNginx does the file system work.
- */
-export function renderNginxConfig(options: NginxConfigOptions): RenderedNginxConfig {
+/** The options checked, with their defaults: what the settings are made of. */
+interface CheckedOptions {
+  prefix: string;
+  host: string;
+  port: number;
+  payloadBytes: number;
+  workers: number;
+  connections: number;
+  backlog: number;
+  preset: NginxPreset;
+  reuseport: boolean;
+  cpus: number[] | null;
+  extra: NginxSettings['extraDirectives'];
+}
+
+/** Step 1: every option checked (one clear line for a bad one) and defaulted. */
+function checkOptions(options: NginxConfigOptions): CheckedOptions {
   const prefix = options.prefix.replace(/\/+$/, '');
   if (!isAbsolute(prefix) || prefix === '')
     throw new UsageError(`prefix must be an absolute path, got '${options.prefix}'`);
@@ -208,10 +220,7 @@ export function renderNginxConfig(options: NginxConfigOptions): RenderedNginxCon
   const preset = options.preset ?? 'stock';
   if (!NGINX_PRESETS.includes(preset))
     throw new UsageError(`preset must be one of ${NGINX_PRESETS.join(', ')}, got '${preset}'`);
-  const values = PRESETS[preset];
   const reuseport = options.reuseport ?? false;
-  const workerConnections = workerConnectionsFor(connections);
-  const workerRlimitNofile = workerRlimitFor(workerConnections, options.nofileLimit);
   const cpus = options.cpus !== undefined && options.cpus.length > 0 ? [...options.cpus] : null;
   if (cpus?.some((cpu) => !Number.isInteger(cpu) || cpu < 0))
     throw new UsageError(`cpus must be CPU numbers, got ${cpus.join(',')}`);
@@ -221,100 +230,40 @@ export function renderNginxConfig(options: NginxConfigOptions): RenderedNginxCon
     http: (options.extraDirectives?.http ?? []).map((l) => checkDirective(l, 'http')),
     server: (options.extraDirectives?.server ?? []).map((l) => checkDirective(l, 'server')),
   };
+  return { prefix, host, port, payloadBytes, workers, connections, backlog, preset, reuseport, cpus, extra };
+}
 
+/** Step 2: every value the config will use, paths below the prefix included. */
+function settingsFor(checked: CheckedOptions, options: NginxConfigOptions): NginxSettings {
+  const { prefix, host, port, backlog, reuseport, preset, connections, cpus } = checked;
+  const values = PRESETS[preset];
+  const workerConnections = workerConnectionsFor(connections);
   const path = (...parts: string[]) => join(prefix, ...parts);
-  const configPath = path('conf', 'nginx.conf');
   const documentRoot = path('html');
-  const errorLog = path('logs', 'error.log');
-  const pidFile = path('logs', 'nginx.pid');
-  const accessLog = options.accessLog ? path('logs', 'access.log') : 'off';
-  const tempPaths = Object.fromEntries(TEMP_PATHS.map((name) => [name, path('temp', name)]));
-  const listen = `${listenAddress(host, port)} default_server backlog=${backlog}${reuseport ? ' reuseport' : ''}`;
-  const user = options.user ? `${options.user.name} ${options.user.group}` : null;
-  const onOff = (on: boolean) => (on ? 'on' : 'off');
-  const errorLogLevel = 'warn';
-
-  const lines: string[] = [
-    `# scaleup nginx config, preset '${preset}'. Generated; every value is in the run's settings.`,
-    'daemon off;',
-    'master_process on;',
-    ...(user ? [`user ${user};`] : []),
-    `worker_processes ${workers};`,
-    `worker_rlimit_nofile ${workerRlimitNofile};`,
-    `error_log ${errorLog} ${errorLogLevel};`,
-    `pid ${pidFile};`,
-    ...extra.main,
-    '',
-    'events {',
-    `    worker_connections ${workerConnections};`,
-    `    accept_mutex ${onOff(values.acceptMutex)};`,
-    `    multi_accept ${onOff(values.multiAccept)};`,
-    ...extra.events.map((l) => `    ${l}`),
-    '}',
-    '',
-    'http {',
-    `    sendfile ${onOff(values.sendfile)};`,
-    `    tcp_nopush ${onOff(values.tcpNopush)};`,
-    `    tcp_nodelay ${onOff(values.tcpNodelay)};`,
-    `    keepalive_timeout ${values.keepaliveTimeoutSeconds}s;`,
-    `    keepalive_requests ${values.keepaliveRequests};`,
-    ...(values.openFileCache
-      ? [
-          `    open_file_cache ${values.openFileCache[0]};`,
-          `    open_file_cache_valid ${values.openFileCache[1]};`,
-          '    open_file_cache_errors on;',
-        ]
-      : ['    open_file_cache off;']),
-    '    types_hash_max_size 2048;',
-    // Inlined rather than including /etc/nginx/mime.types so the config depends on nothing outside the prefix.
-    '    types {',
-    '        text/html html htm shtml;',
-    '    }',
-    '    default_type application/octet-stream;',
-    '    server_tokens on;',
-    `    gzip ${onOff(values.gzip)};`,
-    `    access_log ${accessLog};`,
-    ...TEMP_PATHS.map((name) => `    ${name}_temp_path ${tempPaths[name]};`),
-    ...extra.http.map((l) => `    ${l}`),
-    '',
-    '    server {',
-    `        listen ${listen};`,
-    '        server_name _;',
-    `        root ${documentRoot};`,
-    '        index index.html;',
-    '        location / {',
-    ...(values.tryFiles ? [`            try_files ${values.tryFiles};`] : []),
-    '        }',
-    ...extra.server.map((l) => `        ${l}`),
-    '    }',
-    '}',
-    '',
-  ];
-
-  const settings: NginxSettings = {
+  return {
     preset,
     host,
     port,
-    listen,
+    listen: `${listenAddress(host, port)} default_server backlog=${backlog}${reuseport ? ' reuseport' : ''}`,
     backlog,
     reuseport,
-    payloadBytes,
+    payloadBytes: checked.payloadBytes,
     prefix,
-    configPath,
+    configPath: path('conf', 'nginx.conf'),
     documentRoot,
     indexFile: join(documentRoot, 'index.html'),
-    errorLog,
-    errorLogLevel,
-    pidFile,
-    accessLog,
-    tempPaths,
+    errorLog: path('logs', 'error.log'),
+    errorLogLevel: 'warn',
+    pidFile: path('logs', 'nginx.pid'),
+    accessLog: options.accessLog ? path('logs', 'access.log') : 'off',
+    tempPaths: Object.fromEntries(TEMP_PATHS.map((name) => [name, path('temp', name)])),
     daemon: false,
     masterProcess: true,
-    user,
-    workerProcesses: workers,
+    user: options.user ? `${options.user.name} ${options.user.group}` : null,
+    workerProcesses: checked.workers,
     connections,
     workerConnections,
-    workerRlimitNofile,
+    workerRlimitNofile: workerRlimitFor(workerConnections, options.nofileLimit),
     cpuPinning: cpus ? { method: 'taskset', cpus } : null,
     acceptMutex: values.acceptMutex,
     multiAccept: values.multiAccept,
@@ -331,17 +280,88 @@ export function renderNginxConfig(options: NginxConfigOptions): RenderedNginxCon
     typesHashMaxSize: 2048,
     defaultType: 'application/octet-stream',
     tryFiles: values.tryFiles,
-    extraDirectives: extra,
+    extraDirectives: checked.extra,
   };
+}
 
+const onOff = (on: boolean) => (on ? 'on' : 'off');
+
+/** Step 3: the config text, written from the settings alone, so the two cannot disagree. */
+function configLines(settings: NginxSettings): string[] {
+  const openFileCache = PRESETS[settings.preset].openFileCache;
+  const extra = settings.extraDirectives;
+  return [
+    `# scaleup nginx config, preset '${settings.preset}'. Generated; every value is in the run's settings.`,
+    'daemon off;',
+    'master_process on;',
+    ...(settings.user ? [`user ${settings.user};`] : []),
+    `worker_processes ${settings.workerProcesses};`,
+    `worker_rlimit_nofile ${settings.workerRlimitNofile};`,
+    `error_log ${settings.errorLog} ${settings.errorLogLevel};`,
+    `pid ${settings.pidFile};`,
+    ...extra.main,
+    '',
+    'events {',
+    `    worker_connections ${settings.workerConnections};`,
+    `    accept_mutex ${onOff(settings.acceptMutex)};`,
+    `    multi_accept ${onOff(settings.multiAccept)};`,
+    ...extra.events.map((l) => `    ${l}`),
+    '}',
+    '',
+    'http {',
+    `    sendfile ${onOff(settings.sendfile)};`,
+    `    tcp_nopush ${onOff(settings.tcpNopush)};`,
+    `    tcp_nodelay ${onOff(settings.tcpNodelay)};`,
+    `    keepalive_timeout ${settings.keepaliveTimeoutSeconds}s;`,
+    `    keepalive_requests ${settings.keepaliveRequests};`,
+    ...(openFileCache
+      ? [
+          `    open_file_cache ${openFileCache[0]};`,
+          `    open_file_cache_valid ${openFileCache[1]};`,
+          '    open_file_cache_errors on;',
+        ]
+      : ['    open_file_cache off;']),
+    `    types_hash_max_size ${settings.typesHashMaxSize};`,
+    // Inlined rather than including /etc/nginx/mime.types so the config depends on nothing outside the prefix.
+    '    types {',
+    '        text/html html htm shtml;',
+    '    }',
+    `    default_type ${settings.defaultType};`,
+    `    server_tokens ${onOff(settings.serverTokens)};`,
+    `    gzip ${onOff(settings.gzip)};`,
+    `    access_log ${settings.accessLog};`,
+    ...TEMP_PATHS.map((name) => `    ${name}_temp_path ${settings.tempPaths[name]};`),
+    ...extra.http.map((l) => `    ${l}`),
+    '',
+    '    server {',
+    `        listen ${settings.listen};`,
+    '        server_name _;',
+    `        root ${settings.documentRoot};`,
+    '        index index.html;',
+    '        location / {',
+    ...(settings.tryFiles ? [`            try_files ${settings.tryFiles};`] : []),
+    '        }',
+    ...extra.server.map((l) => `        ${l}`),
+    '    }',
+    '}',
+    '',
+  ];
+}
+
+/**
+ * The nginx.conf for one run, as text, with every value it uses. Pure: the same options give the
+ * same bytes, which the snapshot tests pin; startNginx does the file system work.
+ */
+export function renderNginxConfig(options: NginxConfigOptions): RenderedNginxConfig {
+  const settings = settingsFor(checkOptions(options), options);
+  const text = configLines(settings).join('\n');
   const layout: PrefixEntry[] = [
     { kind: 'dir', path: 'conf' },
     { kind: 'dir', path: 'html' },
     { kind: 'dir', path: 'logs' },
     { kind: 'dir', path: 'temp' },
-    { kind: 'file', path: 'conf/nginx.conf', content: lines.join('\n') },
-    { kind: 'file', path: 'html/index.html', content: payloadBody(payloadBytes) },
+    { kind: 'file', path: 'conf/nginx.conf', content: text },
+    { kind: 'file', path: 'html/index.html', content: payloadBody(settings.payloadBytes) },
   ];
-
-  return { text: lines.join('\n'), settings, layout };
+  return { text, settings, layout };
 }

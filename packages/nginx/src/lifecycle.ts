@@ -2,21 +2,20 @@ import { chmod, copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from '@scaleup/core';
-import {
-  allocatePort,
-  allowedCpus,
-  childPids,
-  httpGet,
-  isAlive,
-  isPortFree,
-  supervisedCommand,
-  waitFor,
-} from '@scaleup/core/io';
+import { allocatePort, allowedCpus, httpGet, isPortFree, supervisedCommand, waitFor } from '@scaleup/core/io';
 import { execa, type ResultPromise } from 'execa';
-import { type NginxConfigOptions, type NginxSettings, renderNginxConfig } from './config.ts';
-import { detectNginx } from './detect.ts';
+import {
+  type NginxConfigOptions,
+  type NginxSettings,
+  type RenderedNginxConfig,
+  renderNginxConfig,
+} from './config.ts';
+import { detectNginx, type NginxFound } from './detect.ts';
 import { NginxError, type NginxFailureStage } from './errors.ts';
+import { type NginxExit, NginxMaster, watchSubprocess } from './master-process.ts';
 import { defaultWorkerUser, readNofileHardLimit, tailFile, versionAtLeast } from './system.ts';
+
+export type { NginxExit } from './master-process.ts';
 
 export interface StartNginxOptions
   extends Omit<NginxConfigOptions, 'prefix' | 'port' | 'user' | 'nofileLimit'> {
@@ -44,11 +43,6 @@ export interface StartNginxOptions
    * prefix (e.g. into the results directory).
    */
   keepErrorLogAt?: string | undefined;
-}
-
-export interface NginxExit {
-  exitCode: number | undefined;
-  signal: string | undefined;
 }
 
 export interface NginxStopReport {
@@ -87,52 +81,8 @@ export interface RunningNginx {
   stop(): Promise<NginxStopReport>;
 }
 
-const STDERR_KEEP_BYTES = 16 * 1024;
 /** `-e` (the log used before the config is read) exists from nginx 1.19.5. */
 const EARLY_ERROR_LOG_SINCE = '1.19.5';
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** Whether `promise` settles within `ms`; the timer is cleared so it never holds the process open. */
-async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // Already gone.
-  }
-}
-
-async function isNginxProcess(pid: number): Promise<boolean> {
-  try {
-    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).startsWith('nginx:');
-  } catch {
-    return false;
-  }
-}
-
-async function allGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alive = await Promise.all(pids.map((pid) => isAlive(pid)));
-    if (!alive.includes(true)) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(25);
-  }
-}
 
 /**
  * The error log's lines minus what nginx already printed on stderr (with -e the log repeats it)
@@ -161,7 +111,11 @@ function prettyHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
-async function writeLayout(prefix: string, rendered: ReturnType<typeof renderNginxConfig>, asRoot: boolean) {
+function describeExit(exit: NginxExit): string {
+  return exit.signal ? `signal ${exit.signal}` : `code ${exit.exitCode}`;
+}
+
+async function writeLayout(prefix: string, rendered: RenderedNginxConfig, asRoot: boolean) {
   // Workers run as another account when the master is root; mkdtemp's 0700 would lock them out.
   await chmod(prefix, asRoot ? 0o755 : 0o700);
   for (const entry of rendered.layout) {
@@ -176,14 +130,27 @@ async function writeLayout(prefix: string, rendered: ReturnType<typeof renderNgi
   }
 }
 
-/**
- * Runs a real nginx in the foreground under supervision: validated with `nginx -t`, started with
- * `setpriv --pdeathsig=TERM` (so it stops even when the caller is SIGKILLed), optionally pinned with
- * taskset, and ready only once it serves the exact payload. Any failure stops what was started and
- * throws a NginxError holding nginx's own message.
- */
-export async function startNginx(options: StartNginxOptions): Promise<RunningNginx> {
-  const asRoot = process.getuid?.() === 0;
+/** A private nginx prefix holding the rendered config, and how to run nginx on it. */
+interface Prefix {
+  dir: string;
+  host: string;
+  port: number;
+  url: string;
+  rendered: RenderedNginxConfig;
+  settings: NginxSettings;
+  configPath: string;
+  errorLogPath: string;
+  /** `-p`, `-c` and (where nginx has it) `-e`: the same for `nginx -t` and the real start. */
+  args: string[];
+  /** Copies the error log to keepErrorLogAt, if asked. */
+  saveErrorLog(): Promise<void>;
+}
+
+/** Throws the NginxError for a failed start, with nginx's words and the log lines they omit. */
+type Fail = (stage: NginxFailureStage, message: string, nginxMessage?: string) => Promise<never>;
+
+/** Step 1: refuse what cannot work before anything is started. */
+function refuseImpossible(options: StartNginxOptions, asRoot: boolean): void {
   if (!asRoot && options.user !== undefined) {
     throw new UsageError('a worker user can only be set when running as root (nginx ignores it otherwise)');
   }
@@ -193,45 +160,70 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
       `cpus ${badCpus.join(',')} are not among the allowed CPUs ${allowedCpus().join(',')}`,
     );
   }
+}
+
+/** Step 2: the nginx binary to run. */
+async function findNginx(options: StartNginxOptions): Promise<NginxFound> {
   const detection = await detectNginx({ path: options.nginxPath });
   if (!detection.ok)
     throw new NginxError(`${detection.reason}; ${detection.installHint}`, { stage: 'start' });
+  return detection;
+}
+
+/** Step 3: the address, then the config rendered into a fresh prefix (removed again if that fails). */
+async function preparePrefix(
+  options: StartNginxOptions,
+  nginx: NginxFound,
+  asRoot: boolean,
+): Promise<Prefix> {
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? (await allocatePort(host));
   const user = asRoot ? (options.user ?? (await defaultWorkerUser())) : undefined;
-  const keepOnFailure = options.keepPrefixOnFailure ?? true;
-
-  const prefix = await mkdtemp(join(options.tempDir ?? tmpdir(), 'scaleup-nginx-'));
-  let rendered: ReturnType<typeof renderNginxConfig>;
+  const dir = await mkdtemp(join(options.tempDir ?? tmpdir(), 'scaleup-nginx-'));
+  let rendered: RenderedNginxConfig;
   try {
     rendered = renderNginxConfig({
       ...options,
-      prefix,
+      prefix: dir,
       host,
       port,
       user,
       nofileLimit: await readNofileHardLimit(),
     });
-    await writeLayout(prefix, rendered, asRoot);
+    await writeLayout(dir, rendered, asRoot);
   } catch (error) {
-    await rm(prefix, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
     throw error;
   }
   const { settings } = rendered;
   const errorLogPath = settings.errorLog;
-  const configPath = settings.configPath;
-  const baseArgs = ['-p', `${prefix}/`, '-c', configPath];
-  if (versionAtLeast(detection.version, EARLY_ERROR_LOG_SINCE)) baseArgs.push('-e', errorLogPath);
-
-  const saveErrorLog = async () => {
-    if (options.keepErrorLogAt) await copyFile(errorLogPath, options.keepErrorLogAt).catch(() => {});
+  const args = ['-p', `${dir}/`, '-c', settings.configPath];
+  if (versionAtLeast(nginx.version, EARLY_ERROR_LOG_SINCE)) args.push('-e', errorLogPath);
+  const keepErrorLogAt = options.keepErrorLogAt;
+  return {
+    dir,
+    host,
+    port,
+    url: `http://${prettyHost(host)}:${port}/`,
+    rendered,
+    settings,
+    configPath: settings.configPath,
+    errorLogPath,
+    args,
+    saveErrorLog: async () => {
+      if (keepErrorLogAt) await copyFile(errorLogPath, keepErrorLogAt).catch(() => {});
+    },
   };
+}
 
-  const fail = async (stage: NginxFailureStage, message: string, nginxMessage?: string): Promise<never> => {
+/** How a failed start is reported: the prefix is kept (and named) unless asked otherwise. */
+function failureReporter(prefix: Prefix, keepOnFailure: boolean): Fail {
+  const { dir, errorLogPath, configPath } = prefix;
+  return async (stage, message, nginxMessage) => {
     const errorLogTail = await tailFile(errorLogPath, 200);
-    await saveErrorLog();
-    if (!keepOnFailure) await rm(prefix, { recursive: true, force: true });
-    const kept = keepOnFailure ? `; config and error log kept in ${prefix}` : '';
+    await prefix.saveErrorLog();
+    if (!keepOnFailure) await rm(dir, { recursive: true, force: true });
+    const kept = keepOnFailure ? `; config and error log kept in ${dir}` : '';
     const parts = [message];
     if (nginxMessage?.trim()) parts.push(`nginx said:\n${nginxMessage.trim()}`);
     const logOnly = distinctLogLines(errorLogTail, nginxMessage ?? '');
@@ -241,25 +233,37 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
       nginxMessage,
       errorLogPath,
       errorLogTail,
-      prefix: keepOnFailure ? prefix : null,
+      prefix: keepOnFailure ? dir : null,
       configPath,
     });
   };
+}
 
-  // nginx -t reads the config exactly as the real start will, and says what is wrong in its own words.
-  const test = await execa(detection.path, ['-t', ...baseArgs], {
-    reject: false,
-    all: true,
-    timeout: 30_000,
-  });
+/**
+ * Step 4: `nginx -t` reads the config exactly as the real start will, and says what is wrong in its
+ * own words. Returns the warnings it printed.
+ */
+async function validateConfig(nginx: NginxFound, prefix: Prefix, fail: Fail): Promise<string[]> {
+  const test = await execa(nginx.path, ['-t', ...prefix.args], { reject: false, all: true, timeout: 30_000 });
   const testOutput = test.all ?? '';
   if (test.exitCode !== 0) {
-    return fail('validate', `nginx rejected the config ${configPath}`, testOutput || test.shortMessage);
+    return fail(
+      'validate',
+      `nginx rejected the config ${prefix.configPath}`,
+      testOutput || test.shortMessage,
+    );
   }
-  const configWarnings = testOutput.split('\n').filter((line) => line.includes('[warn]'));
+  return testOutput.split('\n').filter((line) => line.includes('[warn]'));
+}
 
-  const command = supervisedCommand(detection.path, baseArgs, { cpus: options.cpus, deathSignal: 'TERM' });
-  let stderrText = '';
+/** Step 5: nginx in the foreground, in its own process group, dying with its parent. */
+async function launch(
+  options: StartNginxOptions,
+  nginx: NginxFound,
+  prefix: Prefix,
+  fail: Fail,
+): Promise<NginxMaster> {
+  const command = supervisedCommand(nginx.path, prefix.args, { cpus: options.cpus, deathSignal: 'TERM' });
   let subprocess: ResultPromise;
   try {
     subprocess = execa(command.file, command.args, {
@@ -279,175 +283,167 @@ export async function startNginx(options: StartNginxOptions): Promise<RunningNgi
       `could not run ${command.file}: ${error instanceof Error ? error.message : String(error)}`,
     );
   }
-  subprocess.stderr?.on('data', (chunk: Buffer) => {
-    stderrText = (stderrText + chunk.toString('utf8')).slice(-STDERR_KEEP_BYTES);
-  });
-  const masterPid = subprocess.pid;
-  let exitedFlag = false;
-  const exited: Promise<NginxExit> = subprocess.then(
-    (result) => {
-      exitedFlag = true;
-      return { exitCode: result.exitCode, signal: result.signal };
-    },
-    () => {
-      exitedFlag = true;
-      return { exitCode: undefined, signal: undefined };
-    },
-  );
-  if (masterPid === undefined) {
-    await exited;
-    return fail('start', `could not start ${detection.path}`, stderrText);
+  const watched = watchSubprocess(subprocess);
+  if (watched.pid === undefined) {
+    await watched.exited;
+    return fail('start', `could not start ${nginx.path}`, watched.stderr());
   }
+  return new NginxMaster(watched.pid, watched);
+}
 
-  const workerPids = async () => childPids(masterPid);
-  const seenWorkers = new Set<number>();
-  const url = `http://${prettyHost(host)}:${port}/`;
+type Readiness = number[] | 'exited' | { wrongAnswer: string };
 
-  const forceStop = async () => {
-    for (const pid of await workerPids()) seenWorkers.add(pid);
-    signal(masterPid, 'SIGTERM');
-    const done = await settlesWithin(exited, options.termTimeoutMs ?? 3000);
-    if (!done) signal(masterPid, 'SIGKILL');
-    await exited;
-    await killLeftoverWorkers([...seenWorkers]);
-  };
+/**
+ * One look at a starting nginx: its workers once it serves the exact payload, 'exited', a wrong
+ * answer (which will not fix itself), or undefined to look again.
+ */
+async function probeReadiness(master: NginxMaster, prefix: Prefix): Promise<Readiness | undefined> {
+  if (master.hasExited()) return 'exited';
+  const { settings, url } = prefix;
+  // nginx writes its pid file only after it has bound the listening sockets: the answer below
+  // then comes from this nginx, not from something else that holds the port.
+  const pidText = await readFile(settings.pidFile, 'utf8').catch(() => '');
+  if (Number(pidText.trim()) !== master.pid) return undefined;
+  const response = await httpGet(url, 1000);
+  const expected = settings.payloadBytes;
+  if (response.status !== 200) return { wrongAnswer: `status ${response.status} from ${url}` };
+  if (response.body.length !== expected) {
+    return { wrongAnswer: `body of ${response.body.length} bytes from ${url}, expected ${expected}` };
+  }
+  if (expected > 0 && response.body.toString('latin1') !== '*'.repeat(expected)) {
+    return { wrongAnswer: `body from ${url} is not ${expected} bytes of '*'` };
+  }
+  const workers = await master.rememberWorkers();
+  return workers.length >= settings.workerProcesses ? workers : undefined;
+}
 
-  let initialWorkerPids: number[];
+/** Step 6: ready once nginx serves the exact payload with all its workers; else stop it and fail. */
+async function awaitReady(
+  options: StartNginxOptions,
+  master: NginxMaster,
+  prefix: Prefix,
+  fail: Fail,
+): Promise<number[]> {
+  const termTimeoutMs = options.termTimeoutMs ?? 3000;
   try {
-    const expected = settings.payloadBytes;
-    const outcome = await waitFor<number[] | 'exited' | { wrongAnswer: string }>(
-      async () => {
-        if (exitedFlag) return 'exited';
-        // nginx writes its pid file only after it has bound the listening sockets: the answer below
-        // then comes from this nginx, not from something else that holds the port.
-        const pidText = await readFile(settings.pidFile, 'utf8').catch(() => '');
-        if (Number(pidText.trim()) !== masterPid) return undefined;
-        const response = await httpGet(url, 1000);
-        // A wrong answer from this nginx will not fix itself: fail now rather than at the deadline.
-        if (response.status !== 200) return { wrongAnswer: `status ${response.status} from ${url}` };
-        if (response.body.length !== expected) {
-          return { wrongAnswer: `body of ${response.body.length} bytes from ${url}, expected ${expected}` };
-        }
-        if (expected > 0 && response.body.toString('latin1') !== '*'.repeat(expected)) {
-          return { wrongAnswer: `body from ${url} is not ${expected} bytes of '*'` };
-        }
-        const workers = await workerPids();
-        for (const pid of workers) seenWorkers.add(pid);
-        return workers.length >= settings.workerProcesses ? workers : undefined;
-      },
-      { timeoutMs: options.readyTimeoutMs ?? 10_000, intervalMs: 50, what: `nginx to serve ${url}` },
-    );
+    const outcome = await waitFor<Readiness>(() => probeReadiness(master, prefix), {
+      timeoutMs: options.readyTimeoutMs ?? 10_000,
+      intervalMs: 50,
+      what: `nginx to serve ${prefix.url}`,
+    });
     if (outcome === 'exited') {
-      const exit = await exited;
-      const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.exitCode}`;
-      await killLeftoverWorkers([...seenWorkers]);
-      return await fail('start', `nginx exited during startup (${how})`, stderrText);
+      const how = describeExit(await master.exited);
+      await master.killLeftovers();
+      return await fail('start', `nginx exited during startup (${how})`, master.stderr());
     }
     if (!Array.isArray(outcome)) {
-      await forceStop();
-      return await fail('ready', `nginx answered wrongly: ${outcome.wrongAnswer}`, stderrText);
+      await master.forceStop(termTimeoutMs);
+      return await fail('ready', `nginx answered wrongly: ${outcome.wrongAnswer}`, master.stderr());
     }
-    initialWorkerPids = outcome;
+    return outcome;
   } catch (error) {
     if (error instanceof NginxError) throw error;
-    await forceStop();
+    await master.forceStop(termTimeoutMs);
     return fail(
       'ready',
       `nginx did not become ready: ${error instanceof Error ? error.message : String(error)}`,
-      stderrText,
+      master.stderr(),
     );
   }
-
-  let stopping: Promise<NginxStopReport> | undefined;
-  const stop = (): Promise<NginxStopReport> => {
-    stopping ??= (async () => {
-      const started = Date.now();
-      const diedOnItsOwn = exitedFlag;
-      let stoppedBy: NginxStopReport['stoppedBy'] = 'exited';
-      if (!exitedFlag) {
-        for (const pid of await workerPids()) seenWorkers.add(pid);
-        signal(masterPid, 'SIGQUIT');
-        stoppedBy = 'QUIT';
-        if (!(await settlesWithin(exited, options.quitTimeoutMs ?? 5000))) {
-          signal(masterPid, 'SIGTERM');
-          stoppedBy = 'TERM';
-          if (!(await settlesWithin(exited, options.termTimeoutMs ?? 3000))) {
-            signal(masterPid, 'SIGKILL');
-            stoppedBy = 'KILL';
-            await exited;
-          }
-        }
-      }
-      const leftovers = await killLeftoverWorkers([...seenWorkers]);
-      const portFree = await waitFor(async () => ((await isPortFree(port, host)) ? true : undefined), {
-        timeoutMs: 5000,
-        what: `port ${port} to be free`,
-      }).catch(() => false);
-      const log = await readFile(errorLogPath, 'utf8').catch(() => '');
-      const errorLogProblems = problemLines(log);
-      await saveErrorLog();
-      const keep = diedOnItsOwn || !portFree || leftovers.length > 0;
-      if (!keep) await rm(prefix, { recursive: true, force: true });
-      if (diedOnItsOwn) {
-        const exit = await exited;
-        const how = exit.signal ? `signal ${exit.signal}` : `code ${exit.exitCode}`;
-        const tail = log.trimEnd().split('\n').slice(-30).join('\n');
-        throw new NginxError(
-          `nginx exited on its own during the run (${how})${tail ? `; error log:\n${tail}` : ''}\nkept ${prefix}`,
-          { stage: 'run', errorLogPath, errorLogTail: tail, nginxMessage: stderrText, prefix, configPath },
-        );
-      }
-      if (leftovers.length > 0 || !portFree) {
-        const what =
-          leftovers.length > 0
-            ? `workers ${leftovers.join(', ')} survived SIGKILL`
-            : `port ${port} still busy`;
-        throw new NginxError(`nginx did not stop cleanly: ${what}; kept ${prefix}`, {
-          stage: 'stop',
-          errorLogPath,
-          prefix,
-          configPath,
-        });
-      }
-      return { stoppedBy, durationMs: Date.now() - started, errorLogProblems };
-    })();
-    return stopping;
-  };
-
-  return {
-    url,
-    host,
-    port,
-    prefix,
-    configPath,
-    errorLogPath,
-    configText: rendered.text,
-    settings,
-    nginxPath: detection.path,
-    version: detection.version,
-    configWarnings,
-    masterPid,
-    initialWorkerPids,
-    workerPids,
-    exited,
-    hasExited: () => exitedFlag,
-    errorLogTail: (lines = 20) => tailFile(errorLogPath, lines),
-    stop,
-  };
 }
 
 /**
- * A master that was SIGKILLed leaves its workers running (they are not told). Kill those still
- * alive, checking each pid is still an nginx process so a reused pid is never hit.
- * Returns the pids that would not die.
+ * Stops a running nginx (graceful, then fast, then forced), checks it left nothing behind (no
+ * worker, the port free), and removes the prefix unless something is wrong: then it is kept and
+ * named in the error.
  */
-async function killLeftoverWorkers(pids: readonly number[]): Promise<number[]> {
-  if (await allGone(pids, 2000)) return [];
-  for (const pid of pids) {
-    if ((await isAlive(pid)) && (await isNginxProcess(pid))) signal(pid, 'SIGKILL');
+async function stopNginx(
+  options: StartNginxOptions,
+  master: NginxMaster,
+  prefix: Prefix,
+): Promise<NginxStopReport> {
+  const started = Date.now();
+  const diedOnItsOwn = master.hasExited();
+  const stoppedBy: NginxStopReport['stoppedBy'] = diedOnItsOwn
+    ? 'exited'
+    : await master.stopGracefully(options.quitTimeoutMs ?? 5000, options.termTimeoutMs ?? 3000);
+  const leftovers = await master.killLeftovers();
+  const { port, host, dir, errorLogPath, configPath } = prefix;
+  const portFree = await waitFor(async () => ((await isPortFree(port, host)) ? true : undefined), {
+    timeoutMs: 5000,
+    what: `port ${port} to be free`,
+  }).catch(() => false);
+  const log = await readFile(errorLogPath, 'utf8').catch(() => '');
+  const errorLogProblems = problemLines(log);
+  await prefix.saveErrorLog();
+  const keep = diedOnItsOwn || !portFree || leftovers.length > 0;
+  if (!keep) await rm(dir, { recursive: true, force: true });
+  if (diedOnItsOwn) {
+    const how = describeExit(await master.exited);
+    const tail = log.trimEnd().split('\n').slice(-30).join('\n');
+    throw new NginxError(
+      `nginx exited on its own during the run (${how})${tail ? `; error log:\n${tail}` : ''}\nkept ${dir}`,
+      {
+        stage: 'run',
+        errorLogPath,
+        errorLogTail: tail,
+        nginxMessage: master.stderr(),
+        prefix: dir,
+        configPath,
+      },
+    );
   }
-  if (await allGone(pids, 2000)) return [];
-  const alive: number[] = [];
-  for (const pid of pids) if (await isAlive(pid)) alive.push(pid);
-  return alive;
+  if (leftovers.length > 0 || !portFree) {
+    const what =
+      leftovers.length > 0 ? `workers ${leftovers.join(', ')} survived SIGKILL` : `port ${port} still busy`;
+    throw new NginxError(`nginx did not stop cleanly: ${what}; kept ${dir}`, {
+      stage: 'stop',
+      errorLogPath,
+      prefix: dir,
+      configPath,
+    });
+  }
+  return { stoppedBy, durationMs: Date.now() - started, errorLogProblems };
+}
+
+/**
+ * Runs a real nginx in the foreground under supervision: validated with `nginx -t`, started with
+ * `setpriv --pdeathsig=TERM` (so it stops even when the caller is SIGKILLed), optionally pinned with
+ * taskset, and ready only once it serves the exact payload. Any failure stops what was started and
+ * throws a NginxError holding nginx's own message.
+ */
+export async function startNginx(options: StartNginxOptions): Promise<RunningNginx> {
+  const asRoot = process.getuid?.() === 0;
+  refuseImpossible(options, asRoot);
+  const nginx = await findNginx(options);
+  const prefix = await preparePrefix(options, nginx, asRoot);
+  const fail = failureReporter(prefix, options.keepPrefixOnFailure ?? true);
+  const configWarnings = await validateConfig(nginx, prefix, fail);
+  const master = await launch(options, nginx, prefix, fail);
+  const initialWorkerPids = await awaitReady(options, master, prefix, fail);
+
+  let stopping: Promise<NginxStopReport> | undefined;
+  return {
+    url: prefix.url,
+    host: prefix.host,
+    port: prefix.port,
+    prefix: prefix.dir,
+    configPath: prefix.configPath,
+    errorLogPath: prefix.errorLogPath,
+    configText: prefix.rendered.text,
+    settings: prefix.settings,
+    nginxPath: nginx.path,
+    version: nginx.version,
+    configWarnings,
+    masterPid: master.pid,
+    initialWorkerPids,
+    workerPids: () => master.workerPids(),
+    exited: master.exited,
+    hasExited: () => master.hasExited(),
+    errorLogTail: (lines = 20) => tailFile(prefix.errorLogPath, lines),
+    stop: () => {
+      stopping ??= stopNginx(options, master, prefix);
+      return stopping;
+    },
+  };
 }

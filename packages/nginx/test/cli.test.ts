@@ -3,7 +3,7 @@ import { existsSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { allocatePort, httpGet, isPortFree } from '@scaleup/core/io';
+import { allocatePort, httpGet, isPortFree, waitFor } from '@scaleup/core/io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nginxMissing } from './helpers.ts';
 
@@ -109,7 +109,11 @@ describe('pnpm nginx', () => {
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(stdout).toMatch(/stopped \(SIGTERM; master ended by QUIT/);
-      expect(await isPortFree(port)).toBe(true);
+      // The kernel closes the listening socket a moment after nginx's last process is gone.
+      await waitFor(async () => ((await isPortFree(port)) ? true : undefined), {
+        timeoutMs: 10_000,
+        what: `port ${port} to be free after the stop`,
+      });
       expect(existsSync(prefix)).toBe(false);
     },
   );

@@ -51,7 +51,8 @@ function runHarness(mode: 'hang' | 'cycle', options: object, wrapper: string[] =
   const next = async (index: number): Promise<Step> => {
     while (steps.length <= index) {
       if (child.exitCode !== null || child.signalCode !== null) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
+        // Lines still in the pipe arrive after the exit: wait for the pipe to close (bounded).
+        await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
         if (steps.length > index) break;
         throw new Error(
           `harness exited (${child.exitCode ?? child.signalCode}) before step ${index}: ${stderr}`,
@@ -80,11 +81,15 @@ describe.skipIf(nginxMissing !== null)(
       run.child.kill('SIGKILL');
       await run.closed;
       const gone = await waitFor(async () => ((await anyAlive(pids)).length === 0 ? true : undefined), {
-        timeoutMs: 5000,
+        timeoutMs: 10_000,
         what: `nginx pids ${pids.join(', ')} to exit after the harness was killed`,
       }).catch(async () => anyAlive(pids));
       expect(gone).toBe(true);
-      expect(await isPortFree(step.port as number)).toBe(true);
+      // The kernel closes the listening socket a moment after its last owner is gone.
+      await waitFor(async () => ((await isPortFree(step.port as number)) ? true : undefined), {
+        timeoutMs: 10_000,
+        what: `port ${step.port} to be free`,
+      });
     });
 
     const asRoot = process.getuid?.() === 0;

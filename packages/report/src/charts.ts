@@ -1,6 +1,7 @@
 import * as vega from 'vega';
 import * as vl from 'vega-lite';
 import { FONT_FAMILY, textWidth } from './font.ts';
+import { displayText } from './format.ts';
 
 /**
  * Charts as SVG: vega-lite spec, compiled to vega, rendered headless. Text widths come from the
@@ -63,12 +64,24 @@ export function wrapText(text: string, width: number, size: number): string[] {
   return lines;
 }
 
-/** Axis labels split over lines to fit their band; vega labels accept an array as lines. */
+/**
+ * A value as a vega expression literal. JSON, except that U+2028 and U+2029 are escaped: JSON
+ * allows them raw in strings, vega's expression parser takes them for line ends ("Unexpected
+ * token ILLEGAL").
+ */
+export function expressionLiteral(value: unknown): string {
+  return JSON.stringify(value).replace(/[\u2028\u2029]/g, (c) => `\\u${c.charCodeAt(0).toString(16)}`);
+}
+
+/**
+ * Axis labels split over lines to fit their band; vega labels accept an array as lines. One
+ * lookup (the category's index in a flat list), not a chain of conditions: a chain nests once
+ * per category, and some hundreds of categories overflow the expression parser's stack.
+ */
 function labelExpr(categories: string[], band: number): string {
-  const cases = categories.map(
-    (c) => `datum.label === ${JSON.stringify(c)} ? ${JSON.stringify(wrapText(c, band, LABEL_SIZE))}`,
-  );
-  return cases.length ? `${cases.join(' : ')} : datum.label` : 'datum.label';
+  if (categories.length === 0) return 'datum.label';
+  const lines = categories.map((c) => wrapText(c, band, LABEL_SIZE));
+  return `${expressionLiteral(lines)}[indexof(${expressionLiteral(categories)}, datum.label)] || datum.label`;
 }
 
 /** What every chart's spec starts with: its size, fitted with padding, on white. */
@@ -110,7 +123,24 @@ function ruleLayer(value: number): Record<string, unknown> {
   };
 }
 
-export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.TopLevelSpec {
+/**
+ * Names that reach vega-lite's own expressions (sort orders, domains) with their control
+ * characters shown, not raw: a U+2028 there fails the whole chart. The report's model has
+ * cleaned them already; this keeps the chart functions safe for any caller.
+ */
+const chartName = (text: string) => displayText(text, Number.POSITIVE_INFINITY);
+
+export function barChartSpec(input: BarDatum[], given: BarChartOptions): vl.TopLevelSpec {
+  const options = {
+    ...given,
+    categories: given.categories.map(chartName),
+    ...(given.series === undefined ? {} : { series: given.series.map(chartName) }),
+  };
+  const data = input.map((d) => ({
+    ...d,
+    category: chartName(d.category),
+    ...(d.series == null ? {} : { series: chartName(d.series) }),
+  }));
   const grouped = options.series !== undefined && options.series.length > 1;
   const values = data.map((d) => ({ ...d, series: d.series ?? '', label: d.value }));
   const description = tooltipEncoding(data);
@@ -118,7 +148,8 @@ export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.Top
   const x = {
     field: 'category',
     type: 'nominal' as const,
-    sort: options.categories,
+    // The domain fixes the order; a sort list would compile to one nested condition per category.
+    sort: null,
     scale: { domain: options.categories },
     axis: {
       title: null,
@@ -130,14 +161,16 @@ export function barChartSpec(data: BarDatum[], options: BarChartOptions): vl.Top
     },
   };
   const xOffset = grouped
-    ? { xOffset: { field: 'series', type: 'nominal' as const, sort: options.series } }
+    ? {
+        xOffset: { field: 'series', type: 'nominal' as const, sort: null, scale: { domain: options.series } },
+      }
     : {};
   const colour = grouped
     ? {
         color: {
           field: 'series',
           type: 'nominal' as const,
-          sort: options.series,
+          sort: null,
           scale: { domain: options.series, range: SERIES_COLOURS },
           legend: { title: null, orient: 'bottom' as const },
         },
@@ -268,7 +301,9 @@ export interface LineChartOptions {
  * Curves against a numeric axis (workers, connections): measured series as lines with markers
  * and whiskers, reference series dashed. The same spec renders in the PDF and the HTML page.
  */
-export function lineChartSpec(data: LineDatum[], options: LineChartOptions): vl.TopLevelSpec {
+export function lineChartSpec(input: LineDatum[], given: LineChartOptions): vl.TopLevelSpec {
+  const options = { ...given, series: given.series.map(chartName) };
+  const data = input.map((d) => ({ ...d, series: chartName(d.series) }));
   const values = data.map((d) => ({
     ...d,
     low: d.low ?? null,
@@ -287,7 +322,7 @@ export function lineChartSpec(data: LineDatum[], options: LineChartOptions): vl.
   const colour = {
     field: 'series',
     type: 'nominal' as const,
-    sort: options.series,
+    sort: null,
     scale: { domain: options.series, range: SERIES_COLOURS },
     legend: { title: null, orient: 'bottom' as const, columns: 1, labelLimit: options.width - 30 },
   };

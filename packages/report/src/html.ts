@@ -1,12 +1,22 @@
 import { createHash } from 'node:crypto';
 import type { ResultsFile, ScenarioResult, StatSummary } from '@scaleup/core';
 import { type BarDatum, barChartSvg, type LineDatum, lineChartSvg, svgTooltips } from './charts.ts';
+import {
+  displayResults,
+  LOWER_BOUND_NOTE,
+  lowerBoundMark,
+  MARKS,
+  p99View,
+  ratioView,
+  upperBoundMark,
+  validText,
+} from './display.ts';
 import type { Exporter } from './exporter.ts';
 import { FONT_FAMILY, fontData } from './font.ts';
+import { confidenceText, D3_FORMAT, DIGITS, exact, fmt, intervalText, METHODOLOGY } from './format.ts';
 import {
   buildTable,
   concerns,
-  confidenceText,
   describeServer,
   environmentPairs,
   intervalExplanation,
@@ -25,8 +35,6 @@ import {
   sweepCaveats,
   sweptAxes,
 } from './model.ts';
-import { DIGITS, METHODOLOGY } from './pdf.ts';
-import { fmt, fmtCi } from './pdf-doc.ts';
 
 /**
  * results.html: one self-contained page. The font, the styles, the charts (the PDF's vega-lite
@@ -35,7 +43,6 @@ import { fmt, fmtCi } from './pdf-doc.ts';
  * from a file, an attachment or a web server, with or without a network.
  */
 
-const D3_FORMAT: Record<Metric, string> = { requestsPerSecond: ',.0f', megabytesPerSecond: ',.2f' };
 /** Digits in tooltips: the figures as results.json has them, not the rounded labels. */
 const EXACT_DIGITS: Record<Metric, number> = { requestsPerSecond: 2, megabytesPerSecond: 4 };
 const BAR_WIDTH = 380;
@@ -62,10 +69,6 @@ export function escapeHtml(text: string): string {
 
 function defang(html: string): string {
   return html.replace(/(https?):(?=\/\/)/gi, '$1&#58;');
-}
-
-function exact(value: number, digits: number): string {
-  return value.toLocaleString('en-US', { maximumFractionDigits: digits });
 }
 
 /**
@@ -137,14 +140,12 @@ function estimateCell(
   value: number | null | undefined,
   interval: { ciLow: number; ciHigh: number; confidence: number; confidenceTarget: number } | null,
   digits: number,
-  bound = false,
+  mark = '',
 ): Cell {
   if (value === null || value === undefined) return none();
   const ci =
-    interval === null
-      ? ''
-      : ` <span class="ci">${escapeHtml(fmtCi(interval.ciLow, interval.ciHigh, digits))} ${escapeHtml(confidenceText(interval))}</span>`;
-  return { html: `<span class="v">${bound ? '≥ ' : ''}${escapeHtml(fmt(value, digits))}</span>${ci}`, value };
+    interval === null ? '' : ` <span class="ci">${escapeHtml(intervalText(interval, digits))}</span>`;
+  return { html: `<span class="v">${mark}${escapeHtml(fmt(value, digits))}</span>${ci}`, value };
 }
 
 /** The scenario's id, with the server it ran under it. */
@@ -159,8 +160,16 @@ function withNote(cell: Cell, note: string | null): Cell {
   return note === null ? cell : { ...cell, html: `${cell.html} <span class="ci">${escapeHtml(note)}</span>` };
 }
 
-function statCell(s: StatSummary | null | undefined, digits: number, bound = false): Cell {
-  return s == null ? none() : estimateCell(s.median, s, digits, bound);
+function statCell(s: StatSummary | null | undefined, digits: number, mark = ''): Cell {
+  return s == null ? none() : estimateCell(s.median, s, digits, mark);
+}
+
+/** baseline, –, or the ratio with its interval and the note on unpaired rounds. */
+function ratioCell(s: ScenarioResult): Cell {
+  const r = ratioView(s);
+  if (r.kind === 'baseline') return { html: 'baseline', value: 1 };
+  if (r.kind === 'none') return none();
+  return withNote(estimateCell(r.ratio.ratio, r.ratio, 3, lowerBoundMark(s)), r.note);
 }
 
 function list(items: string[]): string {
@@ -221,10 +230,10 @@ function barTooltip(s: ScenarioResult, metric: Metric, st: StatSummary): string 
   const r = summary.ratioToBaseline;
   return [
     `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}`,
-    `${metricLabel(metric)}: ${summary.lowerBound ? '≥ ' : ''}${exact(st.median, digits)} (median of ${st.n} valid repetition${st.n === 1 ? '' : 's'})`,
+    `${metricLabel(metric)}: ${lowerBoundMark(s)}${exact(st.median, digits)} (median of ${st.n} valid repetition${st.n === 1 ? '' : 's'})`,
     `interval ${exact(st.ciLow, digits)} – ${exact(st.ciHigh, digits)}, confidence ${confidenceText(st)}`,
     ...(s.baseline ? ['the nginx baseline'] : r ? [`vs nginx ${exact(r.ratio, 4)}`] : []),
-    ...(summary.lowerBound ? ['a lower bound: the load tool was saturated'] : []),
+    ...(lowerBoundMark(s) ? ['a lower bound: the load tool was saturated'] : []),
   ].join('; ');
 }
 
@@ -233,7 +242,7 @@ function lineTooltip(chart: LineChartDefinition, d: LineDatum): string {
   return [
     `${d.series}`,
     `${chart.xTitle}: ${d.x}`,
-    `${chart.yTitle}: ${d.lowerBound ? '≥ ' : ''}${d.y === null ? '–' : exact(d.y, digits)}`,
+    `${chart.yTitle}: ${d.lowerBound ? MARKS.lower : ''}${d.y === null ? '–' : exact(d.y, digits)}`,
     ...(d.low != null && d.high != null
       ? [`interval ${exact(d.low, digits)} – ${exact(d.high, digits)}`]
       : []),
@@ -257,42 +266,27 @@ function summarySection(results: ResultsFile): string {
   ];
   const rows = results.scenarios.map((s): Cell[] => {
     const summary = s.summary;
-    const bound = summary?.lowerBound === true;
-    const r = summary?.ratioToBaseline ?? null;
     const rps = summary?.requestsPerSecond ?? null;
-    const p99 = summary?.latency?.p99Micros ?? null;
-    const ratio: Cell = s.baseline
-      ? { html: 'baseline', value: 1 }
-      : r === null
-        ? none()
-        : withNote(estimateCell(r.ratio, r, 3, bound), r.paired ? null : 'ratio of medians');
+    const p99 = p99View(s);
     return [
       scenarioCell(s),
       { html: escapeHtml(payloadLabel(s.payloadBytes)), value: s.payloadBytes },
       s.skipped !== null
         ? { html: 'skipped', value: null, className: 'bad' }
-        : statCell(rps, DIGITS.requestsPerSecond, bound),
-      ratio,
+        : statCell(rps, DIGITS.requestsPerSecond, lowerBoundMark(s)),
+      ratioCell(s),
       statCell(summary?.megabytesPerSecond, DIGITS.megabytesPerSecond),
-      p99 === null
-        ? none()
-        : {
-            html: `${summary?.latency?.upperBound ? '≤ ' : ''}${fmt(p99.median / 1000, 2)}`,
-            value: p99.median / 1000,
-          },
+      p99 === null ? none() : { html: p99.text, value: p99.ms },
       rps ? { html: `${fmt(rps.cv * 100, 1)}%`, value: rps.cv } : none(),
       s.skipped !== null
-        ? { html: 'skipped', value: -1, className: 'bad' }
-        : {
-            html: `${summary?.validRepetitions ?? 0} of ${s.repetitions.length}`,
-            value: summary?.validRepetitions ?? 0,
-          },
+        ? { html: validText(s), value: -1, className: 'bad' }
+        : { html: validText(s), value: summary?.validRepetitions ?? 0 },
       ...(axes.any ? [text(pointLabel(s.point))] : []),
     ];
   });
   const parts = [
     paragraph(
-      `Machine: ${machineLabel(results)}. Medians over valid repetitions; under each, the interval of the median and the confidence it reaches. ≥: the load tool was saturated in most repetitions, so the figure is a lower bound.`,
+      `Machine: ${machineLabel(results)}. Medians over valid repetitions; under each, the interval of the median and the confidence it reaches. ≥: ${LOWER_BOUND_NOTE}.`,
     ).replace('</p>', ' <span class="hint">Click a column to sort.</span></p>'),
     table(columns, rows, { sortable: true, id: 'summary-table' }),
     paragraph(intervalExplanation(results), 'note'),
@@ -317,7 +311,7 @@ function summarySection(results: ResultsFile): string {
               return st === null
                 ? none()
                 : {
-                    html: `<span class="v">${latency.upperBound ? '≤ ' : ''}${fmt(st.median / 1000, 2)}</span> <span class="ci">[${fmt(st.min / 1000, 2)}, ${fmt(st.max / 1000, 2)}]</span>`,
+                    html: `<span class="v">${upperBoundMark(s)}${fmt(st.median / 1000, 2)}</span> <span class="ci">[${fmt(st.min / 1000, 2)}, ${fmt(st.max / 1000, 2)}]</span>`,
                     value: st.median / 1000,
                   };
             }),
@@ -399,15 +393,13 @@ async function scalingSection(results: ResultsFile, firstIndex: number): Promise
         ],
         points.map((s): Cell[] => {
           const summary = s.summary!;
-          const r = summary.ratioToBaseline;
           const c = curveOf.get(s.id);
-          const bound = summary.lowerBound;
           const p99 = summary.latency?.p99Micros ?? null;
           return [
             text(s.id),
             text(pointLabel(s.point)),
-            statCell(summary.requestsPerSecond, 0, bound),
-            s.baseline ? { html: 'baseline', value: 1 } : r ? estimateCell(r.ratio, r, 3, bound) : none(),
+            statCell(summary.requestsPerSecond, 0, lowerBoundMark(s)),
+            ratioCell(s),
             c?.speedup ? estimateCell(c.speedup.value, c.speedup, 2) : none(),
             c?.efficiency ? estimateCell(c.efficiency.value, c.efficiency, 2) : none(),
             summary.fairnessRequests == null
@@ -714,7 +706,8 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('base64');
 }
 
-export async function renderHtml(results: ResultsFile): Promise<Uint8Array> {
+export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
+  const results = displayResults(input);
   const title = `Scaling a multi-process Node server against nginx on ${machineLabel(results)}`;
   const bars = await seedCharts(results);
   const scaling = await scalingSection(results, bars.length);

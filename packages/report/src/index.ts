@@ -11,21 +11,49 @@ export {
   svgTooltips,
 } from './charts.ts';
 export {
+  type ComparisonPaths,
+  comparisonPdfExporter,
+  comparisonXlsxExporter,
+  writeComparison,
+} from './compare.ts';
+export {
   buildComparison,
   type ComparedRun,
   type ComparedScenario,
   type Comparison,
-  type ComparisonPaths,
-  comparisonPdfExporter,
-  comparisonXlsxExporter,
-  renderComparisonPdf,
-  renderComparisonXlsx,
+  changeMessages,
+  protocolMessages,
   type UnsharedScenario,
   unsharedMessages,
-  writeComparison,
-} from './compare.ts';
+} from './compare-model.ts';
+export { renderComparisonPdf } from './compare-pdf.ts';
+export { renderComparisonXlsx } from './compare-xlsx.ts';
+export {
+  ASCII_MARKS,
+  displayResults,
+  isLowerBound,
+  LOWER_BOUND_NOTE,
+  lowerBoundMark,
+  MARKS,
+  type Marks,
+  p99View,
+  ratioView,
+  rpsView,
+  validText,
+} from './display.ts';
 export type { Exporter } from './exporter.ts';
 export { FONT_FAMILY, FONT_PATH } from './font.ts';
+export {
+  confidenceText,
+  DIGITS,
+  displayName,
+  displayText,
+  fmt,
+  intervalText,
+  isShort,
+  LABEL_MAX,
+  TEXT_MAX,
+} from './format.ts';
 export { escapeHtml, htmlExporter, renderHtml } from './html.ts';
 export { escapeMarkdown, markdownExporter, renderMarkdown } from './markdown.ts';
 export {

@@ -1,7 +1,8 @@
 import type { ResultsFile, ScenarioResult } from '@scaleup/core';
+import { displayResults, p99View, ratioView, rpsView, validText } from './display.ts';
 import type { Exporter } from './exporter.ts';
-import { concerns, confidenceText, hasShortIntervals, payloadLabel } from './model.ts';
-import { fmt, fmtCi } from './pdf-doc.ts';
+import { fmt, type IntervalEstimate, intervalParts } from './format.ts';
+import { concerns, hasShortIntervals, payloadLabel } from './model.ts';
 
 /**
  * results.md: a compact summary to paste into an issue, a pull request or a README, the way
@@ -38,31 +39,27 @@ function row(cells: string[]): string {
   return `| ${cells.join(' | ')} |`;
 }
 
-function interval(
-  estimate: { ciLow: number; ciHigh: number; confidence: number; confidenceTarget: number },
-  digits: number,
-) {
-  return `${fmtCi(estimate.ciLow, estimate.ciHigh, digits).slice(1, -1)} (${confidenceText(estimate)})`;
+/** A table column of its own, so no brackets: "1,000 – 2,000 (95.3%)". */
+function interval(estimate: IntervalEstimate, digits: number): string {
+  const { range, confidence } = intervalParts(estimate, digits);
+  return `${range} (${confidence})`;
 }
 
 function scenarioCells(s: ScenarioResult): string[] {
   const name = `${s.id} ${s.label}`;
   const payload = payloadLabel(s.payloadBytes);
   if (s.skipped !== null) return [name, payload, 'skipped', '', '', '', '', '–'];
-  const summary = s.summary;
-  const bound = summary?.lowerBound ? '≥ ' : '';
-  const rps = summary?.requestsPerSecond ?? null;
-  const r = summary?.ratioToBaseline ?? null;
-  const p99 = summary?.latency?.p99Micros ?? null;
+  const rps = rpsView(s);
+  const r = ratioView(s);
   return [
     name,
     payload,
-    rps === null ? '–' : `${bound}${fmt(rps.median)}`,
-    rps === null ? '' : interval(rps, 0),
-    s.baseline ? 'baseline' : r === null ? '–' : `${bound}${fmt(r.ratio, 3)}`,
-    s.baseline || r === null ? '' : `${interval(r, 3)}${r.paired ? '' : ', ratio of medians'}`,
-    p99 === null ? '–' : `${summary?.latency?.upperBound ? '≤ ' : ''}${fmt(p99.median / 1000, 2)}`,
-    `${summary?.validRepetitions ?? 0}/${s.repetitions.length}`,
+    rps === null ? '–' : rps.figure,
+    rps === null ? '' : interval(rps.stat, 0),
+    r.kind === 'baseline' ? 'baseline' : r.kind === 'none' ? '–' : r.figure,
+    r.kind === 'ratio' ? `${interval(r.ratio, 3)}${r.note === null ? '' : `, ${r.note}`}` : '',
+    p99View(s)?.text ?? '–',
+    validText(s, true),
   ];
 }
 
@@ -125,7 +122,8 @@ function nginxLine(results: ResultsFile): string {
   return presets.size === 0 ? 'none in this run' : [...presets].join('; ');
 }
 
-export function renderMarkdown(results: ResultsFile): string {
+export function renderMarkdown(input: ResultsFile): string {
+  const results = displayResults(input);
   const lines: string[] = [];
   lines.push(`# scaleup: ${escapeMarkdown(results.environment.hostname)}`, '');
   const header: [string, string][] = [

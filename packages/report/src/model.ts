@@ -286,14 +286,6 @@ export function runPairs(results: ResultsFile): [string, string][] {
   ];
 }
 
-/** The coverage an interval really has, "95.3%", with a `*` when it falls short of the level asked. */
-export function confidenceText(estimate: { confidence: number; confidenceTarget: number }): string {
-  // One value: the "interval" is that value, with no coverage at all.
-  if (estimate.confidence === 0) return 'no interval*';
-  const pct = Math.floor(estimate.confidence * 1000) / 10;
-  return `${pct}%${estimate.confidence < estimate.confidenceTarget ? '*' : ''}`;
-}
-
 /** Whether any figure of the run has an interval short of the level asked (the `*` footnote). */
 export function hasShortIntervals(results: ResultsFile): boolean {
   return results.scenarios.some((s) => {
@@ -431,131 +423,141 @@ export interface LineChartDefinition {
 export function scalingCharts(results: ResultsFile): LineChartDefinition[] {
   const axes = sweptAxes(results);
   const charts: LineChartDefinition[] = [];
+  if (axes.workers && results.scaling.length > 0) charts.push(...workerCharts(results));
+  const concurrency = concurrencyCurves(results);
+  if (axes.connections && concurrency.length > 0) charts.push(...connectionCharts(concurrency));
+  return charts;
+}
+
+/** Throughput against workers with the ideal line, parallel efficiency, and fairness. */
+function workerCharts(results: ResultsFile): LineChartDefinition[] {
+  const charts: LineChartDefinition[] = [];
   const byId = new Map(results.scenarios.map((s) => [s.id, s]));
-  if (axes.workers && results.scaling.length > 0) {
-    const series: string[] = [];
-    const data: LineDatum[] = [];
-    const efficiency: LineDatum[] = [];
-    const fairness: LineDatum[] = [];
-    const fairnessSeries: string[] = [];
-    for (const curve of results.scaling) {
-      const name = curveLabel(curve);
-      series.push(name);
-      const base = curve.points[0]?.requestsPerSecond ?? null;
-      for (const point of curve.points) {
-        const rps = byId.get(point.resultId)?.summary?.requestsPerSecond ?? null;
+  const series: string[] = [];
+  const data: LineDatum[] = [];
+  const efficiency: LineDatum[] = [];
+  const fairness: LineDatum[] = [];
+  const fairnessSeries: string[] = [];
+  for (const curve of results.scaling) {
+    const name = curveLabel(curve);
+    series.push(name);
+    const base = curve.points[0]?.requestsPerSecond ?? null;
+    for (const point of curve.points) {
+      const rps = byId.get(point.resultId)?.summary?.requestsPerSecond ?? null;
+      data.push({
+        series: name,
+        x: point.workers,
+        y: point.requestsPerSecond,
+        low: rps?.ciLow ?? null,
+        high: rps?.ciHigh ?? null,
+        lowerBound: point.lowerBound,
+      });
+      if (base !== null) {
         data.push({
           series: name,
           x: point.workers,
-          y: point.requestsPerSecond,
-          low: rps?.ciLow ?? null,
-          high: rps?.ciHigh ?? null,
-          lowerBound: point.lowerBound,
+          y: (base * point.workers) / curve.baseWorkers,
+          reference: true,
         });
-        if (base !== null) {
-          data.push({
-            series: name,
-            x: point.workers,
-            y: (base * point.workers) / curve.baseWorkers,
-            reference: true,
-          });
-        }
-        efficiency.push({
-          series: name,
-          x: point.workers,
-          y: point.efficiency?.value ?? null,
-          low: point.efficiency?.ciLow ?? null,
-          high: point.efficiency?.ciHigh ?? null,
-          lowerBound: point.lowerBound,
-        });
-        const jain = byId.get(point.resultId)?.summary?.fairnessConnections ?? null;
-        if (jain !== null) {
-          if (!fairnessSeries.includes(name)) fairnessSeries.push(name);
-          fairness.push({ series: name, x: point.workers, y: jain, lowerBound: point.lowerBound });
-        }
+      }
+      efficiency.push({
+        series: name,
+        x: point.workers,
+        y: point.efficiency?.value ?? null,
+        low: point.efficiency?.ciLow ?? null,
+        high: point.efficiency?.ciHigh ?? null,
+        lowerBound: point.lowerBound,
+      });
+      const jain = byId.get(point.resultId)?.summary?.fairnessConnections ?? null;
+      if (jain !== null) {
+        if (!fairnessSeries.includes(name)) fairnessSeries.push(name);
+        fairness.push({ series: name, x: point.workers, y: jain, lowerBound: point.lowerBound });
       }
     }
-    const hollow = 'hollow: the load tool was saturated (a lower bound)';
+  }
+  const hollow = 'hollow: the load tool was saturated (a lower bound)';
+  charts.push({
+    key: 'workers',
+    title: 'Served responses/s against workers',
+    subtitle: `dashed: linear scaling from the fewest workers; ${hollow}`,
+    xTitle: 'Workers',
+    yTitle: 'Responses/s',
+    format: ',.0f',
+    logX: true,
+    series,
+    data,
+  });
+  charts.push({
+    key: 'efficiency',
+    title: 'Parallel efficiency',
+    subtitle: 'speedup / (workers / fewest workers); 1 = linear; whiskers: interval of the paired speedup',
+    xTitle: 'Workers',
+    yTitle: 'Efficiency',
+    format: '.2f',
+    logX: true,
+    rule: 1,
+    series,
+    data: efficiency,
+  });
+  if (fairness.length > 0) {
     charts.push({
-      key: 'workers',
-      title: 'Served responses/s against workers',
-      subtitle: `dashed: linear scaling from the fewest workers; ${hollow}`,
+      key: 'fairness',
+      title: "Workers' share of connections (Jain's index)",
+      subtitle: '1 = every worker got the same share; 1/n = one worker took all',
       xTitle: 'Workers',
-      yTitle: 'Responses/s',
-      format: ',.0f',
-      logX: true,
-      series,
-      data,
-    });
-    charts.push({
-      key: 'efficiency',
-      title: 'Parallel efficiency',
-      subtitle: 'speedup / (workers / fewest workers); 1 = linear; whiskers: interval of the paired speedup',
-      xTitle: 'Workers',
-      yTitle: 'Efficiency',
+      yTitle: "Jain's index",
       format: '.2f',
       logX: true,
       rule: 1,
-      series,
-      data: efficiency,
-    });
-    if (fairness.length > 0) {
-      charts.push({
-        key: 'fairness',
-        title: "Workers' share of connections (Jain's index)",
-        subtitle: '1 = every worker got the same share; 1/n = one worker took all',
-        xTitle: 'Workers',
-        yTitle: "Jain's index",
-        format: '.2f',
-        logX: true,
-        rule: 1,
-        series: fairnessSeries,
-        data: fairness,
-      });
-    }
-  }
-  const concurrency = concurrencyCurves(results);
-  if (axes.connections && concurrency.length > 0) {
-    const series = concurrency.map((c) => c.label);
-    const point = (
-      c: ConcurrencyCurve,
-      pick: (s: ScenarioResult) => StatSummary | null | undefined,
-      scale = 1,
-    ) =>
-      c.points.map((p): LineDatum => {
-        const st = pick(p.result) ?? null;
-        return {
-          series: c.label,
-          x: p.connections,
-          y: st === null ? null : st.median * scale,
-          low: st === null ? null : st.ciLow * scale,
-          high: st === null ? null : st.ciHigh * scale,
-          lowerBound: p.result.summary?.lowerBound ?? false,
-        };
-      });
-    charts.push({
-      key: 'connections',
-      title: 'Served responses/s against concurrent connections',
-      subtitle: 'whiskers: interval of the median; hollow: the load tool was saturated (a lower bound)',
-      xTitle: 'Connections',
-      yTitle: 'Responses/s',
-      format: ',.0f',
-      logX: true,
-      series,
-      data: concurrency.flatMap((c) => point(c, (s) => s.summary?.requestsPerSecond)),
-    });
-    charts.push({
-      key: 'p99',
-      title: 'p99 latency against concurrent connections',
-      subtitle: 'median over repetitions of each repetition’s p99, with its interval',
-      xTitle: 'Connections',
-      yTitle: 'p99 (ms)',
-      format: ',.2f',
-      logX: true,
-      series,
-      data: concurrency.flatMap((c) => point(c, (s) => s.summary?.latency?.p99Micros, 1 / 1000)),
+      series: fairnessSeries,
+      data: fairness,
     });
   }
+  return charts;
+}
+
+/** Throughput and p99 against connections, a curve per scenario, worker count and accept mode. */
+function connectionCharts(concurrency: ConcurrencyCurve[]): LineChartDefinition[] {
+  const charts: LineChartDefinition[] = [];
+  const series = concurrency.map((c) => c.label);
+  const point = (
+    c: ConcurrencyCurve,
+    pick: (s: ScenarioResult) => StatSummary | null | undefined,
+    scale = 1,
+  ) =>
+    c.points.map((p): LineDatum => {
+      const st = pick(p.result) ?? null;
+      return {
+        series: c.label,
+        x: p.connections,
+        y: st === null ? null : st.median * scale,
+        low: st === null ? null : st.ciLow * scale,
+        high: st === null ? null : st.ciHigh * scale,
+        lowerBound: p.result.summary?.lowerBound ?? false,
+      };
+    });
+  charts.push({
+    key: 'connections',
+    title: 'Served responses/s against concurrent connections',
+    subtitle: 'whiskers: interval of the median; hollow: the load tool was saturated (a lower bound)',
+    xTitle: 'Connections',
+    yTitle: 'Responses/s',
+    format: ',.0f',
+    logX: true,
+    series,
+    data: concurrency.flatMap((c) => point(c, (s) => s.summary?.requestsPerSecond)),
+  });
+  charts.push({
+    key: 'p99',
+    title: 'p99 latency against concurrent connections',
+    subtitle: 'median over repetitions of each repetition’s p99, with its interval',
+    xTitle: 'Connections',
+    yTitle: 'p99 (ms)',
+    format: ',.2f',
+    logX: true,
+    series,
+    data: concurrency.flatMap((c) => point(c, (s) => s.summary?.latency?.p99Micros, 1 / 1000)),
+  });
   return charts;
 }
 

@@ -5,7 +5,12 @@ import { FONT_PATH } from './font.ts';
 
 /** Small layout helpers over pdfkit: one font, landscape A4, tables that break across pages. */
 
-export const FONT = 'body';
+/**
+ * The font by its path, the key pdfkit cached it under when the document opened: pdfkit caches a
+ * font under a registered alias only on first use, so an alias re-parsed the TTF on every
+ * `doc.font()` call (per table cell, per chart label), which made long reports slow.
+ */
+export const FONT = FONT_PATH;
 export const MARGIN = 36;
 
 export interface DocInfo {
@@ -33,7 +38,6 @@ export function createDoc(info: DocInfo): PDFKit.PDFDocument {
       ModDate: info.date,
     },
   });
-  doc.registerFont(FONT, FONT_PATH);
   doc.font(FONT);
   return doc;
 }
@@ -175,14 +179,4 @@ export function drawSvg(
     fontCallback: () => FONT,
     warningCallback: () => undefined,
   });
-}
-
-export function fmt(value: number | null | undefined, digits = 0): string {
-  if (value === null || value === undefined || !Number.isFinite(value)) return '–';
-  return value.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
-}
-
-export function fmtCi(low: number | null | undefined, high: number | null | undefined, digits = 0): string {
-  if (low === null || low === undefined || high === null || high === undefined) return '';
-  return `[${fmt(low, digits)} – ${fmt(high, digits)}]`;
 }

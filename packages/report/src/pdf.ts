@@ -1,12 +1,21 @@
 import type { ResultsFile, ScenarioResult } from '@scaleup/core';
 import { median } from '@scaleup/core';
 import { type BarDatum, barChartSvg, lineChartSvg } from './charts.ts';
+import {
+  displayResults,
+  LOWER_BOUND_NOTE,
+  type RatioView,
+  ratioView,
+  rpsView,
+  upperBoundMark,
+  validText,
+} from './display.ts';
 import type { Exporter } from './exporter.ts';
 import { textWidth } from './font.ts';
+import { D3_FORMAT, fmt, fmtCi, METHODOLOGY } from './format.ts';
 import {
   buildTable,
   concerns,
-  confidenceText,
   describeServer,
   environmentPairs,
   HOST_COLUMNS,
@@ -14,7 +23,6 @@ import {
   intervalExplanation,
   LATENCY_PERCENTILES,
   METRICS,
-  type Metric,
   machineLabel,
   metricLabel,
   metricTitle,
@@ -34,28 +42,11 @@ import {
   drawSvg,
   FONT,
   finishDoc,
-  fmt,
-  fmtCi,
   heading,
   MARGIN,
   paragraph,
   table,
 } from './pdf-doc.ts';
-
-export const DIGITS: Record<Metric, number> = { requestsPerSecond: 0, megabytesPerSecond: 2 };
-const D3_FORMAT: Record<Metric, string> = { requestsPerSecond: ',.0f', megabytesPerSecond: ',.2f' };
-
-export const METHODOLOGY = [
-  'Each scenario runs one server configuration (a scaleup resource with its workers, or nginx) at one payload size. Scenarios of the same payload are interleaved: every round runs each of them once, in turn, so slow drifts of the machine (thermal, noisy neighbours) hit all of them alike.',
-  'Before the measured rounds, each server gets warm-up runs whose figures are discarded (JIT compilation, page cache, connection set-up).',
-  'When pinning is on, the server (or nginx) runs on one half of the CPUs and the load tool on the other, so the two do not compete for cores. A repetition where the load tool saturated its own CPU is flagged client-bound: it measures the client, not the server.',
-  'A repetition is invalid when the tool did not finish, responses failed or had the wrong size, or the kernel dropped connections; invalid repetitions are listed but never enter the statistics.',
-  'Every figure is the median over valid repetitions, with a distribution-free confidence interval of the median: a pair of order statistics whose coverage follows from the binomial distribution alone, reported with the confidence it actually reaches. With too few repetitions for the level asked (95% needs at least 6) the interval is min..max and its lower, real confidence is printed with a *.',
-  'The ratio to nginx is the median over rounds of (server / nginx in the same round, at the same payload and sweep point, on the same machine), with the order-statistic interval of those per-round ratios. Absolute figures depend on the machine; the ratio is the figure that transfers between machines.',
-  'With adaptive repetitions the runner adds interleaved rounds until every ratio interval reaches the confidence asked for and is within the target half-width, or a round or time budget is spent; the run records which stopped it.',
-  'Latency percentiles are the median over repetitions of each repetition’s percentile, with the spread over repetitions; percentiles are never averaged.',
-  'MB/s counts 10^6 bytes of succeeded responses (headers and body) per second.',
-];
 
 /** Page 1: the seed's page, the headline charts in a grid, now with CI whiskers. */
 export async function chartsPage(
@@ -112,26 +103,26 @@ export async function chartsPage(
   }
 }
 
+/** A ratio cell: the figure, its interval under it, and the note on unpaired rounds. */
+function ratioCell(r: RatioView): string {
+  if (r.kind === 'baseline') return 'baseline';
+  if (r.kind === 'none') return '–';
+  return `${r.figure}\n${r.interval}${r.note === null ? '' : ` (${r.note})`}`;
+}
+
 function scenarioRows(results: ResultsFile): string[][] {
   return results.scenarios.map((s) => {
-    const rps = s.summary?.requestsPerSecond ?? null;
+    const rps = rpsView(s);
     const mbps = s.summary?.megabytesPerSecond ?? null;
-    const r = s.summary?.ratioToBaseline ?? null;
-    const reps =
-      s.skipped !== null ? 'skipped' : `${s.summary?.validRepetitions ?? 0} of ${s.repetitions.length}`;
     return [
       s.id,
       s.label,
       payloadLabel(s.payloadBytes),
-      reps,
-      `${s.summary?.lowerBound ? '≥ ' : ''}${fmt(rps?.median)}\n${fmtCi(rps?.ciLow, rps?.ciHigh)}${rps ? ` ${confidenceText(rps)}` : ''}`,
+      validText(s),
+      rps === null ? '–\n' : `${rps.figure}\n${rps.interval}`,
       `${fmt(mbps?.median, 2)}\n${fmtCi(mbps?.ciLow, mbps?.ciHigh, 2)}`,
-      s.baseline
-        ? 'baseline'
-        : r
-          ? `${s.summary?.lowerBound ? '≥ ' : ''}${fmt(r.ratio, 3)}\n${fmtCi(r.ciLow, r.ciHigh, 3)} ${confidenceText(r)}${r.paired ? '' : ' (ratio of medians)'}`
-          : '–',
-      rps ? `${fmt(rps.cv * 100, 1)}%` : '–',
+      ratioCell(ratioView(s)),
+      rps ? `${fmt(rps.stat.cv * 100, 1)}%` : '–',
     ];
   });
 }
@@ -260,15 +251,15 @@ export async function scalingPage(doc: PDFKit.PDFDocument, results: ResultsFile)
         { title: 'p99 ms', weight: 0.8, align: 'right' },
       ],
       points.map((s) => {
-        const rps = s.summary?.requestsPerSecond ?? null;
-        const r = s.summary?.ratioToBaseline ?? null;
+        const rps = rpsView(s);
+        const r = ratioView(s);
         const c = curveOf.get(s.id);
-        const bound = s.summary?.lowerBound ? '≥ ' : '';
         return [
           s.id,
           pointLabel(s.point),
-          rps ? `${bound}${fmt(rps.median)}\n${fmtCi(rps.ciLow, rps.ciHigh)} ${confidenceText(rps)}` : '–',
-          s.baseline ? 'baseline' : r ? `${bound}${fmt(r.ratio, 3)}\n${fmtCi(r.ciLow, r.ciHigh, 3)}` : '–',
+          rps ? `${rps.figure}\n${rps.interval}` : '–',
+          // The interval with the confidence it reaches, as on the headline page and the html.
+          r.kind === 'ratio' ? `${r.figure}\n${r.interval}` : r.kind === 'baseline' ? 'baseline' : '–',
           c?.speedup ? `${fmt(c.speedup.value, 2)}\n${fmtCi(c.speedup.ciLow, c.speedup.ciHigh, 2)}` : '–',
           c?.efficiency ? fmt(c.efficiency.value, 2) : '–',
           s.summary?.fairnessRequests == null
@@ -284,22 +275,28 @@ export async function scalingPage(doc: PDFKit.PDFDocument, results: ResultsFile)
   }
 }
 
-export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
-  const date = reportDate(results);
-  const tableModel = buildTable(results);
+export async function renderPdf(input: ResultsFile): Promise<Uint8Array> {
+  const results = displayResults(input);
   const doc = createDoc({
     title: `scaleup results: ${machineLabel(results)}`,
     subject: `Run ${results.run.id} (${results.run.suite}, profile ${results.run.profile})`,
-    date,
+    date: reportDate(results),
   });
-  await chartsPage(doc, results, tableModel);
+  await chartsPage(doc, results, buildTable(results));
   await scalingPage(doc, results);
+  headlinePage(doc, results);
+  workPage(doc, results);
+  warningsPage(doc, results);
+  return finishDoc(doc, `scaleup · ${results.environment.hostname} · run ${results.run.id}`);
+}
 
+/** The medians, intervals and ratios of every scenario, then what is known about each. */
+function headlinePage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
   doc.addPage();
   heading(doc, 'Medians, intervals and ratios to nginx');
   paragraph(
     doc,
-    `Machine: ${machineLabel(results)}. Medians over valid repetitions; brackets: the interval of the median and the confidence it reaches. ≥: the load tool was saturated in most repetitions, so the figure is a lower bound. ${intervalExplanation(results)}`,
+    `Machine: ${machineLabel(results)}. Medians over valid repetitions; brackets: the interval of the median and the confidence it reaches. ≥: ${LOWER_BOUND_NOTE}. ${intervalExplanation(results)}`,
   );
   table(
     doc,
@@ -326,47 +323,51 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
   const stops = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
   if (stops.length > 0) {
     heading(doc, 'Adaptive repetitions', 11);
-    bullets(
-      doc,
-      stops.map(
-        (g) =>
-          `${g.group}: ${g.rounds} rounds, stopped by ${g.stoppedBy}${g.worstHalfWidth === null ? '' : `; widest ratio interval ±${fmt(g.worstHalfWidth * 100, 1)}% (${g.worstResult})`}`,
-      ),
-      8,
-    );
+    bullets(doc, stops.map(stoppingText), 8);
   }
-  const withLatency = results.scenarios.filter((s) => s.summary?.latency != null);
-  if (withLatency.length > 0) {
-    heading(doc, 'Latency (ms): median over repetitions of each percentile, [min, max] over repetitions', 11);
-    table(
-      doc,
-      [
-        { title: 'Scenario', weight: 1.6 },
-        { title: 'Payload', weight: 0.8 },
-        ...LATENCY_PERCENTILES.map(([, name]) => ({ title: name, weight: 1.3, align: 'right' as const })),
-      ],
-      withLatency.map((s) => {
-        const latency = s.summary!.latency!;
-        return [
-          s.id,
-          payloadLabel(s.payloadBytes),
-          ...LATENCY_PERCENTILES.map(([key]) => {
-            const st = latency[key];
-            return st === null
-              ? '–'
-              : `${latency.upperBound ? '≤ ' : ''}${fmt(st.median / 1000, 2)}\n[${fmt(st.min / 1000, 2)}, ${fmt(st.max / 1000, 2)}]`;
-          }),
-        ];
-      }),
-    );
-  }
+  latencyTable(doc, results);
   heading(doc, 'Servers', 11);
   bullets(
     doc,
     results.scenarios.map((s) => `${s.id}: ${describeServer(s.server)}${s.url ? ` at ${s.url}` : ''}`),
     8,
   );
+}
 
+/** "group: 7 rounds, stopped by target-reached; widest ratio interval ±1.2% (1a)". */
+export function stoppingText(g: ResultsFile['stopping'][number]): string {
+  return `${g.group}: ${g.rounds} rounds, stopped by ${g.stoppedBy}${g.worstHalfWidth === null ? '' : `; widest ratio interval ±${fmt(g.worstHalfWidth * 100, 1)}% (${g.worstResult})`}`;
+}
+
+function latencyTable(doc: PDFKit.PDFDocument, results: ResultsFile): void {
+  const withLatency = results.scenarios.filter((s) => s.summary?.latency != null);
+  if (withLatency.length === 0) return;
+  heading(doc, 'Latency (ms): median over repetitions of each percentile, [min, max] over repetitions', 11);
+  table(
+    doc,
+    [
+      { title: 'Scenario', weight: 1.6 },
+      { title: 'Payload', weight: 0.8 },
+      ...LATENCY_PERCENTILES.map(([, name]) => ({ title: name, weight: 1.3, align: 'right' as const })),
+    ],
+    withLatency.map((s) => {
+      const latency = s.summary!.latency!;
+      return [
+        s.id,
+        payloadLabel(s.payloadBytes),
+        ...LATENCY_PERCENTILES.map(([key]) => {
+          const st = latency[key];
+          return st === null
+            ? '–'
+            : `${upperBoundMark(s)}${fmt(st.median / 1000, 2)}\n[${fmt(st.min / 1000, 2)}, ${fmt(st.max / 1000, 2)}]`;
+        }),
+      ];
+    }),
+  );
+}
+
+/** Requests and connections per worker, then CPU per process role. */
+function workPage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
   doc.addPage();
   heading(doc, 'Work per worker and CPU per process');
   const withWorkers = results.scenarios.filter((s) =>
@@ -401,28 +402,31 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
   }
   const withCpu = results.scenarios.filter((s) => s.repetitions.some((r) => r.serverCpu.length > 0));
   heading(doc, 'CPU per process', 11);
-  if (withCpu.length) {
-    paragraph(
-      doc,
-      'CPU seconds per repetition (median over repetitions), summed over the processes of each role; per process is that sum divided by the processes. Utilisation: the server processes’ CPU over the wall time and the cores they had.',
-    );
-    table(
-      doc,
-      [
-        { title: 'Scenario', weight: 3 },
-        { title: 'Role', weight: 1.1 },
-        { title: 'Processes', weight: 0.8, align: 'right' },
-        { title: 'User s', weight: 0.8, align: 'right' },
-        { title: 'System s', weight: 0.8, align: 'right' },
-        { title: 'Per process s', weight: 1, align: 'right' },
-        { title: 'Server CPU', weight: 0.9, align: 'right' },
-      ],
-      withCpu.flatMap(cpuRows),
-    );
-  } else {
+  if (withCpu.length === 0) {
     paragraph(doc, 'No per-process CPU samples were recorded in this run.');
+    return;
   }
+  paragraph(
+    doc,
+    'CPU seconds per repetition (median over repetitions), summed over the processes of each role; per process is that sum divided by the processes. Utilisation: the server processes’ CPU over the wall time and the cores they had.',
+  );
+  table(
+    doc,
+    [
+      { title: 'Scenario', weight: 3 },
+      { title: 'Role', weight: 1.1 },
+      { title: 'Processes', weight: 0.8, align: 'right' },
+      { title: 'User s', weight: 0.8, align: 'right' },
+      { title: 'System s', weight: 0.8, align: 'right' },
+      { title: 'Per process s', weight: 1, align: 'right' },
+      { title: 'Server CPU', weight: 0.9, align: 'right' },
+    ],
+    withCpu.flatMap(cpuRows),
+  );
+}
 
+/** Warnings, the environment, other hosts, tuning checks and the methodology. */
+function warningsPage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
   doc.addPage();
   heading(doc, 'Warnings');
   const warnings = concerns(results);
@@ -435,14 +439,13 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
     );
 
   heading(doc, 'Environment', 12);
-  const pairs = [...runPairs(results), ...environmentPairs(results)];
   table(
     doc,
     [
       { title: 'Item', weight: 1 },
       { title: 'Value', weight: 4 },
     ],
-    pairs,
+    [...runPairs(results), ...environmentPairs(results)],
   );
   if (results.hosts.length > 0) {
     heading(doc, 'Other hosts of the run', 12);
@@ -474,11 +477,8 @@ export async function renderPdf(results: ResultsFile): Promise<Uint8Array> {
       ]),
     );
   }
-
   heading(doc, 'Methodology', 12);
   bullets(doc, METHODOLOGY);
-
-  return finishDoc(doc, `scaleup · ${results.environment.hostname} · run ${results.run.id}`);
 }
 
 export const pdfExporter: Exporter = {

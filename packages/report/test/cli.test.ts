@@ -1,10 +1,12 @@
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { UsageError } from '@scaleup/core';
+import { parseResults, type ResultsFile, UsageError } from '@scaleup/core';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 // The CLI's subcommands are thin layers over this package; they are tested here, beside it.
+import { scalingLines, summaryTable } from '../../cli/src/commands/bench-output.ts';
 import { compareCommand } from '../../cli/src/commands/compare.ts';
 import { reportCommand } from '../../cli/src/commands/report.ts';
-import { machineB } from './fixtures/build.ts';
+import { buildResults, machineA, machineB } from './fixtures/build.ts';
 import { fixturesDir, runDir, tempDir } from './fixtures/files.ts';
 
 function capture() {
@@ -73,5 +75,52 @@ describe('scaleup compare', () => {
     const { out } = capture();
     expect(await compareCommand.run(['-h'])).toBe(0);
     expect(out.join('')).toContain('usage: scaleup compare');
+  });
+});
+
+// Raw control characters a terminal would obey: CR, ESC, other C0/C1, line separators, bidi.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is the point.
+const OBEYED = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const FORGED_LABEL = 'evil\r\x1b[2Kverdict: no change detected\nnote: all good\u202e';
+const FORGED_HOST = 'bench\x1b]0;retitled\x07-a';
+
+/** machineA with a host name and a label crafted to retitle a terminal and forge lines. */
+function forged(): ResultsFile {
+  const results = buildResults(machineA);
+  results.environment.hostname = FORGED_HOST;
+  const s = results.scenarios.find((x) => x.id === 'tw-2')!;
+  s.label = FORGED_LABEL;
+  s.server = { kind: 'imported', name: FORGED_LABEL, workers: null };
+  return results;
+}
+
+describe('text from a results file reaches the terminal cleaned', () => {
+  it('compare: labels and host names are shown escaped, never obeyed', async () => {
+    const dir = tempDir();
+    writeFileSync(join(dir, 'results.json'), JSON.stringify(forged()));
+    const out = tempDir();
+    const io = capture();
+    expect(await compareCommand.run([dir, runDir(machineB), '--out', out])).toBe(0);
+    const err = io.err.join('');
+    for (const line of err.split('\n')) expect(OBEYED.test(line), JSON.stringify(line)).toBe(false);
+    expect(err).toContain('note: tw-2 evil \\x1b[2Kverdict: no change detected note: all good\\u202e');
+    expect(err).toContain('measured in bench\\x1b]0;retitled\\x07-a');
+  });
+
+  it('the bench summary: the same cleaning, the same words as the reports', () => {
+    const results = forged();
+    const table = summaryTable(results);
+    for (const line of table.split('\n')) expect(OBEYED.test(line), JSON.stringify(line)).toBe(false);
+    expect(table).toContain('evil \\x1b[2Kverdict: no change detected note: all good\\u202e');
+    const sweep = parseResults(readFileSync(join(fixturesDir, 'sweep-workers.json'), 'utf8'));
+    for (const line of scalingLines(sweep)) expect(OBEYED.test(line)).toBe(false);
+    // One wording for the interval and the lower bound, the reports' own.
+    const bounded = structuredClone(results);
+    bounded.scenarios.find((x) => x.id === '2a')!.summary!.lowerBound = true;
+    const text = summaryTable(bounded);
+    expect(text).toContain(
+      '>= the load tool was saturated in most repetitions, so the figure is a lower bound',
+    );
+    expect(text).toMatch(/\[[\d,]+ – [\d,]+\] \d+(\.\d)?%\*?/);
   });
 });

@@ -3,15 +3,15 @@ import { join } from 'node:path';
 import { parseResults, summarizeAll } from '@scaleup/core';
 import ExcelJS from 'exceljs';
 import { describe, expect, it } from 'vitest';
+import { writeComparison } from '../src/compare.ts';
 import {
   buildComparison,
   changeMessages,
   changeText,
   protocolMessages,
-  renderComparisonPdf,
   unsharedMessages,
-  writeComparison,
-} from '../src/compare.ts';
+} from '../src/compare-model.ts';
+import { renderComparisonPdf } from '../src/compare-pdf.ts';
 import { buildResults, machineA, machineB } from './fixtures/build.ts';
 import { fixturesDir, hasCommand, runDir, tempDir } from './fixtures/files.ts';
 import { pdfText } from './fixtures/poppler.ts';

@@ -5,10 +5,11 @@ import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { parseResults, type ResultsFile } from '@scaleup/core';
+import { waitFor } from '@scaleup/core/io';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { confidenceText, fmt } from '../src/format.ts';
 import { renderHtml } from '../src/html.ts';
-import { concerns, confidenceText, intervalExplanation, scalingCharts } from '../src/model.ts';
-import { fmt } from '../src/pdf-doc.ts';
+import { concerns, intervalExplanation, scalingCharts } from '../src/model.ts';
 import { buildResults, machineA } from './fixtures/build.ts';
 import { fixturesDir, hasCommand, tempDir } from './fixtures/files.ts';
 
@@ -465,7 +466,15 @@ describe.skipIf(!chromium)('results.html in headless Chromium', () => {
     const blocked = await browser.open(pathToFileURL(withPolicy).href, { width: 800, height: 600 });
     const leaked = await browser.open(pathToFileURL(withoutPolicy).href, { width: 800, height: 600 });
     try {
-      await delay(300);
+      // The browser reports both asynchronously, after the page has loaded.
+      await waitFor(
+        async () =>
+          /example\.invalid.*Content Security Policy/.test(blocked.errors.join('\n')) &&
+          leaked.requests.includes('http://example.invalid/leak.png')
+            ? true
+            : undefined,
+        { timeoutMs: 10_000, intervalMs: 20, what: 'the blocked and the leaked image to be reported' },
+      ).catch(() => undefined);
       expect(blocked.errors.join('\n')).toMatch(/example\.invalid.*Content Security Policy/);
       expect(leaked.requests).toContain('http://example.invalid/leak.png');
     } finally {

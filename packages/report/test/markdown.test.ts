@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseResults, type ResultsFile } from '@scaleup/core';
 import { describe, expect, it } from 'vitest';
+import { confidenceText, fmt } from '../src/format.ts';
 import { escapeMarkdown, markdownExporter, renderMarkdown } from '../src/markdown.ts';
-import { concerns, confidenceText, payloadLabel } from '../src/model.ts';
-import { fmt } from '../src/pdf-doc.ts';
+import { concerns, payloadLabel } from '../src/model.ts';
 import { buildResults, machineA } from './fixtures/build.ts';
 import { fixturesDir } from './fixtures/files.ts';
 

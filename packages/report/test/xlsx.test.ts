@@ -1,7 +1,7 @@
 import ExcelJS from 'exceljs';
 import { strFromU8, unzipSync } from 'fflate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { confidenceText } from '../src/model.ts';
+import { confidenceText } from '../src/format.ts';
 import { renderXlsx } from '../src/xlsx.ts';
 import { buildResults, machineA } from './fixtures/build.ts';
 

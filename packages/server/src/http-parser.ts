@@ -66,11 +66,10 @@ function fail(out: RequestHead, status: number, why: string): number {
   return status;
 }
 
-/**
- * Parses `text` (a request head without its final CRLF CRLF) into `out`. Returns 0 on success,
- * otherwise the status to answer with before closing the connection (400, 413, 431, 505).
- */
-export function parseRequestHead(text: string, out: RequestHead): number {
+/** What the header pass learns besides `out`; module-level and reset per head, so parsing allocates nothing. */
+const seen = { hosts: 0, contentLength: -1, connectionClose: false, connectionKeepAlive: false };
+
+function resetHead(out: RequestHead): void {
   out.host = undefined;
   out.contentLength = 0;
   out.transferEncoding = undefined;
@@ -80,10 +79,14 @@ export function parseRequestHead(text: string, out: RequestHead): number {
   out.range = undefined;
   out.ifRange = undefined;
   out.error = '';
+  seen.hosts = 0;
+  seen.contentLength = -1;
+  seen.connectionClose = false;
+  seen.connectionKeepAlive = false;
+}
 
-  const length = text.length;
-  let lineEnd = text.indexOf('\r\n');
-  if (lineEnd === -1) lineEnd = length;
+/** Step 1: `METHOD target HTTP/1.x`, the line ending at `lineEnd`. */
+function parseRequestLine(text: string, lineEnd: number, out: RequestHead): number {
   const sp1 = text.indexOf(' ');
   if (sp1 <= 0 || sp1 > lineEnd) return fail(out, 400, 'bad request line');
   const sp2 = text.indexOf(' ', sp1 + 1);
@@ -105,13 +108,13 @@ export function parseRequestHead(text: string, out: RequestHead): number {
   }
   out.method = method;
   out.target = target;
+  return 0;
+}
 
-  let connectionClose = false;
-  let connectionKeepAlive = false;
-  let hosts = 0;
-  let contentLength = -1;
+/** Step 2: every header line from `pos` on, each checked and handed to noteField. */
+function parseFields(text: string, pos: number, out: RequestHead): number {
+  const length = text.length;
   let count = 0;
-  let pos = lineEnd + 2;
   while (pos < length) {
     let end = text.indexOf('\r\n', pos);
     if (end === -1) end = length;
@@ -129,71 +132,93 @@ export function parseRequestHead(text: string, out: RequestHead): number {
     const value = text.slice(vs, ve);
     if (hasControlCharacter(value)) return fail(out, 400, 'bad header value');
     pos = end + 2;
+    const status = noteField(name, value, out);
+    if (status !== 0) return status;
+  }
+  return 0;
+}
 
-    // Only a few fields matter; switching on the length first keeps toLowerCase off the others.
-    switch (name.length) {
-      case 4:
-        if (name.toLowerCase() === 'host') {
-          hosts++;
-          out.host = value;
-        }
-        break;
-      case 5:
-        if (name.toLowerCase() === 'range') out.range = value;
-        break;
-      case 6:
-        if (name.toLowerCase() === 'expect') out.expect = value;
-        break;
-      case 8:
-        if (name.toLowerCase() === 'if-range') out.ifRange = value;
-        break;
-      case 10:
-        if (name.toLowerCase() === 'connection') {
-          const lower = value.toLowerCase();
-          if (lower === 'keep-alive') connectionKeepAlive = true;
-          else if (lower === 'close') connectionClose = true;
-          else {
-            for (const raw of lower.split(',')) {
-              const token = raw.trim();
-              if (token === 'close') connectionClose = true;
-              else if (token === 'keep-alive') connectionKeepAlive = true;
-            }
-          }
-        }
-        break;
-      case 13:
-        if (name.toLowerCase() === 'if-none-match') out.ifNoneMatch = value;
-        break;
-      case 14:
-        if (name.toLowerCase() === 'content-length') {
-          if (!DIGITS.test(value)) return fail(out, 400, 'bad Content-Length');
-          const n = value.length > 15 ? Number.POSITIVE_INFINITY : Number(value);
-          if (contentLength !== -1 && contentLength !== n)
-            return fail(out, 400, 'conflicting Content-Length');
-          contentLength = n;
-        }
-        break;
-      case 17: {
-        const lower = name.toLowerCase();
-        if (lower === 'transfer-encoding') {
-          out.transferEncoding =
-            out.transferEncoding === undefined ? value : `${out.transferEncoding}, ${value}`;
-        } else if (lower === 'if-modified-since') out.ifModifiedSince = value;
-        break;
-      }
+function noteConnection(value: string): void {
+  const lower = value.toLowerCase();
+  if (lower === 'keep-alive') seen.connectionKeepAlive = true;
+  else if (lower === 'close') seen.connectionClose = true;
+  else {
+    for (const raw of lower.split(',')) {
+      const token = raw.trim();
+      if (token === 'close') seen.connectionClose = true;
+      else if (token === 'keep-alive') seen.connectionKeepAlive = true;
     }
   }
+}
 
-  if (hosts > 1) return fail(out, 400, 'more than one Host');
-  if (hosts === 0 && out.minor === 1) return fail(out, 400, 'HTTP/1.1 request without Host');
+/** One header field: only a few matter; switching on the length first keeps toLowerCase off the others. */
+function noteField(name: string, value: string, out: RequestHead): number {
+  switch (name.length) {
+    case 4:
+      if (name.toLowerCase() === 'host') {
+        seen.hosts++;
+        out.host = value;
+      }
+      break;
+    case 5:
+      if (name.toLowerCase() === 'range') out.range = value;
+      break;
+    case 6:
+      if (name.toLowerCase() === 'expect') out.expect = value;
+      break;
+    case 8:
+      if (name.toLowerCase() === 'if-range') out.ifRange = value;
+      break;
+    case 10:
+      if (name.toLowerCase() === 'connection') noteConnection(value);
+      break;
+    case 13:
+      if (name.toLowerCase() === 'if-none-match') out.ifNoneMatch = value;
+      break;
+    case 14:
+      if (name.toLowerCase() === 'content-length') {
+        if (!DIGITS.test(value)) return fail(out, 400, 'bad Content-Length');
+        const n = value.length > 15 ? Number.POSITIVE_INFINITY : Number(value);
+        if (seen.contentLength !== -1 && seen.contentLength !== n)
+          return fail(out, 400, 'conflicting Content-Length');
+        seen.contentLength = n;
+      }
+      break;
+    case 17: {
+      const lower = name.toLowerCase();
+      if (lower === 'transfer-encoding') {
+        out.transferEncoding =
+          out.transferEncoding === undefined ? value : `${out.transferEncoding}, ${value}`;
+      } else if (lower === 'if-modified-since') out.ifModifiedSince = value;
+      break;
+    }
+  }
+  return 0;
+}
+
+/** Step 3: what the fields say together (Host, framing, body size, keep-alive). */
+function checkHead(out: RequestHead): number {
+  if (seen.hosts > 1) return fail(out, 400, 'more than one Host');
+  if (seen.hosts === 0 && out.minor === 1) return fail(out, 400, 'HTTP/1.1 request without Host');
   // Both framings at once is the classic request-smuggling shape: refuse it outright.
-  if (out.transferEncoding !== undefined && contentLength !== -1) {
+  if (out.transferEncoding !== undefined && seen.contentLength !== -1) {
     return fail(out, 400, 'both Transfer-Encoding and Content-Length');
   }
-  if (contentLength > MAX_BODY_BYTES) return fail(out, 413, 'request body too large');
-  out.contentLength = contentLength === -1 ? 0 : contentLength;
-  out.keepAlive = out.minor === 1 ? !connectionClose : connectionKeepAlive && !connectionClose;
+  if (seen.contentLength > MAX_BODY_BYTES) return fail(out, 413, 'request body too large');
+  out.contentLength = seen.contentLength === -1 ? 0 : seen.contentLength;
+  out.keepAlive = out.minor === 1 ? !seen.connectionClose : seen.connectionKeepAlive && !seen.connectionClose;
   return 0;
+}
+
+/**
+ * Parses `text` (a request head without its final CRLF CRLF) into `out`. Returns 0 on success,
+ * otherwise the status to answer with before closing the connection (400, 413, 431, 505).
+ */
+export function parseRequestHead(text: string, out: RequestHead): number {
+  resetHead(out);
+  let lineEnd = text.indexOf('\r\n');
+  if (lineEnd === -1) lineEnd = text.length;
+  return parseRequestLine(text, lineEnd, out) || parseFields(text, lineEnd + 2, out) || checkHead(out);
 }
 
 const CR = 13;

@@ -324,25 +324,10 @@ export class Connection {
         }
       }
       this.state = IDLE;
-      // A body we cannot frame leaves the connection unusable: answer and close.
-      if (req.transferEncoding !== undefined) {
-        this.fail(501, first, more);
+      const refusal = this.admit(req);
+      if (refusal !== 0) {
+        this.fail(refusal, first, more);
         return;
-      }
-      if (req.expect !== undefined) {
-        if (req.expect.toLowerCase() !== '100-continue') {
-          this.fail(417, first, more);
-          return;
-        }
-        // The client waits for 100 Continue before sending the body; we answer without it.
-        if (req.contentLength > 0 && req.keepAlive) {
-          req.keepAlive = false;
-          this.memo = null;
-        }
-      }
-      if (owner.draining && req.keepAlive) {
-        req.keepAlive = false;
-        this.memo = null;
       }
       owner.counters.requests++;
       if (req.keepAlive) this.discard = req.contentLength;
@@ -366,24 +351,54 @@ export class Connection {
       }
       // Slow path: the reply is not ready or is streamed; later requests wait their turn.
       this.write(first, more);
-      first = null;
-      more = null;
-      this.state = BUSY;
-      this.deadline = 0;
       if (pos < len) this.pending = owned ? buf.subarray(pos, len) : Buffer.from(buf.subarray(pos, len));
-      const keepAlive = req.keepAlive;
-      if (reply instanceof Promise) {
-        reply.then(
-          (ready) => this.deliver(ready, keepAlive),
-          () => this.socket.destroy(),
-        );
-      } else {
-        this.deliver(reply, keepAlive);
-      }
+      this.replyLater(reply, req.keepAlive);
       return;
     }
 
     this.write(first, more);
+    this.afterBatch();
+  }
+
+  /**
+   * What a parsed request may not do here: carry a body we cannot frame (501) or expect what we
+   * do not do (417); returns that status, or 0. Also decides whether the connection stays open.
+   */
+  admit(req: RequestHead): number {
+    // A body we cannot frame leaves the connection unusable: answer and close.
+    if (req.transferEncoding !== undefined) return 501;
+    if (req.expect !== undefined) {
+      if (req.expect.toLowerCase() !== '100-continue') return 417;
+      // The client waits for 100 Continue before sending the body; we answer without it.
+      if (req.contentLength > 0 && req.keepAlive) {
+        req.keepAlive = false;
+        this.memo = null;
+      }
+    }
+    if (this.owner.draining && req.keepAlive) {
+      req.keepAlive = false;
+      this.memo = null;
+    }
+    return 0;
+  }
+
+  /** A reply that is not ready or is streamed: BUSY until `deliver` has sent it. */
+  replyLater(reply: Reply | Promise<Reply>, keepAlive: boolean): void {
+    this.state = BUSY;
+    this.deadline = 0;
+    if (reply instanceof Promise) {
+      reply.then(
+        (ready) => this.deliver(ready, keepAlive),
+        () => this.socket.destroy(),
+      );
+    } else {
+      this.deliver(reply, keepAlive);
+    }
+  }
+
+  /** Everything read is answered: wait for the rest of a body, or for the next request (or close). */
+  afterBatch(): void {
+    const owner = this.owner;
     if (this.discard > 0) {
       if (this.state !== IN_BODY) {
         this.state = IN_BODY;

@@ -1,3 +1,6 @@
+export type { WorkerEngine } from './engines/engine.ts';
+export { NodeHttpEngine, type ResponseParts, requestHeadOf, splitResponse } from './engines/http.ts';
+export { netEngine } from './engines/net.ts';
 export { FileResource, type FileResourceOptions } from './file-resource.ts';
 export {
   hasBareLineFeed,

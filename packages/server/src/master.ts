@@ -1,16 +1,9 @@
-import { type ChildProcess, fork as forkProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
-import { lookup } from 'node:dns/promises';
-import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { isIP } from 'node:net';
-import { join, resolve } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { type ServerStatsFile, UsageError, ZERO_COPY_MIN_BYTES } from '@scaleup/core';
+import type { ServerStatsFile } from '@scaleup/core';
 import { writeFileAtomic } from '@scaleup/core/io';
+import { type MasterSetup, prepareMaster, workerLauncher } from './master-setup.ts';
 import type { ServerOptions } from './options.ts';
-import { payloadOf } from './resource.ts';
-import { loadReusePort, type ReusePortAddon, reusePortPlan } from './reuse-port.ts';
 import {
   formatWorkerLine,
   isWorkerMessage,
@@ -18,12 +11,13 @@ import {
   readyLine,
   type StatsFileContext,
   statsFile,
+  type WorkerMessage,
   type WorkerSample,
   workerStats,
 } from './stats.ts';
-import { makeTempRoot, sweepStaleTempRoots } from './temp-root.ts';
-import { WORKER_CONFIG_ENV, type WorkerConfig } from './worker.ts';
-import { loadZeroCopy } from './zero-copy.ts';
+import type { WorkerConfig } from './worker.ts';
+
+export { readSomaxconn } from './master-setup.ts';
 
 export interface ServerIo {
   stdout: { write(text: string): unknown };
@@ -36,6 +30,9 @@ const FORCE_KILL_MS = 4_400;
 /** A worker that dies sooner than this after starting counts towards the crash-loop back-off. */
 const FAST_FAILURE_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
+/** How long a stats collection waits for each worker's answer. */
+const COLLECT_MS = 250;
+const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 
 /** Delay before respawning a slot after `fastFailures` quick deaths in a row: 0, 0, 100, 200, ... */
 export function respawnDelayMs(fastFailures: number): number {
@@ -43,29 +40,24 @@ export function respawnDelayMs(fastFailures: number): number {
   return Math.min(100 * 2 ** (fastFailures - 2), MAX_BACKOFF_MS);
 }
 
-/** net.core.somaxconn, or null where it cannot be read. */
-export function readSomaxconn(): number | null {
-  try {
-    const value = Number(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim());
-    return Number.isInteger(value) && value > 0 ? value : null;
-  } catch {
-    return null;
-  }
-}
+/**
+ * Where the master is in its life. It moves only forward:
+ *   starting -> serving -> stopping -> stopped
+ *   starting -> aborting -> stopped
+ */
+type Phase =
+  /** Workers are starting; the first that cannot listen fails the whole server. */
+  | 'starting'
+  /** Every slot listened once and the ready line is out; a worker that dies is respawned. */
+  | 'serving'
+  /** A signal came while serving: workers finish in-flight requests, nothing respawns. */
+  | 'stopping'
+  /** A signal or a failure came before every worker listened: no ready line, nothing respawns. */
+  | 'aborting'
+  /** Every worker is gone, the last stats written, the port and the temporary root given back. */
+  | 'stopped';
 
-function workerEntry(): string {
-  return fileURLToPath(new URL('./worker-main.ts', import.meta.url));
-}
-
-/** Workers run TypeScript too: make sure they load tsx even when this process got it another way. */
-function workerExecArgv(entry: string): string[] {
-  const argv = [...process.execArgv];
-  if (entry.endsWith('.ts') && !argv.some((arg) => arg.includes('tsx'))) {
-    argv.push('--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href);
-  }
-  return argv;
-}
-
+/** One worker position; its process comes and goes, the slot and its counters stay. */
 interface Slot {
   index: number;
   /** The worker's process, whether cluster forked it or child_process did (reuseport). */
@@ -75,59 +67,368 @@ interface Slot {
   startedAt: number;
   fastFailures: number;
   listening: boolean;
+  /** What the current worker said when it gave up, to explain its exit. */
+  fatal: string | undefined;
   respawnTimer: NodeJS.Timeout | undefined;
+  /** Called at the worker's next sample or exit: a stats collection waiting for it. */
   waiters: (() => void)[];
   /** The previous printed sample, for the per-interval rate. */
   previous: { pid: number; requests: number; at: number } | null;
 }
 
-/** The master's share of `--accept reuseport` through the addon: the port, held but never listened on. */
-interface PortReservation {
-  addon: ReusePortAddon;
-  fd: number;
-  port: number;
-  /** The numeric address workers bind. */
-  bindHost: string;
+function newSlot(index: number): Slot {
+  return {
+    index,
+    worker: null,
+    sample: null,
+    restarts: 0,
+    startedAt: 0,
+    fastFailures: 0,
+    listening: false,
+    fatal: undefined,
+    respawnTimer: undefined,
+    waiters: [],
+    previous: null,
+  };
 }
 
-function errorCode(error: unknown): string {
-  const e = error as NodeJS.ErrnoException;
-  return e.code ?? (error instanceof Error ? error.message : String(error));
+function send(worker: ChildProcess, message: MasterMessage): void {
+  try {
+    if (worker.connected) worker.send(message);
+  } catch {
+    // The worker is going away; its exit is handled elsewhere.
+  }
 }
 
 /**
- * Reserves the port for reuseport workers: first an exclusive bind (so a port some other server
- * holds, even one with SO_REUSEPORT of its own, is refused as EADDRINUSE instead of being shared
- * with it) which also picks the port for --port 0; then, on that port, a bound SO_REUSEPORT socket
- * that never listens. A socket that does not listen is in no accept group, so the kernel never
- * hands it a connection, yet it keeps the port ours while workers come and go.
+ * The master process once its setup is done: starts one worker per slot, declares the server
+ * ready when every slot listened, respawns dead workers (with a back-off for crash loops),
+ * collects and writes stats, and stops on a signal. Each event below is one method; `#phase`
+ * says which of them still apply.
  */
-async function reservePort(addon: ReusePortAddon, host: string, port: number): Promise<PortReservation> {
-  let bindHost = host;
-  if (isIP(host) === 0) {
-    try {
-      bindHost = (await lookup(host)).address;
-    } catch (error) {
-      throw new Error(`cannot listen on ${host}:${port}: ${errorCode(error)}`);
+class Supervisor {
+  readonly #options: ServerOptions;
+  readonly #io: ServerIo;
+  readonly #setup: MasterSetup;
+  readonly #startedAt: number;
+  readonly #context: StatsFileContext;
+  readonly #slots: Slot[];
+  /** A dead worker's last known counters, so totals never go down. */
+  readonly #retired = { requests: 0, connections: 0 };
+  #phase: Phase = 'starting';
+  #failure: Error | undefined;
+  /** With net's reusePort and --port 0, the slots after the first wait for the port it got. */
+  #deferredSlots: number;
+  #launch: ((config: WorkerConfig) => ChildProcess) | undefined;
+  #statsChain: Promise<void> = Promise.resolve();
+  #intervalTimer: NodeJS.Timeout | undefined;
+  #forceTimer: NodeJS.Timeout | undefined;
+  readonly #finished: Promise<number>;
+  #settle: { resolve: (code: number) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(options: ServerOptions, io: ServerIo, setup: MasterSetup, startedAt: number) {
+    this.#options = options;
+    this.#io = io;
+    this.#setup = setup;
+    this.#startedAt = startedAt;
+    this.#context = {
+      masterPid: process.pid,
+      accept: options.accept,
+      resource: options.resource,
+      payloadBytes: options.payloadBytes,
+      port: setup.port,
+      host: options.host,
+      backlog: options.backlog,
+      effectiveBacklog: setup.effectiveBacklog,
+      send: options.send,
+      zeroCopy: setup.zeroCopy,
+    };
+    this.#slots = Array.from({ length: options.workers }, (_, index) => newSlot(index));
+    this.#deferredSlots = setup.listenVia === 'net' && setup.port === 0 ? options.workers - 1 : 0;
+    this.#finished = new Promise<number>((resolve, reject) => {
+      this.#settle = { resolve, reject };
+    });
+  }
+
+  /** Starts the workers; resolves to the exit code once they are all gone after a stop. */
+  async run(): Promise<number> {
+    await this.#writeStats('starting');
+    this.#launch = workerLauncher(this.#options, this.#setup.listenVia);
+    for (const signal of SIGNALS) process.on(signal, this.#onStopSignal);
+    process.on('SIGUSR2', this.#onSnapshotSignal);
+    const first = this.#deferredSlots > 0 ? this.#slots.slice(0, 1) : this.#slots;
+    for (const slot of first) this.#spawn(slot);
+    return this.#finished;
+  }
+
+  get #stopping(): boolean {
+    return this.#phase === 'stopping' || this.#phase === 'aborting' || this.#phase === 'stopped';
+  }
+
+  #note(text: string): void {
+    this.#io.stderr.write(`scaleup server: ${text}\n`);
+  }
+
+  // --- workers -------------------------------------------------------------------------------
+
+  #workerConfig(slot: Slot): WorkerConfig {
+    const options = this.#options;
+    return {
+      slot: slot.index,
+      host: options.host,
+      port: this.#context.port,
+      backlog: options.backlog,
+      accept: options.accept,
+      listen: this.#setup.listenVia,
+      bindHost: this.#setup.bindHost,
+      engine: options.engine,
+      resource: options.resource,
+      payloadBytes: options.payloadBytes,
+      root: this.#setup.root,
+      timeouts: {
+        headerTimeoutMs: options.headerTimeoutSeconds * 1000,
+        requestTimeoutMs: options.requestTimeoutSeconds * 1000,
+        keepAliveTimeoutMs: options.keepAliveTimeoutSeconds * 1000,
+      },
+      reportMs: Math.max(100, Math.min(1000, options.intervalSeconds * 1000 || 1000)),
+      zeroCopy: this.#setup.zeroCopy.active,
+    };
+  }
+
+  /** Starts a worker in `slot` and follows it until it is gone. */
+  #spawn(slot: Slot): void {
+    const worker = this.#launch!(this.#workerConfig(slot));
+    slot.worker = worker;
+    slot.startedAt = Date.now();
+    slot.listening = false;
+    slot.sample = null;
+    slot.fatal = undefined;
+    let exited = false;
+    worker.on('message', (message: unknown) => {
+      if (isWorkerMessage(message) && slot.worker === worker) this.#onMessage(slot, worker, message);
+    });
+    worker.on('error', () => {});
+    // Exit can be reported before the last IPC messages are read; wait for the channel to close.
+    const gone = (code: number | null, signal: string | null) => {
+      if (slot.worker !== worker) return;
+      slot.worker = null;
+      this.#onWorkerGone(slot, worker, code, signal);
+    };
+    worker.on('exit', (code: number | null, signal: string | null) => {
+      exited = true;
+      if (!worker.connected) gone(code, signal);
+      else {
+        worker.once('disconnect', () => gone(code, signal));
+        setTimeout(() => gone(code, signal), 300).unref();
+      }
+    });
+    worker.on('disconnect', () => {
+      // A worker that closed its channel but lives on would be unmanageable: end it.
+      if (!exited && !this.#stopping) setTimeout(() => !exited && worker.kill('SIGKILL'), 1000).unref();
+    });
+  }
+
+  #onMessage(slot: Slot, worker: ChildProcess, message: WorkerMessage): void {
+    if (message.type === 'fatal') {
+      slot.fatal = message.message;
+      if (this.#phase === 'starting') this.#fail(message.message);
+      else if (this.#phase !== 'aborting') this.#note(message.message);
+      return;
+    }
+    slot.sample = message.sample;
+    for (const waiter of slot.waiters.splice(0)) waiter();
+    if (message.type === 'listening') this.#onListening(slot, worker, message.port);
+  }
+
+  #onListening(slot: Slot, worker: ChildProcess, port: number): void {
+    slot.listening = true;
+    this.#context.port = port;
+    if (this.#deferredSlots > 0) {
+      this.#deferredSlots = 0;
+      for (const other of this.#slots) if (other.worker === null && !this.#stopping) this.#spawn(other);
+    }
+    if (this.#phase === 'starting') {
+      if (this.#slots.every((s) => s.listening)) this.#becomeReady();
+    } else if (this.#phase === 'serving' || this.#phase === 'stopping') {
+      this.#note(`worker ${slot.index} respawned as pid ${worker.pid} (restart ${slot.restarts})`);
+      void this.#writeStats('interval');
     }
   }
-  try {
-    const probe = addon.bindSocket(bindHost, port, false);
-    let chosen: number;
-    try {
-      chosen = addon.socketPort(probe);
-    } finally {
-      addon.closeFd(probe);
+
+  #onWorkerGone(slot: Slot, worker: ChildProcess, code: number | null, signal: string | null): void {
+    for (const waiter of slot.waiters.splice(0)) waiter();
+    if (this.#stopping) {
+      if (this.#slots.every((s) => s.worker === null)) void this.#finish();
+      return;
     }
-    const fd = addon.bindSocket(bindHost, chosen, true);
-    return { addon, fd, port: chosen, bindHost };
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOPROTOOPT') {
-      throw new UsageError(
-        `--accept reuseport: this system has no SO_REUSEPORT (${(error as Error).message}); use --accept shared`,
-      );
+    const how = signal ?? `exit code ${code}`;
+    if (this.#phase === 'starting') {
+      this.#fail(slot.fatal ?? `worker ${slot.index} (pid ${worker.pid}) died before listening (${how})`);
+      return;
     }
-    throw new Error(`cannot listen on ${host}:${port}: ${errorCode(error)}`);
+    this.#respawnLater(slot, worker, how);
+  }
+
+  /** Replaces a worker that died while serving, after a back-off if it keeps dying young. */
+  #respawnLater(slot: Slot, worker: ChildProcess, how: string): void {
+    if (slot.sample !== null) {
+      this.#retired.requests += slot.sample.requests;
+      this.#retired.connections += slot.sample.connections;
+    }
+    slot.sample = null;
+    slot.previous = null;
+    slot.listening = false;
+    slot.fastFailures = Date.now() - slot.startedAt < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
+    slot.restarts++;
+    const delay = respawnDelayMs(slot.fastFailures);
+    this.#note(
+      `worker ${slot.index} (pid ${worker.pid}) died (${how}); respawning` +
+        `${delay > 0 ? ` in ${delay} ms` : ''} (restart ${slot.restarts})`,
+    );
+    slot.respawnTimer = setTimeout(() => {
+      slot.respawnTimer = undefined;
+      if (!this.#stopping) this.#spawn(slot);
+    }, delay);
+  }
+
+  #becomeReady(): void {
+    this.#phase = 'serving';
+    const options = this.#options;
+    this.#io.stdout.write(
+      `${readyLine({ ...this.#context, host: options.host, workers: options.workers })}\n`,
+    );
+    void this.#writeStats('ready');
+    if (options.intervalSeconds > 0) {
+      this.#intervalTimer = setInterval(() => void this.#tick(), options.intervalSeconds * 1000);
+    }
+  }
+
+  // --- stats ---------------------------------------------------------------------------------
+
+  /** Asks every live worker for a sample and waits for the answers, each for at most `timeoutMs`. */
+  async #collect(timeoutMs: number): Promise<void> {
+    await Promise.all(
+      this.#slots.map((slot) => {
+        if (slot.worker === null) return undefined;
+        return new Promise<void>((done) => {
+          const timer = setTimeout(done, timeoutMs);
+          slot.waiters.push(() => {
+            clearTimeout(timer);
+            done();
+          });
+          send(slot.worker!, { type: 'stats?' });
+        });
+      }),
+    );
+  }
+
+  #snapshot(event: ServerStatsFile['event']): ServerStatsFile {
+    const workers = this.#slots.flatMap((slot) =>
+      slot.sample === null ? [] : [workerStats(slot.index, slot.restarts, slot.sample)],
+    );
+    return statsFile(this.#context, event, (Date.now() - this.#startedAt) / 1000, workers, this.#retired);
+  }
+
+  #writeStats(event: ServerStatsFile['event']): Promise<void> {
+    const path = this.#options.statsFile;
+    if (path === undefined) return this.#statsChain;
+    const data = `${JSON.stringify(this.#snapshot(event), null, 2)}\n`;
+    // Chained: two renames racing could leave an older snapshot in place.
+    this.#statsChain = this.#statsChain.then(() =>
+      writeFileAtomic(path, data).catch((error: unknown) => {
+        this.#note(
+          `cannot write --stats-file ${path}: ${error instanceof Error ? error.message : String(error)}`,
+        );
+      }),
+    );
+    return this.#statsChain;
+  }
+
+  /** Every --interval: a line per worker (unless --silence) and a snapshot in the stats file. */
+  async #tick(): Promise<void> {
+    await this.#collect(COLLECT_MS);
+    if (this.#stopping) return;
+    if (!this.#options.silence) this.#printWorkerLines();
+    await this.#writeStats('interval');
+  }
+
+  #printWorkerLines(): void {
+    const now = Date.now();
+    const lines: string[] = [];
+    for (const slot of this.#slots) {
+      if (slot.sample === null) continue;
+      const stats = workerStats(slot.index, slot.restarts, slot.sample);
+      const previous = slot.previous;
+      const rate =
+        previous !== null && previous.pid === stats.pid && now > previous.at
+          ? ((stats.requests - previous.requests) * 1000) / (now - previous.at)
+          : null;
+      slot.previous = { pid: stats.pid, requests: stats.requests, at: now };
+      lines.push(formatWorkerLine(stats, rate));
+    }
+    if (lines.length > 0) this.#io.stdout.write(`${lines.join('\n')}\n`);
+  }
+
+  /**
+   * SIGUSR2: a fresh snapshot in the stats file now. A benchmark reads counters right after each
+   * run this way instead of asking for snapshots several times a second, whose IPC and file
+   * writes would cost the serving core (~1-2% at 10 kB with a 0.2 s interval).
+   */
+  readonly #onSnapshotSignal = (): void => {
+    void this.#collect(COLLECT_MS).then(() => {
+      if (this.#phase === 'serving') return this.#writeStats('interval');
+    });
+  };
+
+  // --- stopping ------------------------------------------------------------------------------
+
+  readonly #onStopSignal = (): void => {
+    if (this.#stopping) {
+      // A second signal: no more patience.
+      for (const slot of this.#slots) slot.worker?.kill('SIGKILL');
+      return;
+    }
+    this.#beginStop();
+    void this.#writeStats('stopping');
+    this.#stopWorkers();
+  };
+
+  #fail(message: string): void {
+    if (this.#stopping) return;
+    this.#failure = new Error(message);
+    this.#beginStop();
+    this.#stopWorkers();
+  }
+
+  #beginStop(): void {
+    this.#phase = this.#phase === 'starting' ? 'aborting' : 'stopping';
+    if (this.#intervalTimer !== undefined) clearInterval(this.#intervalTimer);
+  }
+
+  /** Cancels pending respawns, asks every worker to finish, and kills what is left after a while. */
+  #stopWorkers(): void {
+    for (const slot of this.#slots) {
+      if (slot.respawnTimer !== undefined) clearTimeout(slot.respawnTimer);
+      slot.respawnTimer = undefined;
+      if (slot.worker !== null) send(slot.worker, { type: 'shutdown', graceMs: WORKER_GRACE_MS });
+    }
+    this.#forceTimer = setTimeout(() => {
+      for (const slot of this.#slots) slot.worker?.kill('SIGKILL');
+    }, FORCE_KILL_MS);
+    if (this.#slots.every((s) => s.worker === null)) void this.#finish();
+  }
+
+  /** The last worker is gone: final stats, give back the port and the root, settle run(). */
+  async #finish(): Promise<void> {
+    if (this.#phase === 'stopped') return;
+    this.#phase = 'stopped';
+    if (this.#forceTimer !== undefined) clearTimeout(this.#forceTimer);
+    for (const signal of SIGNALS) process.off(signal, this.#onStopSignal);
+    process.off('SIGUSR2', this.#onSnapshotSignal);
+    await this.#writeStats('stopped');
+    this.#setup.release();
+    if (this.#failure !== undefined) this.#settle!.reject(this.#failure);
+    else this.#settle!.resolve(0);
   }
 }
 
@@ -149,386 +450,7 @@ export async function runServer(
   io: ServerIo = { stdout: process.stdout, stderr: process.stderr },
 ): Promise<number> {
   if (!cluster.isPrimary) throw new Error('runServer must run in the primary process');
-  const masterPid = process.pid;
   const startedAt = Date.now();
-  const note = (text: string) => io.stderr.write(`scaleup server: ${text}\n`);
-
-  // Roots of masters that were SIGKILLed (no exit handler ran): theirs to remove, now ours.
-  sweepStaleTempRoots();
-
-  let listenVia: WorkerConfig['listen'] = 'cluster';
-  let reservation: PortReservation | undefined;
-  if (options.accept === 'reuseport') {
-    const load = loadReusePort();
-    const plan = reusePortPlan(load);
-    if (typeof plan === 'object') throw new UsageError(plan.refusal);
-    listenVia = plan;
-    if (load.addon !== null) reservation = await reservePort(load.addon, options.host, options.port);
-    else note(`${load.note}; using net's reusePort`);
-  }
-  const releasePort = () => {
-    if (reservation !== undefined) reservation.addon.closeFd(reservation.fd);
-    reservation = undefined;
-  };
-
-  let root: string | undefined;
-  let tempRoot: string | undefined;
-  if (options.resource === 'file') {
-    if (options.root !== undefined) {
-      root = resolve(options.root);
-      let isDirectory = false;
-      try {
-        isDirectory = statSync(root).isDirectory();
-      } catch {
-        // Reported below.
-      }
-      if (!isDirectory) {
-        releasePort();
-        throw new UsageError(`--root ${options.root} is not a directory`);
-      }
-    } else {
-      tempRoot = makeTempRoot();
-      writeFileSync(join(tempRoot, 'index.html'), payloadOf(options.payloadBytes));
-      root = tempRoot;
-    }
-  }
-  const somaxconn = readSomaxconn();
-  const effectiveBacklog = somaxconn === null ? options.backlog : Math.min(options.backlog, somaxconn);
-  if (somaxconn !== null && options.backlog > somaxconn) {
-    note(
-      `--backlog ${options.backlog} exceeds net.core.somaxconn ${somaxconn}; the kernel caps the accept queue at ${somaxconn}`,
-    );
-  }
-
-  const zeroCopyLoad = options.send === 'auto' ? loadZeroCopy() : null;
-  const zeroCopy = {
-    active: zeroCopyLoad?.addon != null,
-    minBytes: ZERO_COPY_MIN_BYTES,
-    note: zeroCopyLoad?.note ?? null,
-  };
-  if (zeroCopy.note !== null) note(`${zeroCopy.note}; sending every response with write()`);
-
-  const removeTempRoot = () => {
-    if (tempRoot !== undefined) rmSync(tempRoot, { recursive: true, force: true });
-    tempRoot = undefined;
-  };
-  process.once('exit', removeTempRoot);
-
-  const context: StatsFileContext = {
-    masterPid,
-    accept: options.accept,
-    resource: options.resource,
-    payloadBytes: options.payloadBytes,
-    port: reservation?.port ?? options.port,
-    host: options.host,
-    backlog: options.backlog,
-    effectiveBacklog,
-    send: options.send,
-    zeroCopy,
-  };
-  const retired = { requests: 0, connections: 0 };
-  const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
-    index,
-    worker: null,
-    sample: null,
-    restarts: 0,
-    startedAt: 0,
-    fastFailures: 0,
-    listening: false,
-    respawnTimer: undefined,
-    waiters: [],
-    previous: null,
-  }));
-
-  let statsChain: Promise<void> = Promise.resolve();
-  const snapshot = (event: ServerStatsFile['event']): ServerStatsFile =>
-    statsFile(
-      context,
-      event,
-      (Date.now() - startedAt) / 1000,
-      slots.flatMap((slot) =>
-        slot.sample === null ? [] : [workerStats(slot.index, slot.restarts, slot.sample)],
-      ),
-      retired,
-    );
-  const writeStats = (event: ServerStatsFile['event']): Promise<void> => {
-    const path = options.statsFile;
-    if (path === undefined) return statsChain;
-    const data = `${JSON.stringify(snapshot(event), null, 2)}\n`;
-    // Chained: two renames racing could leave an older snapshot in place.
-    statsChain = statsChain.then(() =>
-      writeFileAtomic(path, data).catch((error: unknown) => {
-        note(`cannot write --stats-file ${path}: ${error instanceof Error ? error.message : String(error)}`);
-      }),
-    );
-    return statsChain;
-  };
-  await writeStats('starting');
-
-  const entry = workerEntry();
-  const execArgv = workerExecArgv(entry);
-  if (listenVia !== 'addon') {
-    cluster.schedulingPolicy = options.accept === 'rr' ? cluster.SCHED_RR : cluster.SCHED_NONE;
-    cluster.setupPrimary({ exec: entry, execArgv, silent: false });
-  }
-  /** A worker process: through cluster, except for reuseport through the addon (see runServer). */
-  const spawnWorker = (config: WorkerConfig): ChildProcess => {
-    const env = { [WORKER_CONFIG_ENV]: JSON.stringify(config) };
-    if (listenVia === 'addon') {
-      return forkProcess(entry, [], { env: { ...process.env, ...env }, execArgv, stdio: 'inherit' });
-    }
-    const worker = cluster.fork(env);
-    // cluster's Worker re-emits its process's errors, and an 'error' nobody listens to throws.
-    worker.on('error', () => {});
-    return worker.process;
-  };
-  /** With net's reusePort and --port 0, the slots after the first wait for the port it got. */
-  let deferredSlots = listenVia === 'net' && context.port === 0 ? options.workers - 1 : 0;
-
-  const timeouts = {
-    headerTimeoutMs: options.headerTimeoutSeconds * 1000,
-    requestTimeoutMs: options.requestTimeoutSeconds * 1000,
-    keepAliveTimeoutMs: options.keepAliveTimeoutSeconds * 1000,
-  };
-  const reportMs = Math.max(100, Math.min(1000, options.intervalSeconds * 1000 || 1000));
-
-  let ready = false;
-  let stopping = false;
-  let intervalTimer: NodeJS.Timeout | undefined;
-  let forceTimer: NodeJS.Timeout | undefined;
-  let finishResolve: (code: number) => void = () => {};
-  let finishReject: (error: Error) => void = () => {};
-  let failure: Error | undefined;
-  const finished = new Promise<number>((resolvePromise, rejectPromise) => {
-    finishResolve = resolvePromise;
-    finishReject = rejectPromise;
-  });
-
-  const send = (worker: ChildProcess, message: MasterMessage) => {
-    try {
-      if (worker.connected) worker.send(message);
-    } catch {
-      // The worker is going away; its exit is handled elsewhere.
-    }
-  };
-
-  const fork = (slot: Slot) => {
-    const config: WorkerConfig = {
-      slot: slot.index,
-      host: options.host,
-      port: context.port,
-      backlog: options.backlog,
-      accept: options.accept,
-      listen: listenVia,
-      bindHost: reservation?.bindHost ?? options.host,
-      resource: options.resource,
-      payloadBytes: options.payloadBytes,
-      root,
-      timeouts,
-      reportMs,
-      zeroCopy: zeroCopy.active,
-    };
-    const worker = spawnWorker(config);
-    slot.worker = worker;
-    slot.startedAt = Date.now();
-    slot.listening = false;
-    slot.sample = null;
-    let exited = false;
-    let fatal: string | undefined;
-    worker.on('message', (message: unknown) => {
-      if (!isWorkerMessage(message) || slot.worker !== worker) return;
-      if (message.type === 'fatal') {
-        fatal = message.message;
-        if (!ready) fail(message.message);
-        else note(message.message);
-        return;
-      }
-      slot.sample = message.sample;
-      for (const waiter of slot.waiters.splice(0)) waiter();
-      if (message.type === 'listening') {
-        slot.listening = true;
-        context.port = message.port;
-        if (deferredSlots > 0) {
-          deferredSlots = 0;
-          for (const other of slots) if (other.worker === null && !stopping) fork(other);
-        }
-        if (!ready && slots.every((s) => s.listening)) onReady();
-        else if (ready) {
-          note(`worker ${slot.index} respawned as pid ${worker.pid} (restart ${slot.restarts})`);
-          void writeStats('interval');
-        }
-      }
-    });
-    worker.on('error', () => {});
-    // Exit can be reported before the last IPC messages are read; wait for the channel to close.
-    const gone = (code: number | null, signal: string | null) => {
-      if (slot.worker !== worker) return;
-      slot.worker = null;
-      onWorkerGone(slot, worker, code, signal, fatal);
-    };
-    worker.on('exit', (code: number | null, signal: string | null) => {
-      exited = true;
-      if (!worker.connected) gone(code, signal);
-      else {
-        worker.once('disconnect', () => gone(code, signal));
-        setTimeout(() => gone(code, signal), 300).unref();
-      }
-    });
-    worker.on('disconnect', () => {
-      // A worker that closed its channel but lives on would be unmanageable: end it.
-      if (!exited && !stopping) setTimeout(() => !exited && worker.kill('SIGKILL'), 1000).unref();
-    });
-  };
-
-  const onWorkerGone = (
-    slot: Slot,
-    worker: ChildProcess,
-    code: number | null,
-    signal: string | null,
-    fatal?: string,
-  ) => {
-    for (const waiter of slot.waiters.splice(0)) waiter();
-    if (stopping) {
-      if (slots.every((s) => s.worker === null)) void finish();
-      return;
-    }
-    const how = signal ?? `exit code ${code}`;
-    if (!ready) {
-      fail(fatal ?? `worker ${slot.index} (pid ${worker.pid}) died before listening (${how})`);
-      return;
-    }
-    // Keep totals monotonic: a dead worker's last known counters move to `retired`.
-    if (slot.sample !== null) {
-      retired.requests += slot.sample.requests;
-      retired.connections += slot.sample.connections;
-    }
-    slot.sample = null;
-    slot.previous = null;
-    slot.listening = false;
-    slot.fastFailures = Date.now() - slot.startedAt < FAST_FAILURE_MS ? slot.fastFailures + 1 : 0;
-    slot.restarts++;
-    const delay = respawnDelayMs(slot.fastFailures);
-    note(
-      `worker ${slot.index} (pid ${worker.pid}) died (${how}); respawning` +
-        `${delay > 0 ? ` in ${delay} ms` : ''} (restart ${slot.restarts})`,
-    );
-    slot.respawnTimer = setTimeout(() => {
-      slot.respawnTimer = undefined;
-      if (!stopping) fork(slot);
-    }, delay);
-  };
-
-  const collect = async (timeoutMs: number) => {
-    await Promise.all(
-      slots.map((slot) => {
-        if (slot.worker === null) return undefined;
-        return new Promise<void>((done) => {
-          const timer = setTimeout(done, timeoutMs);
-          slot.waiters.push(() => {
-            clearTimeout(timer);
-            done();
-          });
-          send(slot.worker!, { type: 'stats?' });
-        });
-      }),
-    );
-  };
-
-  /**
-   * SIGUSR2: a fresh snapshot in the stats file now. A benchmark reads counters right after each
-   * run this way instead of asking for snapshots several times a second, whose IPC and file
-   * writes would cost the serving core (~1-2% at 10 kB with a 0.2 s interval).
-   */
-  const snapshotNow = async () => {
-    await collect(250);
-    if (!stopping && ready) await writeStats('interval');
-  };
-
-  const tick = async () => {
-    await collect(250);
-    if (stopping) return;
-    if (!options.silence) {
-      const now = Date.now();
-      const lines: string[] = [];
-      for (const slot of slots) {
-        if (slot.sample === null) continue;
-        const stats = workerStats(slot.index, slot.restarts, slot.sample);
-        const previous = slot.previous;
-        const rate =
-          previous !== null && previous.pid === stats.pid && now > previous.at
-            ? ((stats.requests - previous.requests) * 1000) / (now - previous.at)
-            : null;
-        slot.previous = { pid: stats.pid, requests: stats.requests, at: now };
-        lines.push(formatWorkerLine(stats, rate));
-      }
-      if (lines.length > 0) io.stdout.write(`${lines.join('\n')}\n`);
-    }
-    await writeStats('interval');
-  };
-
-  const onReady = () => {
-    ready = true;
-    io.stdout.write(
-      `${readyLine({ ...context, host: options.host, workers: options.workers, masterPid })}\n`,
-    );
-    void writeStats('ready');
-    if (options.intervalSeconds > 0) {
-      intervalTimer = setInterval(() => void tick(), options.intervalSeconds * 1000);
-    }
-  };
-
-  const stopWorkers = () => {
-    for (const slot of slots) {
-      if (slot.respawnTimer !== undefined) clearTimeout(slot.respawnTimer);
-      slot.respawnTimer = undefined;
-      if (slot.worker !== null) send(slot.worker, { type: 'shutdown', graceMs: WORKER_GRACE_MS });
-    }
-    forceTimer = setTimeout(() => {
-      for (const slot of slots) slot.worker?.kill('SIGKILL');
-    }, FORCE_KILL_MS);
-    if (slots.every((s) => s.worker === null)) void finish();
-  };
-
-  const stop = () => {
-    if (stopping) {
-      // A second signal: no more patience.
-      for (const slot of slots) slot.worker?.kill('SIGKILL');
-      return;
-    }
-    stopping = true;
-    if (intervalTimer !== undefined) clearInterval(intervalTimer);
-    void writeStats('stopping');
-    stopWorkers();
-  };
-
-  function fail(message: string): void {
-    if (stopping) return;
-    failure = new Error(message);
-    stopping = true;
-    if (intervalTimer !== undefined) clearInterval(intervalTimer);
-    stopWorkers();
-  }
-
-  let finishing = false;
-  async function finish(): Promise<void> {
-    if (finishing) return;
-    finishing = true;
-    if (forceTimer !== undefined) clearTimeout(forceTimer);
-    for (const signal of SIGNALS) process.off(signal, stop);
-    process.off('SIGUSR2', onSnapshotSignal);
-    await writeStats('stopped');
-    releasePort();
-    removeTempRoot();
-    process.off('exit', removeTempRoot);
-    if (failure !== undefined) finishReject(failure);
-    else finishResolve(0);
-  }
-
-  const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
-  for (const signal of SIGNALS) process.on(signal, stop);
-  const onSnapshotSignal = () => void snapshotNow();
-  process.on('SIGUSR2', onSnapshotSignal);
-
-  for (const slot of deferredSlots > 0 ? slots.slice(0, 1) : slots) fork(slot);
-  return finished;
+  const setup = await prepareMaster(options, (text) => io.stderr.write(`scaleup server: ${text}\n`));
+  return new Supervisor(options, io, setup, startedAt).run();
 }

@@ -9,7 +9,9 @@ import {
   type ResourceKind,
   SEND_MODES,
   SERVER_DEFAULT_BACKLOG,
+  SERVER_ENGINES,
   type SendMode,
+  type ServerEngine,
   UsageError,
 } from '@scaleup/core';
 
@@ -28,6 +30,9 @@ export interface ServerOptions {
   statsFile: string | undefined;
   accept: AcceptMode;
   send: SendMode;
+  engine: ServerEngine;
+  /** Workers run with --perf-basic-prof: /tmp/perf-<pid>.map names JavaScript frames for perf. */
+  perfMap: boolean;
   headerTimeoutSeconds: number;
   requestTimeoutSeconds: number;
   keepAliveTimeoutSeconds: number;
@@ -42,6 +47,7 @@ export const SERVER_DEFAULTS = {
   intervalSeconds: 5,
   accept: 'shared',
   send: 'auto',
+  engine: 'net',
   headerTimeoutSeconds: 10,
   requestTimeoutSeconds: 30,
   keepAliveTimeoutSeconds: 75,
@@ -79,6 +85,12 @@ A master process owns one listening socket; worker processes accept on it direct
                                  (fixed, data, cached files) go out with sendfile(2) from memory
                                  when the native addon is built (pnpm build:native); else write
                           write: every response with write(2), as plain Node does
+  --engine ENGINE       net | http (default net)
+                          net:  scaleup's own HTTP/1.x loop on node:net (sendfile with --send)
+                          http: a plain node:http server in every worker, as Node services
+                                run under cluster or pm2; always write(2)
+  --perf-basic-prof     workers run with node's --perf-basic-prof and write
+                        /tmp/perf-<pid>.map, so perf names JavaScript frames (scaleup profile)
   --interval SECONDS    per-worker stats line and stats-file snapshot period (default 5; 0 = off)
   --silence             no per-worker stats lines
   --stats-file PATH     JSON stats (scaleup.server-stats/1), rewritten atomically
@@ -103,6 +115,8 @@ const OPTION_SPEC = {
   'stats-file': { type: 'string' },
   accept: { type: 'string' },
   send: { type: 'string' },
+  engine: { type: 'string' },
+  'perf-basic-prof': { type: 'boolean' },
   'header-timeout': { type: 'string' },
   'request-timeout': { type: 'string' },
   'keepalive-timeout': { type: 'string' },
@@ -177,6 +191,8 @@ export function parseServerArgs(argv: string[], environment: { cpus?: number } =
     statsFile,
     accept,
     send: choiceOption(str('send'), 'send', SEND_MODES, SERVER_DEFAULTS.send),
+    engine: choiceOption(str('engine'), 'engine', SERVER_ENGINES, SERVER_DEFAULTS.engine),
+    perfMap: values['perf-basic-prof'] === true,
     headerTimeoutSeconds: secondsValue(
       str('header-timeout'),
       'header-timeout',

@@ -1,8 +1,11 @@
 import cluster from 'node:cluster';
-import type { AcceptMode, ResourceKind } from '@scaleup/core';
+import type { AcceptMode, ResourceKind, ServerEngine } from '@scaleup/core';
 import { startClock } from './clock.ts';
+import type { WorkerEngine } from './engines/engine.ts';
+import { NodeHttpEngine } from './engines/http.ts';
+import { netEngine } from './engines/net.ts';
 import { FileResource } from './file-resource.ts';
-import { HttpServer, type HttpTimeouts } from './http-server.ts';
+import type { HttpTimeouts } from './http-server.ts';
 import { createMemoryResource, type Resource } from './resource.ts';
 import { loadReusePort } from './reuse-port.ts';
 import { type MasterMessage, sampleProcess, type WorkerMessage } from './stats.ts';
@@ -23,6 +26,8 @@ export interface WorkerConfig {
   listen: 'cluster' | 'addon' | 'net';
   /** The numeric address `host` resolved to, for the addon (which does not resolve names). */
   bindHost: string;
+  /** What speaks HTTP: our loop on node:net, or node:http (absent from older masters: net). */
+  engine?: ServerEngine;
   resource: ResourceKind;
   payloadBytes: number;
   /** Resolved directory for the file resource. */
@@ -46,6 +51,12 @@ export async function createResource(
   return createMemoryResource(config.payloadBytes, config.resource === 'data' ? 'text/html' : null);
 }
 
+function createEngine(config: WorkerConfig, resource: Resource): WorkerEngine {
+  if (config.engine === 'http') return new NodeHttpEngine(resource, config.timeouts);
+  const addon = config.zeroCopy ? loadZeroCopy().addon : null;
+  return netEngine(resource, config.timeouts, addon === null ? null : new ZeroCopySender(addon));
+}
+
 function send(message: WorkerMessage, done?: () => void): void {
   if (process.send === undefined || !process.connected) {
     done?.();
@@ -66,12 +77,9 @@ function send(message: WorkerMessage, done?: () => void): void {
 export async function runWorker(config: WorkerConfig): Promise<void> {
   startClock();
   const resource = await createResource(config);
-  const addon = config.zeroCopy ? loadZeroCopy().addon : null;
-  const http = new HttpServer(resource, config.timeouts, {
-    zeroCopy: addon === null ? null : new ZeroCopySender(addon),
-  });
+  const http = createEngine(config, resource);
   const sample = () =>
-    sampleProcess(http.counters.requests, http.counters.connections, http.zeroCopy?.responses ?? 0);
+    sampleProcess(http.counters.requests, http.counters.connections, http.zeroCopyResponses());
   let stopping = false;
 
   const shutdown = async (graceMs: number) => {

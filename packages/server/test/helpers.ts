@@ -1,10 +1,13 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
 import { sweepStaleTempRoots } from '../src/temp-root.ts';
+
+const execFileAsync = promisify(execFile);
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = 'packages/server/src/bin.ts';
@@ -42,7 +45,8 @@ export async function runCli(
   child.stdout.on('data', (d) => (stdout += d));
   child.stderr.on('data', (d) => (stderr += d));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
+  // 'close' comes once the pipes are drained too; 'exit' can come before the last output is read.
+  const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
   clearTimeout(timer);
   return { code, stdout, stderr };
 }
@@ -200,7 +204,8 @@ export function raw(
     const timer = setTimeout(() => {
       socket.destroy();
       resolve({ text, closedByServer: false });
-    }, options.timeoutMs ?? 3000);
+      // An upper bound, not a wait: the answer comes as soon as the server closes.
+    }, options.timeoutMs ?? 10_000);
     socket.on('data', (d) => {
       text += d.toString('latin1');
     });
@@ -234,4 +239,54 @@ export async function readStats(path: string): Promise<
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Waits until none of `pids` is alive. A process's exit, and its reaping once its parent is gone,
+ * take their time on a busy machine: one read right after a kill or an exit races them.
+ */
+export async function waitAllGone(pids: readonly number[], what: string, timeoutMs = 10_000): Promise<void> {
+  await waitFor(
+    async () => {
+      for (const pid of pids) if (await isAlive(pid)) return undefined;
+      return true;
+    },
+    { timeoutMs, intervalMs: 20, what },
+  );
+}
+
+/**
+ * Waits until the server side of every connection to `port` has an empty receive queue: what
+ * a client sent has been read by the worker, not merely sent.
+ */
+export async function waitForServerRead(port: number): Promise<void> {
+  await waitFor(
+    async () => {
+      const { stdout } = await execFileAsync('ss', ['-tnH', 'state', 'established', `sport = :${port}`]);
+      const queues = stdout
+        .split('\n')
+        .filter((line) => line.trim() !== '')
+        .map((line) => Number(line.trim().split(/\s+/)[0]));
+      return queues.length > 0 && queues.every((q) => q === 0) ? true : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 20, what: `the server to read what was sent to port ${port}` },
+  );
+}
+
+/**
+ * Waits until `read()` (a process's collected stdout or stderr) matches `pattern`. Its two pipes
+ * are read apart: a line on one says nothing about when the other's lines arrive.
+ */
+export async function waitForOutput(
+  read: () => string,
+  pattern: RegExp | string,
+  what: string,
+): Promise<string> {
+  return waitFor(
+    async () => {
+      const text = read();
+      return (typeof pattern === 'string' ? text.includes(pattern) : pattern.test(text)) ? text : undefined;
+    },
+    { timeoutMs: 10_000, intervalMs: 20, what: `${what} (${String(pattern)})` },
+  );
 }

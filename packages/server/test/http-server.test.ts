@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '@scaleup/core/io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { RequestHead } from '../src/http-parser.ts';
 import {
@@ -94,8 +95,13 @@ const PIPELINE = Buffer.from(
 );
 const EXPECTED_PREFIX = '[GET /a v0][HEAD /c v0 head][GET /a v0][GET /d v2]';
 
-async function settle(): Promise<void> {
-  await new Promise((resolve) => setTimeout(resolve, 10));
+/** Until the connection has ended its socket: the async replies resolve on timers. */
+async function untilEnded(socket: { ended: boolean }): Promise<void> {
+  await waitFor(async () => (socket.ended ? true : undefined), {
+    timeoutMs: 10_000,
+    intervalMs: 5,
+    what: 'the connection to end its socket',
+  });
 }
 
 describe('Connection byte loop', () => {
@@ -135,7 +141,7 @@ describe('Connection byte loop', () => {
       Buffer.from('st: x\r\n\r\nGET /c HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'),
       false,
     );
-    for (let i = 0; i < 20 && !socket.ended; i++) await settle();
+    await untilEnded(socket);
     expect(socket.text).toBe('[GET /a v0][GET /b v0][GET /a v0][GET /c v2]');
     expect(socket.ended).toBe(true);
   });
@@ -234,7 +240,7 @@ describe.each([
   ) {
     return raw(port, parts, {
       gapMs: 15,
-      timeoutMs: options.timeoutMs ?? 2000,
+      timeoutMs: options.timeoutMs ?? 10_000,
       halfClose: options.halfClose,
     });
   }
@@ -262,10 +268,10 @@ describe.each([
 
   it('cuts a client that is too slow to send its head (408) and drops idle connections', async () => {
     const port = await start({ headerTimeoutMs: 200, keepAliveTimeoutMs: 300 });
-    const slow = await exchange(port, ['GET / HTTP/1.1\r\n'], { timeoutMs: 3000 });
+    const slow = await exchange(port, ['GET / HTTP/1.1\r\n']);
     expect(slow.text).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
     expect(slow.closedByServer).toBe(true);
-    const idle = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n'], { timeoutMs: 3000 });
+    const idle = await exchange(port, ['GET / HTTP/1.1\r\nHost: a\r\n\r\n']);
     expect(idle.text).toMatch(/^HTTP\/1\.1 200 OK/);
     expect(idle.closedByServer).toBe(true);
   });

@@ -6,9 +6,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ServerStatsFileSchema } from '@scaleup/core';
-import { isAlive, waitFor } from '@scaleup/core/io';
+import { waitFor } from '@scaleup/core/io';
 import { afterEach, describe, expect, it } from 'vitest';
-import { cleanupServers, http, raw, readStats, runCli, sleep, startServer, stopServer } from './helpers.ts';
+import {
+  cleanupServers,
+  http,
+  raw,
+  readStats,
+  runCli,
+  sleep,
+  startServer,
+  stopServer,
+  waitAllGone,
+  waitForOutput,
+  waitForServerRead,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -85,11 +97,6 @@ function openKeepAlive(port: number, count: number): Promise<Socket[]> {
   );
 }
 
-async function allGone(pids: number[]): Promise<boolean> {
-  for (const pid of pids) if (await isAlive(pid)) return false;
-  return true;
-}
-
 describe('shared-socket server lifecycle', () => {
   it('listens with the requested backlog, reports ready, and only workers hold connections', async () => {
     const stats = statsPath('ready');
@@ -136,7 +143,7 @@ describe('shared-socket server lifecycle', () => {
             const total = s?.workers.reduce((n, w) => n + w.connections, 0) ?? 0;
             return s !== undefined && s.event === 'interval' && total >= 25 ? s : undefined;
           },
-          { timeoutMs: 5000, what: 'an interval snapshot counting the connections' },
+          { timeoutMs: 15_000, what: 'an interval snapshot counting the connections' },
         );
         const parsed = ServerStatsFileSchema.parse(snapshot);
         expect(parsed.masterPid).toBe(server.masterPid);
@@ -162,7 +169,7 @@ describe('shared-socket server lifecycle', () => {
       '--resource',
       'fixed',
     ]);
-    expect(server.stderr()).toContain(`exceeds net.core.somaxconn ${somaxconn}`);
+    await waitForOutput(server.stderr, `exceeds net.core.somaxconn ${somaxconn}`, 'the somaxconn warning');
     expect(await listenBacklog(server.port)).toBe(somaxconn);
   });
 
@@ -181,8 +188,18 @@ describe('shared-socket server lifecycle', () => {
       { timeoutMs: 15_000, what: 'the respawned worker in the stats file' },
     );
     expect(after.workers.find((w) => w.slot === 0)!.restarts).toBe(0);
-    expect(server.stderr()).toMatch(/worker 1 \(pid \d+\) died \(SIGKILL\)/);
-    expect((await server.workerPids()).sort()).toEqual(after.workers.map((w) => w.pid).sort());
+    await waitForOutput(
+      server.stderr,
+      /worker 1 \(pid \d+\) died \(SIGKILL\)/,
+      'the master to report the death',
+    );
+    const pids = after.workers.map((w) => w.pid).sort();
+    // The master reaps the dead worker in its own time.
+    await waitFor(
+      async () =>
+        JSON.stringify((await server.workerPids()).sort()) === JSON.stringify(pids) ? true : undefined,
+      { timeoutMs: 10_000, what: `the master's workers to be ${pids.join(', ')}` },
+    );
     for (let i = 0; i < 6; i++) expect((await http(server.port, '/')).status).toBe(200);
   });
 
@@ -199,7 +216,7 @@ describe('shared-socket server lifecycle', () => {
         const s = await readStats(stats);
         return Date.parse(String(s.writtenAt)) >= asked ? s : undefined;
       },
-      { timeoutMs: 2000, intervalMs: 20, what: 'a snapshot after SIGUSR2' },
+      { timeoutMs: 10_000, intervalMs: 20, what: 'a snapshot after SIGUSR2' },
     );
     expect(fresh.event).toBe('interval');
     expect(fresh.masterPid).toBe(ready.masterPid);
@@ -227,7 +244,8 @@ describe('shared-socket server lifecycle', () => {
     const inflightClosed = new Promise<void>((resolve) => inflight.on('close', () => resolve()));
     await new Promise<void>((resolve) => inflight.on('connect', () => resolve()));
     inflight.write('GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 10\r\n\r\n01234');
-    await sleep(100);
+    // In flight means the worker has read the head: nothing of it left in the kernel's queue.
+    await waitForServerRead(server.port);
 
     const startedAt = Date.now();
     server.child.kill('SIGTERM');
@@ -236,10 +254,11 @@ describe('shared-socket server lifecycle', () => {
     inflight.write('56789');
     const exit = await server.exited;
     await inflightClosed;
-    expect(Date.now() - startedAt).toBeLessThan(5000);
+    // The keep-alive timeout is 75 s: well before it means the stop did not wait for the idle client.
+    expect(Date.now() - startedAt).toBeLessThan(30_000);
     expect(exit.code).toBe(0);
     expect(answer).toMatch(/^HTTP\/1\.1 200 OK/);
-    expect(await allGone([server.masterPid, ...workers])).toBe(true);
+    await waitAllGone([server.masterPid, ...workers], 'the master and its workers to exit after SIGTERM');
     expect(existsSync(tempRoot!)).toBe(false);
     const final = await readStats(stats);
     expect(final.event).toBe('stopped');
@@ -253,27 +272,24 @@ describe('shared-socket server lifecycle', () => {
     stuck.on('error', () => {});
     await new Promise<void>((resolve) => stuck.on('connect', () => resolve()));
     stuck.write('GET / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\nx');
-    await sleep(100);
+    await waitForServerRead(server.port);
     const startedAt = Date.now();
     const exit = await stopServer(server, 'SIGINT');
-    expect(Date.now() - startedAt).toBeLessThan(5000);
+    // The stop is forced after 4.4 s on an idle machine; the request timeout is 60 s. Far below
+    // that shows the stop did not wait for the client, without timing the machine's load.
+    expect(Date.now() - startedAt).toBeLessThan(30_000);
     expect(exit.code).toBe(0);
-    expect(await allGone([server.masterPid, ...workers])).toBe(true);
+    await waitAllGone([server.masterPid, ...workers], 'the master and its worker to exit after SIGINT');
     stuck.destroy();
   });
 
-  it('takes its workers down within 2 s when the master is SIGKILLed', async () => {
+  it('takes its workers down when the master is SIGKILLed', async () => {
     const server = await startServer(['--workers', '2', '--resource', 'fixed']);
     const workers = await server.workerPids();
     expect(workers).toHaveLength(2);
     process.kill(server.masterPid, 'SIGKILL');
-    const killedAt = Date.now();
-    await waitFor(async () => ((await allGone(workers)) ? true : undefined), {
-      timeoutMs: 2000,
-      intervalMs: 20,
-      what: 'workers to exit after the master died',
-    });
-    expect(Date.now() - killedAt).toBeLessThan(2000);
+    // Within about 2 s on an idle machine; the bound leaves room for a loaded one.
+    await waitAllGone(workers, 'workers to exit after the master died');
   });
 
   it('serves thousands of concurrent keep-alive connections', async () => {
@@ -350,11 +366,12 @@ describe('resources and accept modes', () => {
     const startedAt = Date.now();
     const answer = await raw(server.port, ['GET / HTTP/1.1\r\n', 'Host: a\r\n'], {
       gapMs: 100,
-      timeoutMs: 5000,
+      timeoutMs: 9000,
     });
     expect(answer.text).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
     expect(answer.closedByServer).toBe(true);
-    expect(Date.now() - startedAt).toBeLessThan(3000);
+    // The default header timeout is 10 s: a 408 well before it is the 0.5 s one.
+    expect(Date.now() - startedAt).toBeLessThan(9000);
   });
 });
 

@@ -19,6 +19,8 @@ describe('parseServerArgs', () => {
       statsFile: undefined,
       accept: 'shared',
       send: 'auto',
+      engine: 'net',
+      perfMap: false,
       headerTimeoutSeconds: 10,
       requestTimeoutSeconds: 30,
       keepAliveTimeoutSeconds: 75,
@@ -57,6 +59,9 @@ describe('parseServerArgs', () => {
         '2.5',
         '--keepalive-timeout',
         '60',
+        '--engine',
+        'http',
+        '--perf-basic-prof',
       ],
       env,
     );
@@ -74,6 +79,8 @@ describe('parseServerArgs', () => {
       headerTimeoutSeconds: 1,
       requestTimeoutSeconds: 2.5,
       keepAliveTimeoutSeconds: 60,
+      engine: 'http',
+      perfMap: true,
     });
     expect(parseServerArgs(['--root', '/srv'], env)).toMatchObject({ root: '/srv', resource: 'file' });
     expect(parseServerArgs(['--interval', '0'], env)).toMatchObject({ intervalSeconds: 0 });
@@ -94,6 +101,8 @@ describe('parseServerArgs', () => {
       '--interval',
       '--stats-file',
       '--accept',
+      '--engine',
+      '--perf-basic-prof',
     ]) {
       expect(SERVER_USAGE).toContain(option);
     }
@@ -107,6 +116,7 @@ describe('parseServerArgs', () => {
     [['--backlog', '0'], /--backlog/],
     [['--resource', 'static'], /--resource must be one of file, data, fixed/],
     [['--accept', 'magic'], /--accept must be one of shared, rr, reuseport/],
+    [['--engine', 'express'], /--engine must be one of net, http/],
     [['--payload', '-1'], /--payload/],
     [['--interval', 'soon'], /--interval/],
     [['--interval', '0.01'], /--interval/],

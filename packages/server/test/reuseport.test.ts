@@ -9,7 +9,15 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { supportsReusePort } from '../src/options.ts';
 import { loadReusePort, type ReusePortAddon, reusePortPlan } from '../src/reuse-port.ts';
 import { buildZeroCopyAddon } from '../src/zero-copy-build.ts';
-import { cleanupServers, http, readStats, runCli, startServer, stopServer } from './helpers.ts';
+import {
+  cleanupServers,
+  http,
+  readStats,
+  runCli,
+  startServer,
+  stopServer,
+  waitForOutput,
+} from './helpers.ts';
 
 const run = promisify(execFile);
 
@@ -30,18 +38,40 @@ interface Listener {
   backlog: number;
 }
 
-/** The listening sockets on `port` as `ss -ltnp` shows them: owner pid and backlog (Send-Q). */
-async function listeners(port: number): Promise<Listener[]> {
+/** The listening sockets on `port` as `ss -ltnp` shows them: owner pids and backlog (Send-Q). */
+async function listeners(port: number): Promise<{ owners: number[]; backlog: number }[]> {
   const { stdout } = await run('ss', ['-ltnpH', `sport = :${port}`]);
   return stdout
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => {
-      const owners = [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1]));
-      // One process per socket: nothing inherits a worker's listening socket.
-      expect(owners).toHaveLength(1);
-      return { pid: owners[0]!, backlog: Number(line.trim().split(/\s+/)[2]) };
-    });
+    .map((line) => ({
+      owners: [...line.matchAll(/pid=(\d+)/g)].map((m) => Number(m[1])),
+      backlog: Number(line.trim().split(/\s+/)[2]),
+    }));
+}
+
+const byNumber = (a: number, b: number) => a - b;
+
+/**
+ * Waits until the sockets listening on `port` are exactly one per pid of `pids` (none for an
+ * empty list), each with one owner: nothing inherits a worker's listening socket. The kernel
+ * tears a dead process's socket down a moment after its pid is gone, and `ss` can show it
+ * ownerless meanwhile, so one read right after a kill or an exit races it.
+ */
+async function waitForListeners(port: number, pids: readonly number[], what: string): Promise<Listener[]> {
+  const want = JSON.stringify([...pids].sort(byNumber));
+  return waitFor(
+    async () => {
+      const shown = await listeners(port);
+      const got = shown.map((l) => ({ pid: l.owners[0] as number, backlog: l.backlog }));
+      const pidsNow = JSON.stringify(got.map((l) => l.pid).sort(byNumber));
+      // Thrown, so that a timeout reports what was last seen.
+      if (shown.some((l) => l.owners.length !== 1) || pidsNow !== want)
+        throw new Error(`ss shows ${JSON.stringify(shown)}`);
+      return got;
+    },
+    { timeoutMs: 10_000, what: `${what} (port ${port} listened on by pids ${want})` },
+  );
 }
 
 /** Inodes of the sockets listening on `port`, from /proc/net/tcp (state 0A). */
@@ -116,8 +146,7 @@ describe('--accept reuseport through the native addon', () => {
 
     const workers = await server.workerPids();
     expect(workers).toHaveLength(2);
-    const shown = await listeners(server.port);
-    expect(shown.map((l) => l.pid).sort()).toEqual([...workers].sort());
+    const shown = await waitForListeners(server.port, workers, 'one socket per worker');
     expect(shown.every((l) => l.backlog === 1000)).toBe(true);
 
     const inodes = await listeningInodes(server.port);
@@ -167,10 +196,21 @@ describe('--accept reuseport through the native addon', () => {
       },
       { timeoutMs: 15_000, what: 'the respawned worker in the stats file' },
     );
-    const pids = after.workers.map((w) => w.pid).sort();
-    expect((await server.workerPids()).sort()).toEqual(pids);
-    expect((await listeners(server.port)).map((l) => l.pid).sort()).toEqual(pids);
-    expect(server.stderr()).toMatch(/worker 1 \(pid \d+\) died \(SIGKILL\)/);
+    const pids = after.workers.map((w) => w.pid).sort(byNumber);
+    // The master reaps the dead worker and the kernel closes its socket in their own time.
+    await waitFor(
+      async () =>
+        JSON.stringify((await server.workerPids()).sort(byNumber)) === JSON.stringify(pids)
+          ? true
+          : undefined,
+      { timeoutMs: 10_000, what: `the master's workers to be ${pids.join(', ')}` },
+    );
+    await waitForListeners(server.port, pids, 'the respawned worker listening');
+    await waitForOutput(
+      server.stderr,
+      /worker 1 \(pid \d+\) died \(SIGKILL\)/,
+      'the master to report the death',
+    );
     const bodies = await freshRequests(server.port, 40);
     expect(bodies.every((body) => body.startsWith('200 '))).toBe(true);
   });
@@ -184,13 +224,16 @@ describe('--accept reuseport through the native addon', () => {
     expect(server.readyLine).toContain(`http://127.0.0.1:${server.port}/`);
     expect((await readStats(stats)).port).toBe(server.port);
     const workers = await server.workerPids();
-    expect((await listeners(server.port)).map((l) => l.pid).sort()).toEqual([...workers].sort());
+    await waitForListeners(server.port, workers, 'one socket per worker');
     expect((await http(server.port, '/')).status).toBe(200);
 
     const exit = await stopServer(server, 'SIGTERM');
     expect(exit.code).toBe(0);
-    expect(await allGone([server.masterPid, ...workers])).toBe(true);
-    expect(await listeners(server.port)).toEqual([]);
+    await waitFor(async () => ((await allGone([server.masterPid, ...workers])) ? true : undefined), {
+      timeoutMs: 10_000,
+      what: 'the master and its workers to exit after SIGTERM',
+    });
+    await waitForListeners(server.port, [], 'no socket left after SIGTERM');
     const final = await readStats(stats);
     expect(final.event).toBe('stopped');
     expect(final.workers.reduce((n, w) => n + w.requests, 0)).toBe(1);
@@ -202,11 +245,11 @@ describe('--accept reuseport through the native addon', () => {
     expect(workers).toHaveLength(2);
     process.kill(server.masterPid, 'SIGKILL');
     await waitFor(async () => ((await allGone(workers)) ? true : undefined), {
-      timeoutMs: 5000,
+      timeoutMs: 10_000,
       intervalMs: 20,
       what: 'reuseport workers to exit after the master died',
     });
-    expect(await listeners(server.port)).toEqual([]);
+    await waitForListeners(server.port, [], 'no socket left after the master died');
   });
 
   it('refuses a port another server listens on, even one with SO_REUSEPORT sockets', async () => {
@@ -220,7 +263,7 @@ describe('--accept reuseport through the native addon', () => {
       expect(result.stderr.trim()).toBe(`scaleup server: cannot listen on 127.0.0.1:${port}: EADDRINUSE`);
     }
     // The running one still has just its own two sockets.
-    expect((await listeners(other.port)).map((l) => l.pid).sort()).toEqual((await other.workerPids()).sort());
+    await waitForListeners(other.port, await other.workerPids(), 'only the first server listening');
   });
 
   it.skipIf(supportsReusePort())(
@@ -273,7 +316,7 @@ describe("the addon's socket functions", () => {
     expect(addon.socketPort(b)).toBe(port);
     const shown = await listeners(port);
     expect(shown).toHaveLength(2);
-    expect(shown.every((l) => l.pid === process.pid && l.backlog === 321)).toBe(true);
+    expect(shown.every((l) => l.owners.join() === String(process.pid) && l.backlog === 321)).toBe(true);
     expect(await readlink(`/proc/self/fd/${a}`)).toMatch(/^socket:/);
   });
 

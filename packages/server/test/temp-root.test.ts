@@ -99,7 +99,7 @@ describe('temp roots', () => {
         for (const pid of killedWorkers) if (await isAlive(pid)) return undefined;
         return true;
       },
-      { timeoutMs: 5000, intervalMs: 20, what: 'the killed master’s worker to exit' },
+      { timeoutMs: 10_000, intervalMs: 20, what: 'the killed master’s worker to exit' },
     );
     // Something of the pattern's shape that is not a temp root: left alone.
     const unrelated = join(tmpdir(), `scaleup-server-${killed.masterPid}-keep-me`);

@@ -141,14 +141,21 @@ describe('serving with zero-copy sends', () => {
     }
   });
 
-  it('serves a 10 kB file rewritten in place with its new content within 100 ms', async () => {
+  it('serves a 10 kB file rewritten in place with its new content', async () => {
     const before = await Promise.all(Array.from({ length: 8 }, () => http(server.port, '/changing.bin')));
     expect(before.every((r) => r.body.equals(pattern(10_000, 3)))).toBe(true);
+    // A later modification time, so the validators must change.
     await sleep(20);
     const next = pattern(10_000, 4);
     await writeFile(join(root, 'changing.bin'), next);
-    await sleep(100);
-    const after = await Promise.all(Array.from({ length: 8 }, () => http(server.port, '/changing.bin')));
+    // Noticed within 100 ms on an idle machine; a loaded one may take longer.
+    const after = await waitFor(
+      async () => {
+        const all = await Promise.all(Array.from({ length: 8 }, () => http(server.port, '/changing.bin')));
+        return all.every((r) => r.body.equals(next)) ? all : undefined;
+      },
+      { timeoutMs: 10_000, intervalMs: 20, what: 'every worker to serve the rewritten file' },
+    );
     expect(after.every((r) => r.body.equals(next))).toBe(true);
     expect(after.every((r) => r.headers.etag !== before[0]!.headers.etag)).toBe(true);
   });

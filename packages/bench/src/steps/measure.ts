@@ -1,7 +1,7 @@
 import type { LoadSpec, ProcessCpuSample, Repetition, ResponseForm, TcpCounters } from '@scaleup/core';
 import { parseProcessCpu } from '@scaleup/core/io';
 import { tcpCounterDelta, tcpCountersFrom } from '../kernel.ts';
-import type { LoadProgress, LoadToolPort } from '../runner.ts';
+import type { LoadProgress, LoadToolPort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
 import { judgeRepetition } from '../verdict.ts';
 

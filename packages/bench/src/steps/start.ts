@@ -1,13 +1,75 @@
 import { join } from 'node:path';
-import type { Environment, PlannedServer, Profile, ScenarioResult } from '@scaleup/core';
-import type { RunnerDeps } from '../runner.ts';
+import {
+  type Environment,
+  type PlanGroup,
+  type PlannedServer,
+  type Profile,
+  type ScenarioResult,
+  SERVER_DEFAULT_BACKLOG,
+} from '@scaleup/core';
+import { checkAbort, type RunnerDeps } from '../ports.ts';
 import {
   type ServerPlace,
   type ServerUnderTest,
   startCommandServer,
   startScaleupServer,
 } from '../servers.ts';
-import { verifyServer } from './verify.ts';
+import type { RunContext } from './context.ts';
+import { verifyServer, verifyStarted } from './verify.ts';
+
+/** The servers of a group that started and answered as they must, by their plan key. */
+export type RunningServers = Map<string, ServerUnderTest>;
+
+/**
+ * Starts every server of the group, one after another, and verifies each: a server that does not
+ * start or answers wrongly skips its points (with the reason) and the rest go on.
+ */
+export async function startGroup(
+  context: RunContext,
+  group: PlanGroup,
+  running: RunningServers,
+): Promise<void> {
+  const { options } = context;
+  for (const planned of group.servers) {
+    checkAbort(options.signal);
+    const instances = group.instances.filter((i) => i.serverKey === planned.key);
+    const server = await startServer(planned, {
+      deps: context.deps,
+      nginxInfo: context.run.nginxInfo,
+      profile: options.profile,
+      connections: Math.max(...instances.map((i) => i.point.connections)),
+      backlog: SERVER_DEFAULT_BACKLOG,
+      place: context.run.place,
+      logDir: context.logDir,
+    }).catch((error: Error) => error);
+    if (server instanceof Error) {
+      await skipInstances(context, instances, server.message);
+      continue;
+    }
+    running.set(planned.key, server);
+    if (context.quotaGroup !== null) {
+      for (const p of await server.processes()) await context.quotaGroup.add(p.pid);
+    }
+    const failed = await verifyStarted(context, planned, instances, server);
+    if (failed !== null) {
+      await skipInstances(context, instances, failed);
+      await server.stop();
+      running.delete(planned.key);
+      continue;
+    }
+    for (const instance of instances) {
+      options.onEvent({ type: 'server-ready', scenarioId: instance.id, url: server.url });
+    }
+  }
+}
+
+async function skipInstances(context: RunContext, instances: readonly { id: string }[], reason: string) {
+  for (const instance of instances) {
+    context.store.result(instance.id).skipped = reason;
+    context.options.onEvent({ type: 'scenario-skipped', scenarioId: instance.id, reason });
+  }
+  await context.store.save();
+}
 
 export interface StartContext {
   deps: RunnerDeps;
@@ -34,6 +96,7 @@ export async function startServer(planned: PlannedServer, context: StartContext)
         workers: planned.workers,
         backlog: s.backlog,
         send: s.send,
+        engine: s.engine,
         payloadBytes: scenario.payloadBytes,
         cpus,
         place: context.place,
@@ -98,6 +161,7 @@ export function describePlanned(
         send: s.send,
         // Known once the server has started and said whether its addon loaded.
         zeroCopy: false,
+        engine: s.engine,
       };
     case 'nginx':
       return {
@@ -110,14 +174,4 @@ export function describePlanned(
     case 'command':
       return { kind: 'command', command: s.command, cwd: s.cwd ?? null };
   }
-}
-
-/** Keeps what the plan knew and adds what the started server reported (nginx settings, argv). */
-export function mergeDescription(
-  planned: ScenarioResult['server'],
-  actual: ScenarioResult['server'],
-): ScenarioResult['server'] {
-  if (planned.kind === 'nginx' && actual.kind === 'nginx')
-    return { ...planned, ...actual, version: actual.version ?? planned.version };
-  return actual;
 }

@@ -1,5 +1,8 @@
-import type { ScenarioResult } from '@scaleup/core';
+import type { PlannedInstance, PlannedServer, ScenarioResult } from '@scaleup/core';
 import { httpGet, probeResponseForms } from '@scaleup/core/io';
+import type { ServerUnderTest } from '../servers.ts';
+import { zeroCopyWarning } from '../warnings.ts';
+import type { RunContext } from './context.ts';
 
 export type Verification = NonNullable<ScenarioResult['verification']>;
 
@@ -58,4 +61,39 @@ export async function verifyServer(
     ok: true,
     detail: null,
   };
+}
+
+/**
+ * Verifies a started server and records what it is on each of its points (its URL, host, the
+ * description it reported, the verification). Returns why its points must be skipped, or null.
+ */
+export async function verifyStarted(
+  context: RunContext,
+  planned: PlannedServer,
+  instances: readonly PlannedInstance[],
+  server: ServerUnderTest,
+): Promise<string | null> {
+  const { store } = context;
+  const exactStars = planned.scenario.server.kind !== 'command';
+  const verification = await verifyServer(server.url, planned.scenario.payloadBytes, exactStars);
+  for (const instance of instances) {
+    const result = store.result(instance.id);
+    result.url = server.url;
+    result.server = mergeDescription(result.server, server.description);
+    result.serverHost = server.host;
+    result.verification = verification;
+  }
+  const sendWarning = zeroCopyWarning(planned.scenario, store.result(instances[0]!.id).server);
+  if (sendWarning !== null) store.warn(sendWarning);
+  return verification.ok ? null : `response check failed: ${verification.detail}`;
+}
+
+/** Keeps what the plan knew and adds what the started server reported (nginx settings, argv). */
+export function mergeDescription(
+  planned: ScenarioResult['server'],
+  actual: ScenarioResult['server'],
+): ScenarioResult['server'] {
+  if (planned.kind === 'nginx' && actual.kind === 'nginx')
+    return { ...planned, ...actual, version: actual.version ?? planned.version };
+  return actual;
 }

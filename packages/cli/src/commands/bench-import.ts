@@ -12,9 +12,12 @@ Turns the outputs of load tools run by hand (any tool 'pnpm load parse' reads) i
 results.json in DIR, judged like a measured run (an all-404 or all-failed capture is an invalid
 repetition with its reason, never throughput), then writes the reports. The manifest (JSON) names
 the machine, the tool and its load, and per scenario the server and one capture file per
-repetition, relative to the manifest; see docs/results.md. Unknown keys, bad values and
-unreadable captures are each reported on a line of their own, with exit code 2, and nothing is
-written. (A subcommand of bench: pnpm 12's built-in 'import' shadows a script of that name.)
+repetition; see docs/results.md. The manifest and its captures are data from anywhere: a
+capture is a regular file of at most 64 MiB, named by a relative path inside the manifest's
+directory, and it must not lead out of it through a symlink (docs/security.md). Unknown keys,
+bad values and captures that break these rules are each reported on a line of their own, with
+exit code 2, and nothing is written. (A subcommand of bench: pnpm 12's built-in 'import'
+shadows a script of that name.)
 
   --out DIR      where results.json, raw/ and the reports go (required)
   --no-report    stop after results.json

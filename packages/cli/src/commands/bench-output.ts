@@ -1,5 +1,19 @@
 import type { BenchEvent } from '@scaleup/bench';
 import { minimumRepetitionsFor, type ResultsFile } from '@scaleup/core';
+import {
+  ASCII_MARKS,
+  displayName,
+  displayResults,
+  displayText,
+  intervalText,
+  isLowerBound,
+  isShort,
+  LOWER_BOUND_NOTE,
+  p99View,
+  ratioView,
+  rpsView,
+  validText,
+} from '@scaleup/report';
 
 const integer = new Intl.NumberFormat('en-US', { maximumFractionDigits: 0 });
 const twoDecimals = new Intl.NumberFormat('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
@@ -20,10 +34,10 @@ export function repetitionLine(
     ? rep.verdict.clientBound
       ? 'valid, client-bound'
       : 'valid'
-    : `INVALID: ${rep.verdict.reasons.slice(0, 2).join('; ')}`;
+    : `INVALID: ${displayText(rep.verdict.reasons.slice(0, 2).join('; '))}`;
   return [
     `[${String(input.index).padStart(width)}/${input.runs}]`,
-    input.scenarioId.padEnd(8),
+    displayName(input.scenarioId).padEnd(8),
     `rep ${input.round + 1}/${input.rounds}`,
     `${formatRate(rep.load.requestsPerSecond).padStart(9)} req/s`,
     `${twoDecimals.format(rep.load.megabytesPerSecond).padStart(8)} MB/s`,
@@ -40,7 +54,7 @@ export function roundsLine(event: Extract<BenchEvent, { type: 'rounds' }>): stri
   const widest =
     stop.worstHalfWidth === null
       ? 'no interval yet'
-      : `widest interval ±${(stop.worstHalfWidth * 100).toFixed(1)}% (${stop.worstResult})`;
+      : `widest interval ±${(stop.worstHalfWidth * 100).toFixed(1)}% (${displayName(stop.worstResult ?? '')})`;
   const target = event.target === null ? '' : `, target ±${(event.target * 100).toFixed(1)}%`;
   const outcome = event.more
     ? 'another round'
@@ -51,78 +65,103 @@ export function roundsLine(event: Extract<BenchEvent, { type: 'rounds' }>): stri
         fixed: 'done',
         interrupted: 'interrupted',
       }[stop.stoppedBy] ?? stop.stoppedBy);
-  return `${stop.group}: after ${stop.rounds} rounds ${widest}${target}: ${outcome}`;
+  return `${displayName(stop.group)}: after ${stop.rounds} rounds ${widest}${target}: ${outcome}`;
 }
 
-/** An interval with the confidence it really has; a `*` marks one below the level asked for. */
-export function intervalText(
-  estimate: { ciLow: number; ciHigh: number; confidence: number; confidenceTarget: number },
-  format: (n: number) => string,
-): string {
-  if (estimate.confidence === 0) return 'one value: no interval*';
-  const short = estimate.confidence < estimate.confidenceTarget;
-  return `[${format(estimate.ciLow)}, ${format(estimate.ciHigh)}] ${Math.floor(estimate.confidence * 1000) / 10}%${short ? '*' : ''}`;
-}
-
-/** The final table: medians with their intervals, spread, ratio to the baseline, p99, valid reps. */
-export function summaryTable(results: ResultsFile): string {
-  const header = [
-    'scenario',
-    'payload',
-    'server',
-    'req/s median',
-    'interval',
-    'cv',
-    'MB/s',
-    'vs nginx',
-    'interval',
-    'p99 ms',
-    'valid',
-    'fairness',
-  ];
-  const rows: string[][] = [];
-  let short = false;
-  let lowerBound = false;
-  for (const s of results.scenarios) {
-    const server =
-      s.server.kind === 'scaleup'
-        ? `scaleup ${s.server.resource}`
-        : s.server.kind === 'nginx'
-          ? `nginx ${s.server.preset}`
-          : s.server.kind === 'imported'
-            ? s.label
-            : 'command';
-    if (s.skipped !== null || s.summary === null) {
-      rows.push([s.id, `${s.payloadBytes} B`, server, `skipped: ${s.skipped ?? 'no repetitions'}`]);
-      continue;
-    }
-    const rps = s.summary.requestsPerSecond;
-    const mbps = s.summary.megabytesPerSecond;
-    const ratio = s.summary.ratioToBaseline;
-    const p99 = s.summary.latency?.p99Micros ?? null;
-    const bound = s.summary.lowerBound ? '>=' : '';
-    if (
-      (rps !== null && rps.confidence < rps.confidenceTarget) ||
-      (ratio !== null && ratio.confidence < ratio.confidenceTarget)
-    )
-      short = true;
-    if (s.summary.lowerBound) lowerBound = true;
-    rows.push([
-      s.id,
-      `${s.payloadBytes} B`,
-      server,
-      rps === null ? '-' : `${bound}${formatRate(rps.median)}`,
-      rps === null ? '-' : intervalText(rps, formatRate),
-      rps === null ? '-' : `${(rps.cv * 100).toFixed(1)}%`,
-      mbps === null ? '-' : twoDecimals.format(mbps.median),
-      s.baseline ? 'baseline' : ratio === null ? '-' : `${bound}${ratio.ratio.toFixed(2)}x`,
-      ratio === null ? '' : intervalText(ratio, (n) => n.toFixed(2)),
-      p99 === null ? '' : `${s.summary.latency?.upperBound ? '<=' : ''}${(p99.median / 1000).toFixed(2)}`,
-      `${s.summary.validRepetitions}/${s.repetitions.length}`,
-      s.summary.fairnessRequests === null ? '' : s.summary.fairnessRequests.toFixed(3),
-    ]);
+/** The server column: what ran, in a word or two. */
+function serverName(s: ResultsFile['scenarios'][number]): string {
+  switch (s.server.kind) {
+    case 'scaleup':
+      return `scaleup ${s.server.resource}`;
+    case 'nginx':
+      return `nginx ${s.server.preset}`;
+    case 'imported':
+      return s.label;
+    case 'command':
+      return 'command';
   }
-  const widths = header.map((h, i) =>
+}
+
+/** One row of the summary table, from the display model every report shares. */
+function summaryRow(s: ResultsFile['scenarios'][number]): string[] {
+  const name = serverName(s);
+  if (s.skipped !== null || s.summary === null) {
+    return [s.id, `${s.payloadBytes} B`, name, `skipped: ${s.skipped ?? 'no repetitions'}`];
+  }
+  const rps = rpsView(s, ASCII_MARKS);
+  const mbps = s.summary.megabytesPerSecond;
+  const ratio = ratioView(s, ASCII_MARKS, 2);
+  return [
+    s.id,
+    `${s.payloadBytes} B`,
+    name,
+    rps === null ? '-' : rps.figure,
+    rps === null ? '-' : rps.interval,
+    rps === null ? '-' : `${(rps.stat.cv * 100).toFixed(1)}%`,
+    mbps === null ? '-' : twoDecimals.format(mbps.median),
+    ratio.kind === 'baseline' ? 'baseline' : ratio.kind === 'none' ? '-' : `${ratio.figure}x`,
+    ratio.kind === 'ratio' ? ratio.interval : '',
+    p99View(s, ASCII_MARKS)?.text ?? '',
+    validText(s, true),
+    s.summary.fairnessRequests === null ? '' : s.summary.fairnessRequests.toFixed(3),
+  ];
+}
+
+const SUMMARY_HEADER = [
+  'scenario',
+  'payload',
+  'server',
+  'req/s median',
+  'interval',
+  'cv',
+  'MB/s',
+  'vs nginx',
+  'interval',
+  'p99 ms',
+  'valid',
+  'fairness',
+];
+
+const STOPPED_BY: Record<string, string> = {
+  'target-reached': 'target reached',
+  'max-repetitions': '--max-reps reached',
+  'time-budget': 'time budget spent',
+  interrupted: 'interrupted',
+};
+
+/** The lines under the table: what the intervals, the * and the >= mean, and how rounds ended. */
+function summaryNotes(results: ResultsFile): string[] {
+  const target = Math.round(results.plan.confidenceTarget * 100);
+  const measured = results.scenarios.filter((s) => s.skipped === null && s.summary !== null);
+  const notes = [
+    'intervals: order-statistic (distribution-free) intervals of the median, with the confidence each really has; vs nginx is the median of per-round ratios',
+  ];
+  const estimates = measured.flatMap((s) => [s.summary!.requestsPerSecond, s.summary!.ratioToBaseline]);
+  if (estimates.some((e) => e !== null && isShort(e))) {
+    notes.push(
+      `* too few repetitions for ${target}%: the interval is min..max and covers the median only with the confidence shown (>= ${minimumRepetitionsFor(results.plan.confidenceTarget)} valid rounds reach ${target}%)`,
+    );
+  }
+  if (measured.some(isLowerBound)) notes.push(`>= ${LOWER_BOUND_NOTE}`);
+  const adaptive = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
+  if (adaptive.length > 0) {
+    const groups = adaptive.map(
+      (g) =>
+        `${g.group} ${g.rounds} (${STOPPED_BY[g.stoppedBy] ?? g.stoppedBy}${g.worstHalfWidth === null ? '' : `, widest ±${(g.worstHalfWidth * 100).toFixed(1)}% ${g.worstResult}`})`,
+    );
+    notes.push(`rounds: ${groups.join('; ')}`);
+  }
+  return notes;
+}
+
+/**
+ * The final table: medians with their intervals, spread, ratio to the baseline, p99, valid reps.
+ * Labels and names from the file are shown cleaned (control characters escaped, never obeyed).
+ */
+export function summaryTable(input: ResultsFile): string {
+  const results = displayResults(input);
+  const rows = results.scenarios.map(summaryRow);
+  const widths = SUMMARY_HEADER.map((h, i) =>
     Math.max(h.length, ...rows.filter((r) => r.length > 4).map((r) => (r[i] ?? '').length)),
   );
   const line = (cells: string[]) =>
@@ -132,50 +171,18 @@ export function summaryTable(results: ResultsFile): string {
           .map((c, i) => (i >= 3 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
           .join('  ')
           .trimEnd();
-  const target = Math.round(results.plan.confidenceTarget * 100);
-  const notes = [
-    `intervals: order-statistic (distribution-free) intervals of the median, with the confidence each really has; vs nginx is the median of per-round ratios`,
-  ];
-  if (short) {
-    notes.push(
-      `* too few repetitions for ${target}%: the interval is min..max and covers the median only with the confidence shown (>= ${minimumRepetitionsFor(results.plan.confidenceTarget)} valid rounds reach ${target}%)`,
-    );
-  }
-  if (lowerBound)
-    notes.push('>= the load tool was saturated in most repetitions: the figure is a lower bound');
-  const adaptive = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
-  if (adaptive.length > 0) {
-    const why: Record<string, string> = {
-      'target-reached': 'target reached',
-      'max-repetitions': '--max-reps reached',
-      'time-budget': 'time budget spent',
-      interrupted: 'interrupted',
-    };
-    const groups = adaptive.map(
-      (g) =>
-        `${g.group} ${g.rounds} (${why[g.stoppedBy] ?? g.stoppedBy}${g.worstHalfWidth === null ? '' : `, widest ±${(g.worstHalfWidth * 100).toFixed(1)}% ${g.worstResult}`})`,
-    );
-    notes.push(`rounds: ${groups.join('; ')}`);
-  }
-  return [line(header), ...rows.map(line), '', ...notes].join('\n');
+  return [line(SUMMARY_HEADER), ...rows.map(line), '', ...summaryNotes(results)].join('\n');
 }
 
 /** One line per scaling curve: throughput at each worker count, speedup with its interval, where it stops rising. */
-export function scalingLines(results: ResultsFile): string[] {
+export function scalingLines(input: ResultsFile): string[] {
+  const results = displayResults(input);
   return results.scaling.map((curve) => {
     const points = curve.points.map((p) => {
       const rps = p.requestsPerSecond === null ? '-' : formatRate(p.requestsPerSecond);
-      const bound = p.lowerBound ? '>=' : '';
+      const bound = p.lowerBound ? ASCII_MARKS.lower : '';
       if (p.workers === curve.baseWorkers || p.speedup === null) return `w${p.workers} ${bound}${rps}`;
-      return `w${p.workers} ${bound}${rps} (speedup ${p.speedup.value.toFixed(2)} ${intervalText(
-        {
-          ciLow: p.speedup.ciLow,
-          ciHigh: p.speedup.ciHigh,
-          confidence: p.speedup.confidence,
-          confidenceTarget: p.speedup.confidenceTarget,
-        },
-        (n) => n.toFixed(2),
-      )}, efficiency ${p.efficiency?.value.toFixed(2) ?? '-'})`;
+      return `w${p.workers} ${bound}${rps} (speedup ${p.speedup.value.toFixed(2)} ${intervalText(p.speedup, 2)}, efficiency ${p.efficiency?.value.toFixed(2) ?? '-'})`;
     });
     const accept = curve.accept === null ? '' : `, ${curve.accept}`;
     const stops =

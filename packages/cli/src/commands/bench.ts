@@ -1,4 +1,4 @@
-import { readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import {
   type BenchEvent,
@@ -15,28 +15,25 @@ import {
   updateLatestLink,
 } from '@scaleup/bench';
 import {
-  ACCEPT_MODES,
   LOAD_TOOLS,
   type LoadToolName,
   type Profile,
   type ResultsFile,
+  type Scenario,
   ScenarioError,
+  type Suite,
   selectScenarios,
   UsageError,
 } from '@scaleup/core';
 import { writeReports } from '@scaleup/report';
-import {
-  choiceListOption,
-  choiceOption,
-  intListOption,
-  intOption,
-  numberOption,
-  parseCommandArgs,
-} from '../args.ts';
+import { choiceOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { checkDestinations, checkOutDir, discardIfNothingRan, resultsRoot } from '../run-inputs.ts';
+import { announceSuite } from '../suite-trust.ts';
 import { runImportCommand } from './bench-import.ts';
 import { repetitionLine, roundsLine, scalingLines, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
+import { type BenchSettings, resolveSettings } from './bench-settings.ts';
 
 const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole suite, then the reports)
 
@@ -47,7 +44,9 @@ every tool run, then results.xlsx, results.pdf, results.html and results.md.
 
   --profile NAME        default | seed | server-bound | scaling | concurrency | smoke
                         (default: default); see scenarios/profiles.json
-  --suite FILE          scenario suite (default: scenarios/seed.json)
+  --suite FILE          scenario suite (default: scenarios/seed.json). A suite is code: one
+                        from outside the checkout has its commands, ssh config and hosts
+                        listed on stderr before anything starts (docs/security.md)
   --profiles FILE       profiles file (default: scenarios/profiles.json)
   --only IDS            comma-separated scenario ids, e.g. 1a,nginx-1
   --all                 every scenario of the suite (the default; refuses --only)
@@ -80,6 +79,7 @@ every tool run, then results.xlsx, results.pdf, results.html and results.md.
   --remote-dir DIR      the scaleup checkout on the other hosts (default: this checkout's path)
   --server-address ADDR the address the load reaches the servers at (default: found over ssh)
   --out DIR             write the run here instead of results/<date-time>-<host>/
+                        (results/ is $SCALEUP_RESULTS_DIR when set)
   --no-report           stop after results.json
   --json                print the final results.json to stdout (progress stays on stderr)
   -h, --help            this text
@@ -92,70 +92,6 @@ at the same point; the reports add scaling curves (speedup, efficiency, fairness
 
 Exit status: 0 every repetition valid; 1 some repetitions invalid or scenarios skipped (the
 summary says which and why); 2 bad input; 130/143 interrupted (partial results kept).`;
-
-function applyOverrides(profile: Profile, values: Record<string, string | boolean | undefined>): Profile {
-  const str = (key: string) => values[key] as string | undefined;
-  const next: Profile = { ...profile };
-  if (str('requests') !== undefined && str('duration') !== undefined) {
-    throw new UsageError('--requests and --duration exclude each other');
-  }
-  if (str('requests') !== undefined) {
-    next.requests = intOption(str('requests'), 'requests', 0, 1);
-    delete next.durationSeconds;
-  }
-  if (str('duration') !== undefined) {
-    next.durationSeconds = intOption(str('duration'), 'duration', 0, 1, 86_400);
-    delete next.requests;
-  }
-  if (str('reps') !== undefined) next.repetitions = intOption(str('reps'), 'reps', 0, 1, 1000);
-  if (values.adaptive === false) {
-    delete next.targetCiPercent;
-    delete next.maxRepetitions;
-    delete next.timeBudgetSeconds;
-  }
-  if (str('target-ci') !== undefined)
-    next.targetCiPercent = numberOption(str('target-ci'), 'target-ci', 0, 0.1);
-  if (str('max-reps') !== undefined)
-    next.maxRepetitions = intOption(str('max-reps'), 'max-reps', 0, 1, 10_000);
-  if (str('time-budget') !== undefined)
-    next.timeBudgetSeconds = numberOption(str('time-budget'), 'time-budget', 0, 1);
-  if (
-    next.targetCiPercent === undefined &&
-    (next.maxRepetitions !== undefined || next.timeBudgetSeconds !== undefined)
-  ) {
-    throw new UsageError('--max-reps and --time-budget bound adaptive repetitions: give --target-ci too');
-  }
-  if (next.maxRepetitions !== undefined && next.maxRepetitions < next.repetitions) {
-    throw new UsageError(`--max-reps (${next.maxRepetitions}) is below --reps (${next.repetitions})`);
-  }
-  const connections = intListOption(str('connections'), 'connections', 1, 1_000_000);
-  if (connections !== undefined) {
-    next.connections = connections.length === 1 ? connections[0]! : connections;
-    delete next.baselineConnections;
-  }
-  if (str('threads') !== undefined) next.threads = intOption(str('threads'), 'threads', 0, 1, 1024);
-  const workersValue = str('workers');
-  if (workersValue === 'auto' || workersValue === 'powers-of-two') next.workers = workersValue;
-  else {
-    const workers = intListOption(workersValue, 'workers', 1, 1024);
-    if (workers !== undefined) next.workers = workers.length === 1 ? workers[0]! : workers;
-  }
-  const serverCpus = intListOption(str('server-cpus'), 'server-cpus', 1, 4096);
-  if (serverCpus !== undefined) next.serverCpus = serverCpus;
-  const accept = choiceListOption(str('accept'), 'accept', ACCEPT_MODES);
-  if (accept !== undefined) next.accept = accept;
-  if (str('warmup-runs') !== undefined)
-    next.warmupRuns = intOption(str('warmup-runs'), 'warmup-runs', 0, 0, 100);
-  if (str('nginx-preset') !== undefined)
-    next.nginxPreset = choiceOption(str('nginx-preset'), 'nginx-preset', ['stock', 'tuned'], 'tuned');
-  if (values.pin === false) next.pinning = 'none';
-  if (str('server-quota') !== undefined)
-    next.serverCpuQuotaCores = numberOption(str('server-quota'), 'server-quota', 0, 0.05);
-  const fewest = Math.min(...(Array.isArray(next.connections) ? next.connections : [next.connections]));
-  if (fewest < next.threads)
-    throw new UsageError(`--connections (${fewest}) is below --threads (${next.threads})`);
-  return next;
-}
 
 async function scaleupVersion(): Promise<string> {
   const pkg = JSON.parse(await readFile(join(REPO_DIR, 'package.json'), 'utf8')) as { version: string };
@@ -238,183 +174,208 @@ function progressPrinter(stream: NodeJS.WriteStream) {
   };
 }
 
+const FLAGS = {
+  profile: { type: 'string' },
+  suite: { type: 'string' },
+  profiles: { type: 'string' },
+  only: { type: 'string' },
+  all: { type: 'boolean' },
+  tool: { type: 'string' },
+  reps: { type: 'string' },
+  'target-ci': { type: 'string' },
+  'max-reps': { type: 'string' },
+  'time-budget': { type: 'string' },
+  adaptive: { type: 'boolean' },
+  'server-cpus': { type: 'string' },
+  accept: { type: 'string' },
+  'load-host': { type: 'string', multiple: true },
+  'server-host': { type: 'string' },
+  'ssh-config': { type: 'string' },
+  'remote-dir': { type: 'string' },
+  'server-address': { type: 'string' },
+  requests: { type: 'string' },
+  duration: { type: 'string' },
+  connections: { type: 'string' },
+  threads: { type: 'string' },
+  workers: { type: 'string' },
+  'warmup-runs': { type: 'string' },
+  'nginx-preset': { type: 'string' },
+  'server-quota': { type: 'string' },
+  pin: { type: 'boolean' },
+  out: { type: 'string' },
+  report: { type: 'boolean' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type Values = ReturnType<typeof parseCommandArgs<typeof FLAGS>>['values'];
+
+/** What the run is: the suite's chosen scenarios, the settings of every layer, the tool. */
+interface BenchInputs {
+  suite: Suite;
+  scenarios: Scenario[];
+  settings: BenchSettings;
+  tool: LoadToolName | undefined;
+}
+
+/** Where the run is written, and whether this command made that directory. */
+interface RunDir {
+  outDir: string;
+  created: boolean;
+}
+
+async function readSuiteFiles(values: Values): Promise<{ suite: Suite; profiles: Record<string, Profile> }> {
+  try {
+    const suite = await loadSuite(values.suite === undefined ? DEFAULT_SUITE_PATH : resolve(values.suite));
+    const profiles = await loadProfiles(
+      values.profiles === undefined ? DEFAULT_PROFILES_PATH : resolve(values.profiles),
+    );
+    return { suite, profiles };
+  } catch (error) {
+    if (error instanceof ScenarioError) throw new UsageError(error.message);
+    throw error;
+  }
+}
+
+/** Everything the command line, the suite and the profile say, checked before anything is made. */
+async function benchInputs(values: Values): Promise<BenchInputs> {
+  if (values.all && values.only !== undefined) throw new UsageError('--all and --only exclude each other');
+  const { suite, profiles } = await readSuiteFiles(values);
+  const settings = resolveSettings(suite, profiles, values);
+  checkDestinations(settings.remote);
+  const tool =
+    values.tool === undefined
+      ? undefined
+      : choiceOption<LoadToolName>(values.tool, 'tool', LOAD_TOOLS, 'autocannon');
+  try {
+    const only = values.only
+      ?.split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    return { suite, scenarios: selectScenarios(suite, only), settings, tool };
+  } catch (error) {
+    if (error instanceof ScenarioError) throw new UsageError(error.problems.join('; '));
+    throw error;
+  }
+}
+
+/** The run directory: --out as given, or a new results/<date-time>-<host>/. */
+async function openRunDir(values: Values, inputs: BenchInputs): Promise<RunDir> {
+  if (values.out !== undefined) await checkOutDir(resolve(values.out));
+  announceSuite(values, inputs.scenarios, inputs.settings.remote);
+  const startedAt = new Date();
+  return values.out === undefined
+    ? { outDir: await createRunDirectory(resultsRoot(), startedAt), created: true }
+    : { outDir: resolve(values.out), created: false };
+}
+
+/**
+ * The run itself, stopped cleanly by the first SIGINT or SIGTERM (partial results kept) and at
+ * once by a second. Returns the results, or the exit code of an interrupted run.
+ */
+async function runWithSignals(
+  argv: string[],
+  inputs: BenchInputs,
+  run: RunDir,
+): Promise<ResultsFile | number> {
+  const { outDir } = run;
+  const controller = new AbortController();
+  let signalled: NodeJS.Signals | null = null;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled !== null) {
+      // A second Ctrl-C: the user wants out now; children die with us (pdeathsig).
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    }
+    signalled = signal;
+    process.stderr.write(
+      `\nscaleup bench: ${signal}: stopping load tools and servers, keeping partial results\n`,
+    );
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    return await runBench(
+      {
+        suite: inputs.suite,
+        scenarios: inputs.scenarios,
+        profileName: inputs.settings.profileName,
+        profile: inputs.settings.profile,
+        tool: inputs.tool,
+        outDir,
+        argv,
+        runId: outDir.split('/').pop() ?? 'run',
+        scaleupVersion: await scaleupVersion(),
+        repoDir: REPO_DIR,
+        signal: controller.signal,
+        remote: inputs.settings.remote,
+        onEvent: progressPrinter(process.stderr),
+      },
+      await createDefaultDeps(),
+    );
+  } catch (error) {
+    if (error instanceof BenchInterrupted) {
+      process.stderr.write(
+        `scaleup bench: interrupted; partial results in ${join(outDir, 'results.json')}\n`,
+      );
+      if (run.created) await updateLatestLink(outDir);
+      return signalled === 'SIGTERM' ? 143 : 130;
+    }
+    // Refused, or failed before anything started: leave no empty run behind.
+    if (run.created && !(await discardIfNothingRan(outDir, error)))
+      await updateLatestLink(outDir).catch(() => undefined);
+    throw error;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** The summary, the curves and where everything is; the reports unless --no-report. */
+async function printOutcome(results: ResultsFile, outDir: string, values: Values): Promise<void> {
+  process.stderr.write(`\n${summaryTable(results)}\n\n`);
+  const curves = scalingLines(results);
+  if (curves.length > 0) process.stderr.write(`${curves.join('\n')}\n\n`);
+  process.stderr.write(`results: ${join(outDir, 'results.json')}\n`);
+  if (values.report !== false) {
+    const written = await writeReports(join(outDir, 'results.json'), outDir);
+    process.stderr.write(`reports: ${Object.values(written).join('\n         ')}\n`);
+  }
+  if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+}
+
+/** 0 when every repetition was valid; 1, with each problem on a line, when some were not. */
+function exitStatus(results: ResultsFile): number {
+  const problems: string[] = [];
+  for (const s of results.scenarios) {
+    if (s.skipped !== null) problems.push(`${s.id} skipped: ${s.skipped}`);
+    const invalid = s.repetitions.filter((r) => !r.verdict.valid);
+    if (invalid.length > 0) {
+      problems.push(
+        `${s.id}: ${invalid.length} invalid repetition(s): ${invalid[0]!.verdict.reasons.join('; ')}`,
+      );
+    }
+  }
+  for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
+  return problems.length === 0 ? 0 : 1;
+}
+
 export const benchCommand: Command = {
   name: 'bench',
   async run(argv) {
     if (argv[0] === 'overhead') return runOverheadCommand(argv.slice(1));
     if (argv[0] === 'import') return runImportCommand(argv.slice(1));
-    const { values } = parseCommandArgs(argv, {
-      profile: { type: 'string' },
-      suite: { type: 'string' },
-      profiles: { type: 'string' },
-      only: { type: 'string' },
-      all: { type: 'boolean' },
-      tool: { type: 'string' },
-      reps: { type: 'string' },
-      'target-ci': { type: 'string' },
-      'max-reps': { type: 'string' },
-      'time-budget': { type: 'string' },
-      adaptive: { type: 'boolean' },
-      'server-cpus': { type: 'string' },
-      accept: { type: 'string' },
-      'load-host': { type: 'string', multiple: true },
-      'server-host': { type: 'string' },
-      'ssh-config': { type: 'string' },
-      'remote-dir': { type: 'string' },
-      'server-address': { type: 'string' },
-      requests: { type: 'string' },
-      duration: { type: 'string' },
-      connections: { type: 'string' },
-      threads: { type: 'string' },
-      workers: { type: 'string' },
-      'warmup-runs': { type: 'string' },
-      'nginx-preset': { type: 'string' },
-      'server-quota': { type: 'string' },
-      pin: { type: 'boolean' },
-      out: { type: 'string' },
-      report: { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    });
+    const { values } = parseCommandArgs(argv, FLAGS);
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    if (values.all && values.only !== undefined) throw new UsageError('--all and --only exclude each other');
-    let suite: Awaited<ReturnType<typeof loadSuite>>;
-    let profiles: Record<string, Profile>;
-    try {
-      suite = await loadSuite(values.suite === undefined ? DEFAULT_SUITE_PATH : resolve(values.suite));
-      profiles = await loadProfiles(
-        values.profiles === undefined ? DEFAULT_PROFILES_PATH : resolve(values.profiles),
-      );
-    } catch (error) {
-      if (error instanceof ScenarioError) throw new UsageError(error.message);
-      throw error;
-    }
-    const profileName = values.profile ?? suite.profile ?? 'default';
-    const baseProfile = profiles[profileName];
-    if (baseProfile === undefined) {
-      throw new UsageError(
-        `unknown --profile '${profileName}' (profiles: ${Object.keys(profiles).join(', ')})`,
-      );
-    }
-    const profile = applyOverrides(baseProfile, values as Record<string, string | boolean | undefined>);
-    // The command line wins over the profile, the profile over the suite.
-    const hosts = { ...suite.hosts, ...profile.hosts };
-    const loadHosts = values['load-host'] ?? hosts.load ?? [];
-    const sshConfig = values['ssh-config'] ?? hosts.sshConfig;
-    const remote = {
-      loadHosts,
-      serverHost: values['server-host'] ?? hosts.server ?? null,
-      sshConfig: sshConfig === undefined ? undefined : resolve(sshConfig),
-      remoteDir: values['remote-dir'] ?? hosts.remoteDir,
-      serverAddress: values['server-address'] ?? hosts.serverAddress,
-    };
-    if (new Set(remote.loadHosts).size !== remote.loadHosts.length) {
-      throw new UsageError(`--load-host names a host twice: ${remote.loadHosts.join(', ')}`);
-    }
-    const tool =
-      values.tool === undefined
-        ? undefined
-        : choiceOption<LoadToolName>(values.tool, 'tool', LOAD_TOOLS, 'autocannon');
-    let scenarios: ReturnType<typeof selectScenarios>;
-    try {
-      scenarios = selectScenarios(
-        suite,
-        values.only
-          ?.split(',')
-          .map((s) => s.trim())
-          .filter(Boolean),
-      );
-    } catch (error) {
-      if (error instanceof ScenarioError) throw new UsageError(error.problems.join('; '));
-      throw error;
-    }
-
-    const startedAt = new Date();
-    const createdRunDir = values.out === undefined;
-    const outDir =
-      values.out === undefined
-        ? await createRunDirectory(join(REPO_DIR, 'results'), startedAt)
-        : resolve(values.out);
-    const controller = new AbortController();
-    let signalled: NodeJS.Signals | null = null;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (signalled !== null) {
-        // A second Ctrl-C: the user wants out now; children die with us (pdeathsig).
-        process.exit(signal === 'SIGINT' ? 130 : 143);
-      }
-      signalled = signal;
-      process.stderr.write(
-        `\nscaleup bench: ${signal}: stopping load tools and servers, keeping partial results\n`,
-      );
-      controller.abort(signal);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-    let results: ResultsFile;
-    try {
-      results = await runBench(
-        {
-          suite,
-          scenarios,
-          profileName,
-          profile,
-          tool,
-          outDir,
-          argv,
-          runId: outDir.split('/').pop() ?? 'run',
-          scaleupVersion: await scaleupVersion(),
-          repoDir: REPO_DIR,
-          signal: controller.signal,
-          remote,
-          onEvent: progressPrinter(process.stderr),
-        },
-        await createDefaultDeps(),
-      );
-    } catch (error) {
-      if (error instanceof BenchInterrupted) {
-        process.stderr.write(
-          `scaleup bench: interrupted; partial results in ${join(outDir, 'results.json')}\n`,
-        );
-        if (values.out === undefined) await updateLatestLink(outDir);
-        return signalled === 'SIGTERM' ? 143 : 130;
-      }
-      if (error instanceof UsageError && createdRunDir) {
-        // Refused before anything was measured: leave no empty run behind.
-        await rm(outDir, { recursive: true, force: true });
-      } else if (createdRunDir) {
-        await updateLatestLink(outDir).catch(() => undefined);
-      }
-      throw error;
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
-    if (values.out === undefined) await updateLatestLink(outDir);
-
-    process.stderr.write(`\n${summaryTable(results)}\n\n`);
-    const curves = scalingLines(results);
-    if (curves.length > 0) process.stderr.write(`${curves.join('\n')}\n\n`);
-    process.stderr.write(`results: ${join(outDir, 'results.json')}\n`);
-    if (values.report !== false) {
-      const written = await writeReports(join(outDir, 'results.json'), outDir);
-      process.stderr.write(`reports: ${Object.values(written).join('\n         ')}\n`);
-    }
-    if (values.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
-
-    const problems: string[] = [];
-    for (const s of results.scenarios) {
-      if (s.skipped !== null) problems.push(`${s.id} skipped: ${s.skipped}`);
-      const invalid = s.repetitions.filter((r) => !r.verdict.valid);
-      if (invalid.length > 0) {
-        problems.push(
-          `${s.id}: ${invalid.length} invalid repetition(s): ${invalid[0]!.verdict.reasons.join('; ')}`,
-        );
-      }
-    }
-    for (const problem of problems) process.stderr.write(`problem: ${problem}\n`);
-    return problems.length === 0 ? 0 : 1;
+    const inputs = await benchInputs(values);
+    const run = await openRunDir(values, inputs);
+    const results = await runWithSignals(argv, inputs, run);
+    if (typeof results === 'number') return results;
+    if (run.created) await updateLatestLink(run.outDir);
+    await printOutcome(results, run.outDir, values);
+    return exitStatus(results);
   },
 };

@@ -24,10 +24,18 @@ const RUN_HELP = `usage: pnpm load [options] URL          run one bounded load a
        pnpm load tools                     list the load tools found here and how to install the others
 
 options:
-  --tool NAME           h2load, wrk, autocannon or weighttp (default: h2load if installed, else autocannon)
+  --tool NAME           h2load, wrk, autocannon, weighttp or openloop (default: openloop with --rate,
+                        else h2load if installed, else autocannon)
   -n, --requests N      fixed-count mode: N requests in all
   -d, --duration S      duration mode: S seconds (exactly one of -n and -d)
-  -c, --connections N   concurrent connections (default 10)
+  --rate R              open loop: offer R requests per second at fixed intended times whatever the
+                        server does, each latency measured from its intended send time (openloop,
+                        built by setup; needs -d; keep-alive, as with -k); without it every tool
+                        runs closed loop
+  -c, --connections N   concurrent connections (default 10); with --rate a lower bound: more are
+                        opened whenever a request finds every connection busy
+  --max-connections N   with --rate: the bound on connections (default 10000); requests then wait,
+                        and the result says how many
   -t, --threads N       tool threads, autocannon workers (default 1)
   -k, --keep-alive      keep connections open between requests
   -H, --header 'N: v'   add a request header (repeatable)
@@ -118,8 +126,17 @@ export function formatLoadResult(result: LoadResult): string {
         ? ` (${fmt(result.bytes.body)} body, ${fmt(result.bytes.headers ?? 0)} headers)`
         : ''),
     `throughput    ${fmt(result.requestsPerSecond)} succeeded responses/s, ${fmt(result.megabytesPerSecond, 2)} MB/s`,
-    `latency       mean ${micros(l.meanMicros)}, p50 ${micros(l.p50Micros)}, p99 ${micros(l.p99Micros)}, max ${micros(l.maxMicros)}`,
+    `latency       mean ${micros(l.meanMicros)}, p50 ${micros(l.p50Micros)}, p99 ${micros(l.p99Micros)}, max ${micros(l.maxMicros)}` +
+      (l.measuredFrom === 'intended-send' ? ' (from the intended send times)' : ''),
   ];
+  const o = result.openLoop;
+  if (o !== undefined) {
+    lines.push(
+      `open loop     offered ${fmt(o.offeredPerSecond, 1)}/s, achieved ${fmt(o.achievedPerSecond, 1)}/s; ` +
+        `${fmt(o.lateSends)} of ${fmt(o.planned)} sends late (> ${fmt(o.lateBoundMicros)} us); ` +
+        `${fmt(o.connectionsPeak)} connections at most (limit ${fmt(o.connectionLimit)})`,
+    );
+  }
   if (result.toolCpu !== null) {
     const c = result.toolCpu;
     lines.push(
@@ -158,6 +175,8 @@ async function runCommand(argv: string[]): Promise<number> {
       tool: { type: 'string' },
       requests: { type: 'string', short: 'n' },
       duration: { type: 'string', short: 'd' },
+      rate: { type: 'string' },
+      'max-connections': { type: 'string' },
       connections: { type: 'string', short: 'c' },
       threads: { type: 'string', short: 't' },
       'keep-alive': { type: 'boolean', short: 'k' },
@@ -189,7 +208,8 @@ async function runCommand(argv: string[]): Promise<number> {
     durationSeconds,
     connections: intOption(values.connections, 'connections', 10, 1),
     threads: intOption(values.threads, 'threads', 1, 1),
-    keepAlive: values['keep-alive'] ?? false,
+    // The open-loop tool is a keep-alive tool: a request per connection would measure connects.
+    keepAlive: values['keep-alive'] ?? values.rate !== undefined,
     method: (values.method ?? 'GET').toUpperCase(),
     headers: headersFrom(values.header),
     timeoutSeconds: numberOption(values.timeout, 'timeout', Math.max(30, (durationSeconds ?? 0) + 10), 0.001),
@@ -197,12 +217,21 @@ async function runCommand(argv: string[]): Promise<number> {
     expectedBodyBytes:
       values['expect-bytes'] === undefined ? undefined : intOption(values['expect-bytes'], 'expect-bytes', 0),
     ...(values['allow-target'] === undefined ? {} : { allowedTargets: values['allow-target'] }),
+    ...(values.rate === undefined ? {} : { ratePerSecond: numberOption(values.rate, 'rate', 0, 0.001) }),
+    ...(values['max-connections'] === undefined
+      ? {}
+      : { maxConnections: intOption(values['max-connections'], 'max-connections', 1, 1) }),
   };
   const maxFailed = maxFailedOf(values['max-failed']);
   const rawInline = values['raw-inline'] ?? false;
   if (rawInline && !values.json) throw new UsageError('--raw-inline needs --json');
   if (rawInline && values['raw-out']) throw new UsageError('give --raw-inline or --raw-out, not both');
-  const tool = values.tool === undefined ? await defaultTool() : toolNamed(values.tool);
+  const tool =
+    values.tool !== undefined
+      ? toolNamed(values.tool)
+      : values.rate !== undefined
+        ? 'openloop'
+        : await defaultTool();
   const controller = new AbortController();
   if (values.barrier) {
     // Everything that can refuse the run is checked before saying ready.

@@ -112,7 +112,7 @@ export const autocannon: LoadToolAdapter = {
     };
   },
 
-  parse: parseWith(parseAutocannon),
+  parse: parseWith('autocannon', parseAutocannon),
 };
 
 function readSummary(text: string): AutocannonSummary | null {

@@ -68,7 +68,7 @@ export const h2load: LoadToolAdapter = {
 
   command: binaryCommand,
 
-  parse: parseWith(parseH2load),
+  parse: parseWith('h2load', parseH2load),
 };
 
 function parseH2load(

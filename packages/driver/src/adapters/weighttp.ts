@@ -70,7 +70,7 @@ export const weighttp: LoadToolAdapter = {
 
   command: binaryCommand,
 
-  parse: parseWith(parseWeighttp),
+  parse: parseWith('weighttp', parseWeighttp),
 };
 
 function parseWeighttp(

@@ -84,7 +84,7 @@ export const wrk: LoadToolAdapter = {
 
   command: binaryCommand,
 
-  parse: parseWith(parseWrk),
+  parse: parseWith('wrk', parseWrk),
 };
 
 function parseWrk(

@@ -1,0 +1,44 @@
+import type { PlanGroup } from '@scaleup/core';
+import { BenchInterrupted } from '../ports.ts';
+import type { RunContext } from './context.ts';
+import { measureRounds } from './rounds.ts';
+import { type RunningServers, startGroup } from './start.ts';
+import { warmUpGroup } from './warm.ts';
+
+/**
+ * One payload group: its servers started and verified, warmed up, measured in interleaved rounds
+ * until the plan says stop, and stopped, whatever happened.
+ */
+export async function runGroup(
+  context: RunContext,
+  group: PlanGroup,
+  remainingGroups: readonly PlanGroup[],
+): Promise<void> {
+  const running: RunningServers = new Map();
+  let roundsDone = 0;
+  try {
+    await startGroup(context, group, running);
+    await warmUpGroup(context, group, running);
+    await measureRounds(context, group, running, remainingGroups, (round) => {
+      roundsDone = round;
+    });
+  } catch (error) {
+    if (error instanceof BenchInterrupted) {
+      context.store.results.stopping.push({
+        group: group.key,
+        rounds: roundsDone,
+        stoppedBy: 'interrupted',
+        worstHalfWidth: null,
+        worstResult: null,
+      });
+    }
+    throw error;
+  } finally {
+    await stopGroup(running);
+  }
+}
+
+/** Every server of the group, stopped together; one that fails to stop does not keep the others up. */
+async function stopGroup(running: RunningServers): Promise<void> {
+  await Promise.allSettled([...running.values()].map((s) => s.stop()));
+}

@@ -1,0 +1,83 @@
+import { mkdir } from 'node:fs/promises';
+import { maximumRuns, plannedRuns } from '@scaleup/core';
+import { CpuQuotaGroup } from '../cgroup.ts';
+import { collectEnvironment } from '../environment.ts';
+import type { BenchOptions } from '../ports.ts';
+import { resultsSkeleton } from '../results-skeleton.ts';
+import { ResultsStore } from '../store.ts';
+import { checkTuningFor } from '../tuning.ts';
+import { openingWarnings } from '../warnings.ts';
+import type { RunPlan } from './plan.ts';
+import type { PreparedHosts } from './prepare-hosts.ts';
+
+export interface OpenedResults {
+  store: ResultsStore;
+  quotaGroup: CpuQuotaGroup | null;
+}
+
+/**
+ * The first results.json: this machine and every host, the plan, one result per point and what
+ * the run warns of before it measures; then the plan is announced. The cgroup quota comes first:
+ * without root or a cpu controller the run cannot be what the profile asks for, and nothing
+ * should be written then (an empty group a crash leaves behind costs nothing).
+ */
+export async function openResults(
+  options: BenchOptions,
+  run: RunPlan,
+  prepared: PreparedHosts | null,
+  dirs: { rawDir: string; logDir: string },
+  now: () => Date,
+): Promise<OpenedResults> {
+  const { profile, plan } = run;
+  const quotaGroup =
+    profile.serverCpuQuotaCores === undefined
+      ? null
+      : await CpuQuotaGroup.create(profile.serverCpuQuotaCores);
+  await mkdir(dirs.rawDir, { recursive: true });
+  await mkdir(dirs.logDir, { recursive: true });
+  const environment = await collectEnvironment({
+    nginx: run.nginxInfo,
+    tools: run.tools,
+    repoDir: options.repoDir,
+  });
+  const tuning = checkTuningFor(environment, profile);
+  const hosts = prepared?.environments ?? [];
+  const results = resultsSkeleton({
+    options,
+    profile,
+    plan,
+    tool: run.toolName,
+    topology: run.topology,
+    environment,
+    hosts,
+    loadHosts: prepared?.load?.map((l) => l.host.name) ?? ['local'],
+    tuning,
+    warnings: openingWarnings({
+      toolWarnings: run.toolWarnings,
+      tuning,
+      hosts,
+      profile,
+      plan,
+      cpus: run.allCpus,
+    }),
+    startedAt: now(),
+  });
+  const store = new ResultsStore(results, options.outDir, (message) =>
+    options.onEvent({ type: 'warning', message }),
+  );
+  for (const message of results.warnings) options.onEvent({ type: 'warning', message });
+  for (const skipped of plan.skipped) {
+    options.onEvent({ type: 'scenario-skipped', scenarioId: skipped.id, reason: skipped.reason });
+  }
+  await store.save();
+  options.onEvent({
+    type: 'plan',
+    runs: plannedRuns(plan),
+    maxRuns: maximumRuns(plan),
+    tool: run.toolName,
+    topology: run.topology,
+    outDir: options.outDir,
+    points: plan.groups.reduce((sum, g) => sum + g.instances.length, 0),
+  });
+  return { store, quotaGroup };
+}

@@ -1,0 +1,186 @@
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  type FoldedStack,
+  foldPerfScript,
+  PERF_SCRIPT_FIELDS,
+  type ProfileBreakdown,
+  profileBreakdown,
+} from '@scaleup/core';
+import { childPids, isAlive, supervisedCommand } from '@scaleup/core/io';
+import { execa } from 'execa';
+import { probeOutput, whichOnPath } from './detect.ts';
+
+/**
+ * CPU profiles with Linux perf: a software clock event (hardware counters are often missing in
+ * virtual machines), call graphs from frame pointers, kernel frames where the kernel shows them,
+ * JavaScript frames from the /tmp/perf-<pid>.map Node writes with --perf-basic-prof.
+ */
+
+export const PERF_INSTALL = 'apt-get install linux-perf';
+
+export type PerfDetection =
+  | { ok: true; path: string; version: string }
+  | { ok: false; problem: string; fix: string };
+
+export const PERF_SAMPLE_HZ = 999;
+
+/** What perf_event_paranoid allows a user other than root: <= 1 lets it sample the kernel too. */
+export function paranoidProblem(paranoid: number | null, uid: number): string | null {
+  if (uid === 0 || paranoid === null || paranoid <= 1) return null;
+  return `the kernel refuses CPU profiles to non-root users (kernel.perf_event_paranoid is ${paranoid})`;
+}
+
+/** Whether perf runs and the kernel lets this user profile other processes with kernel frames. */
+export async function detectPerf(
+  env: { uid?: number; paranoid?: number | null } = {},
+): Promise<PerfDetection> {
+  const path = await whichOnPath('perf');
+  if (path === null) return { ok: false, problem: 'perf is not installed', fix: PERF_INSTALL };
+  // Debian's /usr/bin/perf is a wrapper that needs perf for the running kernel's version.
+  const output = await probeOutput(path, ['--version']);
+  const version = /perf version (\S+)/.exec(output)?.[1];
+  if (version === undefined) {
+    const said = output.trim().split('\n')[0] ?? '';
+    return { ok: false, problem: `perf does not run here (${said || 'no output'})`, fix: PERF_INSTALL };
+  }
+  const paranoid =
+    env.paranoid !== undefined
+      ? env.paranoid
+      : await readFile('/proc/sys/kernel/perf_event_paranoid', 'utf8').then(
+          (text) => Number(text.trim()),
+          () => null,
+        );
+  const refused = paranoidProblem(paranoid, env.uid ?? process.getuid?.() ?? 0);
+  if (refused !== null) {
+    return { ok: false, problem: refused, fix: 'run as root, or: sysctl -w kernel.perf_event_paranoid=1' };
+  }
+  return { ok: true, path, version };
+}
+
+export interface PerfRecordPlan {
+  pids: readonly number[];
+  seconds: number;
+  output: string;
+  frequencyHz?: number;
+}
+
+/** `perf record` for all `pids` (every thread of each) during `seconds`, with call graphs. */
+export function perfRecordArgs(plan: PerfRecordPlan): string[] {
+  if (plan.pids.length === 0) throw new Error('perf record needs at least one pid');
+  return [
+    'record',
+    ...['-e', 'cpu-clock', '-F', String(plan.frequencyHz ?? PERF_SAMPLE_HZ), '-g'],
+    ...['-p', plan.pids.join(','), '-o', plan.output],
+    // With -p, the command only sets how long to record.
+    ...['--', 'sleep', String(plan.seconds)],
+  ];
+}
+
+export function perfScriptArgs(input: string): string[] {
+  return ['script', '-F', PERF_SCRIPT_FIELDS, '-i', input];
+}
+
+/** The pids and, with `descendants`, all their children's pids (a server's master and workers). */
+export async function profileTargets(pids: readonly number[], descendants = true): Promise<number[]> {
+  const out = new Set<number>();
+  const queue = [...pids];
+  while (queue.length > 0) {
+    const pid = queue.shift() as number;
+    if (out.has(pid) || !(await isAlive(pid))) continue;
+    out.add(pid);
+    if (descendants) queue.push(...(await childPids(pid)));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+/**
+ * One line from perf's complaint (it writes a page when the kernel refuses): what a user can
+ * act on.
+ */
+export function perfFailure(stderr: string, exitCode: number | undefined): string {
+  const paranoid = /perf_event_paranoid setting is (-?\d+)/.exec(stderr);
+  if (paranoid !== null) {
+    return `the kernel refuses CPU profiles (kernel.perf_event_paranoid is ${paranoid[1]}): run as root, or: sysctl -w kernel.perf_event_paranoid=1`;
+  }
+  const lines = stderr
+    .split('\n')
+    .map((line) => line.trim())
+    // Progress lines, and threads that ended while perf opened its events, say nothing of why.
+    .filter(
+      (line) => line !== '' && !line.startsWith('[ perf record:') && !line.includes('Ignored open failure'),
+    );
+  const first =
+    lines.find((line) => /error|fail|cannot|can't|couldn't|no such|permission/i.test(line)) ?? lines[0];
+  return `perf record failed (exit ${exitCode ?? '?'}): ${first ?? 'no message'}`;
+}
+
+export interface RecordedProfile {
+  pids: number[];
+  seconds: number;
+  stacks: FoldedStack[];
+  breakdown: ProfileBreakdown;
+}
+
+export class PerfError extends Error {}
+
+/**
+ * Samples `pids` for `seconds` and folds the result. The raw perf.data and the perf script text
+ * live in a private temporary directory that is removed afterwards.
+ */
+export async function recordProfile(options: {
+  perf: string;
+  pids: readonly number[];
+  seconds: number;
+  frequencyHz?: number;
+  top?: number;
+}): Promise<RecordedProfile> {
+  const dir = await mkdtemp(join(tmpdir(), 'scaleup-profile-'));
+  try {
+    const data = join(dir, 'perf.data');
+    const record = supervisedCommand(
+      options.perf,
+      perfRecordArgs({
+        pids: options.pids,
+        seconds: options.seconds,
+        output: data,
+        frequencyHz: options.frequencyHz,
+      }),
+      // perf writes what it has on SIGINT: a dying caller still leaves a readable file.
+      { deathSignal: 'INT' },
+    );
+    const recorded = await execa(record.file, record.args, {
+      reject: false,
+      stdin: 'ignore',
+      timeout: (options.seconds + 60) * 1000,
+    });
+    const size = await stat(data).then(
+      (s) => s.size,
+      () => 0,
+    );
+    if (recorded.exitCode !== 0 || size === 0)
+      throw new PerfError(perfFailure(recorded.stderr, recorded.exitCode));
+    const scriptPath = join(dir, 'perf.script');
+    const script = await execa(options.perf, perfScriptArgs(data), {
+      reject: false,
+      stdin: 'ignore',
+      stdout: { file: scriptPath },
+      timeout: 300_000,
+    });
+    if (script.exitCode !== 0) {
+      throw new PerfError(
+        `perf script failed (exit ${script.exitCode}): ${script.stderr.trim().split('\n')[0]}`,
+      );
+    }
+    const stacks = foldPerfScript(await readFile(scriptPath, 'utf8'));
+    return {
+      pids: [...options.pids],
+      seconds: options.seconds,
+      stacks,
+      breakdown: profileBreakdown(stacks, options.top),
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}

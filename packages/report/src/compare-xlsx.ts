@@ -1,0 +1,165 @@
+import type ExcelJS from 'exceljs';
+import { type Comparison, changeText, type PartialScenario, protocolPairs } from './compare-model.ts';
+import { confidenceText } from './format.ts';
+import { addColumns, addTable, type Column, FORMATS, finishWorkbook, newWorkbook } from './xlsx-sheet.ts';
+
+/** The comparison as a workbook: ratios, medians, curves, protocol, gaps, environment, runs. */
+
+const SCENARIO_COLUMNS: Column<PartialScenario>[] = [
+  { header: 'Scenario', value: (s) => s.id },
+  { header: 'Label', value: (s) => s.label },
+  { header: 'Payload (bytes)', value: (s) => s.payloadBytes },
+];
+
+const ratioOf = (s: PartialScenario, run: number) => s.perRun[run]?.summary?.ratioToBaseline ?? null;
+
+/** Per run its ratio with the interval and confidence; later runs their change against the first. */
+function ratioColumns(comparison: Comparison): Column<PartialScenario>[] {
+  const { runs } = comparison;
+  const changeOf = (key: string, run: number) =>
+    comparison.shared.find((s) => s.key === key)?.change[run] ?? null;
+  const perRun = runs.flatMap((run, i): Column<PartialScenario>[] => [
+    {
+      header: `${run.label}: ratio to nginx`,
+      format: FORMATS.ratio,
+      value: (s) => ratioOf(s, i)?.ratio ?? null,
+    },
+    { header: `${run.label}: CI low`, format: FORMATS.ratio, value: (s) => ratioOf(s, i)?.ciLow ?? null },
+    { header: `${run.label}: CI high`, format: FORMATS.ratio, value: (s) => ratioOf(s, i)?.ciHigh ?? null },
+    {
+      header: `${run.label}: confidence`,
+      value: (s) => {
+        const r = ratioOf(s, i);
+        return r ? confidenceText(r) : null;
+      },
+    },
+    ...(i === 0
+      ? []
+      : [
+          {
+            header: `${run.label}: vs ${runs[0]!.label}`,
+            value: (s: PartialScenario) => {
+              const change = changeOf(s.key, i);
+              if (change !== null) return changeText(change);
+              return comparison.protocolDiff.length > 0 ? 'different protocol' : null;
+            },
+          },
+        ]),
+  ]);
+  const spread: Column<PartialScenario> = {
+    header: 'Highest / lowest ratio',
+    format: FORMATS.ratio,
+    value: (s) => {
+      const values = s.perRun.flatMap((x) => {
+        const r = x?.summary?.ratioToBaseline ?? null;
+        return r ? [r.ratio] : [];
+      });
+      return values.length === runs.length && Math.min(...values) > 0
+        ? Math.max(...values) / Math.min(...values)
+        : null;
+    },
+  };
+  return [...SCENARIO_COLUMNS, ...perRun, spread];
+}
+
+/** Per metric and run: the median and its interval. */
+function medianColumns(comparison: Comparison): Column<PartialScenario>[] {
+  const perRun = (['requestsPerSecond', 'megabytesPerSecond'] as const).flatMap((metric) => {
+    const name = metric === 'requestsPerSecond' ? 'Responses/s' : 'MB/s';
+    return comparison.runs.flatMap((run, i) =>
+      (
+        [
+          ['median', 'median'],
+          ['CI low', 'ciLow'],
+          ['CI high', 'ciHigh'],
+        ] as const
+      ).map(
+        ([part, key]): Column<PartialScenario> => ({
+          header: `${run.label}: ${name} ${part}`,
+          format: FORMATS[metric],
+          value: (s) => s.perRun[i]?.summary?.[metric]?.[key] ?? null,
+        }),
+      ),
+    );
+  });
+  return [...SCENARIO_COLUMNS, ...perRun];
+}
+
+export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint8Array> {
+  const { runs, rows } = comparison;
+  const workbook = newWorkbook(
+    comparison.date,
+    `scaleup comparison of ${runs.map((r) => r.label).join(', ')}`,
+  );
+  addColumns(
+    workbook,
+    'Ratios to nginx',
+    ratioColumns(comparison),
+    rows.filter((s) => !s.baseline),
+  );
+  addColumns(workbook, 'Medians', medianColumns(comparison), rows);
+  addOtherSheets(workbook, comparison);
+  return finishWorkbook(workbook, [], comparison.date);
+}
+
+/** Curves, protocol, the scenarios not shared, the environment differences and the runs. */
+function addOtherSheets(workbook: ExcelJS.Workbook, comparison: Comparison): void {
+  const { runs } = comparison;
+  if (comparison.curves.length > 0) {
+    addTable(
+      workbook,
+      'Curves',
+      [
+        'Curve',
+        'Axis',
+        'Run',
+        'Workers or connections',
+        'Ratio to nginx',
+        'CI low',
+        'CI high',
+        'Lower bound',
+      ],
+      comparison.curves.flatMap((c) =>
+        c.points.map((p) => [c.label, c.axis, p.run, p.x, p.ratio, p.ciLow, p.ciHigh, p.lowerBound]),
+      ),
+      { 4: FORMATS.ratio, 5: FORMATS.ratio, 6: FORMATS.ratio },
+    );
+  }
+  addTable(
+    workbook,
+    'Protocol',
+    ['Item', ...runs.map((r) => r.label), 'Same'],
+    protocolPairs(runs[0]!.results).map(([item]) => {
+      const values = runs.map((r) => new Map(protocolPairs(r.results)).get(item) ?? '(absent)');
+      return [item, ...values, new Set(values).size === 1 ? 'yes' : 'NO'];
+    }),
+  );
+  addTable(
+    workbook,
+    'Not shared',
+    ['Scenario', 'Payload (bytes)', ...runs.map((r) => r.label)],
+    comparison.unshared.map((u) => [u.label, u.payloadBytes, ...u.status]),
+  );
+  addTable(
+    workbook,
+    'Environment diff',
+    ['Item', ...runs.map((r) => r.label)],
+    comparison.environmentDiff.map((d) => [d.item, ...d.values]),
+  );
+  addTable(
+    workbook,
+    'Runs',
+    ['Label', 'Results file', 'Hostname', 'CPU model', 'Run id', 'Started', 'Profile', 'Suite', 'Complete'],
+    runs.map((r) => [
+      r.label,
+      r.path,
+      r.results.environment.hostname,
+      r.results.environment.cpuModel,
+      r.results.run.id,
+      r.results.run.startedAt,
+      r.results.run.profile,
+      r.results.run.suite,
+      r.results.complete,
+    ]),
+  );
+}

@@ -1,0 +1,120 @@
+import type { Ratio, ResultsFile, ScenarioResult, StatSummary } from '@scaleup/core';
+import { DIGITS, displayText, fmt, intervalText, LABEL_MAX, RATIO_DIGITS, TEXT_MAX } from './format.ts';
+
+/**
+ * What a headline row says, decided once for every output: the PDF, the page, the Markdown, the
+ * workbook, the comparison and the terminal lay these out and add only their markup, as
+ * hyperfine's exporters share one table. The lower-bound mark, baseline-or-ratio, the interval
+ * text, the valid count and the p99 bound are each one function here.
+ */
+
+/** The marks of a bound: typographic in the files, ASCII on a terminal. */
+export interface Marks {
+  lower: string;
+  upper: string;
+}
+export const MARKS: Marks = { lower: '≥ ', upper: '≤ ' };
+export const ASCII_MARKS: Marks = { lower: '>=', upper: '<=' };
+
+/** What the ≥ means, in the words every report uses. */
+export const LOWER_BOUND_NOTE =
+  'the load tool was saturated in most repetitions, so the figure is a lower bound';
+
+/** Whether a scenario's throughput (and ratio) is only a lower bound: the load tool saturated. */
+export function isLowerBound(s: ScenarioResult): boolean {
+  return s.summary?.lowerBound === true;
+}
+
+/** "≥ " before a lower bound's figure, "" otherwise. */
+export function lowerBoundMark(s: ScenarioResult, marks: Marks = MARKS): string {
+  return isLowerBound(s) ? marks.lower : '';
+}
+
+/** "≤ " before latencies that are upper bounds (merged from several load hosts). */
+export function upperBoundMark(s: ScenarioResult, marks: Marks = MARKS): string {
+  return s.summary?.latency?.upperBound ? marks.upper : '';
+}
+
+/** A figure with its bound mark: "≥ 12,345". */
+export function figureText(value: number | null | undefined, digits: number, mark = ''): string {
+  return `${mark}${fmt(value, digits)}`;
+}
+
+/** A median and "[low – high] 95.3%" under it, as the tables print a statistic. */
+export function statText(st: StatSummary, digits: number, mark = ''): { figure: string; interval: string } {
+  return { figure: figureText(st.median, digits, mark), interval: intervalText(st, digits) };
+}
+
+/** The ratio column: the baseline itself, no ratio, or the ratio with its interval and notes. */
+export type RatioView =
+  | { kind: 'baseline' }
+  | { kind: 'none' }
+  | {
+      kind: 'ratio';
+      ratio: Ratio;
+      /** "≥ 1.234" */
+      figure: string;
+      /** "[1.200 – 1.300] 95.3%" */
+      interval: string;
+      /** "ratio of medians" when the rounds could not be paired, else null. */
+      note: string | null;
+    };
+
+export function ratioView(s: ScenarioResult, marks: Marks = MARKS, digits = RATIO_DIGITS): RatioView {
+  if (s.baseline) return { kind: 'baseline' };
+  const r = s.summary?.ratioToBaseline ?? null;
+  if (r === null) return { kind: 'none' };
+  return {
+    kind: 'ratio',
+    ratio: r,
+    figure: figureText(r.ratio, digits, lowerBoundMark(s, marks)),
+    interval: intervalText(r, digits),
+    note: r.paired ? null : 'ratio of medians',
+  };
+}
+
+/** The valid count: "4 of 5" ("4/5" where a column is narrow), or "skipped". */
+export function validText(s: ScenarioResult, compact = false): string {
+  if (s.skipped !== null) return 'skipped';
+  const valid = s.summary?.validRepetitions ?? 0;
+  return compact ? `${valid}/${s.repetitions.length}` : `${valid} of ${s.repetitions.length}`;
+}
+
+/** The p99 in ms with its upper-bound mark ("≤ 1.23"), or null when none was measured. */
+export function p99View(s: ScenarioResult, marks: Marks = MARKS): { text: string; ms: number } | null {
+  const p99 = s.summary?.latency?.p99Micros ?? null;
+  if (p99 === null) return null;
+  return { text: figureText(p99.median / 1000, 2, upperBoundMark(s, marks)), ms: p99.median / 1000 };
+}
+
+/** The responses/s figure of a scenario, marked as a lower bound where it is one. */
+export function rpsView(s: ScenarioResult, marks: Marks = MARKS) {
+  const rps = s.summary?.requestsPerSecond ?? null;
+  return rps === null
+    ? null
+    : { stat: rps, ...statText(rps, DIGITS.requestsPerSecond, lowerBoundMark(s, marks)) };
+}
+
+// Fields that name something (a scenario, a host, a server): shown shorter than other text.
+const NAME_FIELDS = new Set(['label', 'name', 'hostname', 'compareAs', 'cpuModel']);
+
+function cleanValue(value: unknown, max: number): unknown {
+  if (typeof value === 'string') return displayText(value, max);
+  if (Array.isArray(value)) return value.map((v) => cleanValue(v, max));
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [key, v] of Object.entries(value))
+      out[key] = cleanValue(v, NAME_FIELDS.has(key) ? LABEL_MAX : TEXT_MAX);
+    return out;
+  }
+  return value;
+}
+
+/**
+ * results.json as every output shows it: each text cleaned and bounded by displayText (names to
+ * LABEL_MAX, other text to TEXT_MAX), numbers as they are. Every exporter and the terminal
+ * start from this, so one odd label cannot break or forge any of them.
+ */
+export function displayResults(results: ResultsFile): ResultsFile {
+  return cleanValue(results, TEXT_MAX) as ResultsFile;
+}
