@@ -37,9 +37,16 @@ export {
 export { createRunDirectory, runDirectoryName, updateLatestLink } from './results-dir.ts';
 export { runBench } from './runner.ts';
 export {
+  contextSwitchDelta,
+  readContextSwitches,
+  SyscallCounter,
+  type SyscallWindow,
+} from './server-cost.ts';
+export {
   allocatePortOn,
   localPlace,
   REPO_DIR,
+  readLocalFile,
   type ServerPlace,
   type ServerUnderTest,
   scaleupCliCommand,

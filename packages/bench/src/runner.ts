@@ -3,6 +3,7 @@ import { type ResultsFile, UsageError } from '@scaleup/core';
 import { TimeBudget } from './budget.ts';
 import type { BenchOptions, RunnerDeps } from './ports.ts';
 import { RunProgress } from './progress.ts';
+import { SyscallCounter } from './server-cost.ts';
 import type { RunContext } from './steps/context.ts';
 import { finishRun, recordEnd } from './steps/finish.ts';
 import { runGroup } from './steps/group.ts';
@@ -64,6 +65,7 @@ async function runPrepared(
     progress: new RunProgress(run.plan, options.profile.durationSeconds ?? null, budget),
     budget,
     now,
+    syscalls: new SyscallCounter(run.place.host, (message) => store.warn(message)),
   };
   try {
     for (const [index, group] of run.plan.groups.entries()) {

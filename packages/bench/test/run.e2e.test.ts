@@ -45,14 +45,26 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
         expect(rep.verdict.reasons, `${scenario.id} round ${rep.round}`).toEqual([]);
         expect(rep.load.requests.succeeded).toBeGreaterThan(0);
         expect(rep.serverCpu.length).toBeGreaterThan(0);
+        // What each side spent per response, from the repetition's own samples (perf is root-only
+        // here, and CI runs as root: a null syscall count would come with a warning saying why).
+        expect(rep.cost?.serverCpuMicrosPerResponse).toBeGreaterThan(0);
+        expect(rep.cost?.toolCpuMicrosPerResponse).toBeGreaterThan(0);
+        expect(rep.cost?.serverContextSwitchesPerResponse).toBeGreaterThanOrEqual(0);
+        if (rep.cost?.serverSyscallsPerResponse === null) {
+          expect(results.warnings.join('\n')).toMatch(/system calls per response not counted: /);
+        } else {
+          expect(rep.cost?.serverSyscallsPerResponse).toBeGreaterThan(0);
+        }
       }
       expect(scenario.summary?.requestsPerSecond?.n).toBe(results.plan.repetitions);
+      expect(scenario.summary?.serverCpuMicrosPerResponse?.n).toBe(results.plan.repetitions);
       if (scenario.server.kind === 'scaleup') {
         // The test setup builds the addon, as setup.sh does: 10 kB answers go out with sendfile.
         expect(scenario.server.send).toBe('auto');
         expect(scenario.server.zeroCopy).toBe(true);
         expect(scenario.repetitions[0]!.workers?.reduce((sum, w) => sum + w.requests, 0)).toBeGreaterThan(0);
         expect(scenario.summary?.ratioToBaseline?.baseline).toMatch(/^nginx-/);
+        expect(scenario.summary?.efficiencyToBaseline?.baseline).toMatch(/^nginx-/);
       }
       if (scenario.server.kind === 'nginx') expect(scenario.server.settings.preset).toBe('tuned');
     }
@@ -67,6 +79,7 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
     expect(run.exitCode, run.stderr).toBe(0);
     expect(run.stderr).toMatch(/ETA/);
     expect(run.stderr).toMatch(/vs nginx/);
+    expect(run.stderr).toMatch(/efficiency/);
     expect(run.stderr).not.toMatch(/not sendfile/);
   }, 300_000);
 

@@ -1,3 +1,4 @@
+export { type CostInput, parseContextSwitches, repetitionCost } from './cost.ts';
 export { destinationProblem } from './destination.ts';
 export { UsageError } from './errors.ts';
 export {
@@ -92,6 +93,8 @@ export {
   RESULTS_SCHEMA_ID,
   RESULTS_SCHEMA_VERSION,
   type Repetition,
+  type RepetitionCost,
+  RepetitionCostSchema,
   type RepetitionLoad,
   RepetitionLoadSchema,
   RepetitionSchema,
@@ -186,10 +189,13 @@ export {
 } from './stats.ts';
 export {
   baselineFor,
+  costSummary,
   deriveSummaries,
+  efficiencyToBaseline,
   latencySummary,
   MIN_PAIRS,
   pairedRatio,
+  pairedRatioOf,
   ratioToBaseline,
   roundRatios,
   scalingCurves,

@@ -153,6 +153,28 @@ export const RepetitionLoadSchema = LoadResultSchema.extend({
 }).strict();
 export type RepetitionLoad = z.infer<typeof RepetitionLoadSchema>;
 
+/**
+ * Per successful response (never counting failed, errored or wrong-sized ones): each figure is
+ * null where it could not be measured (no server processes read, no tool CPU, perf missing or
+ * refused, no successful response).
+ */
+export const RepetitionCostSchema = z
+  .object({
+    /** User + system CPU of every server process over the repetition. */
+    serverCpuMicrosPerResponse: nonNegative.nullable(),
+    /** User + system CPU of the load tool (every load host's, summed). */
+    toolCpuMicrosPerResponse: nonNegative.nullable(),
+    /** raw_syscalls:sys_enter counted by perf stat for every thread of the server's processes. */
+    serverSyscallsPerResponse: nonNegative.nullable(),
+    /**
+     * Voluntary + involuntary context switches from /proc/<pid>/status of each server process:
+     * its main thread (a Node worker's event loop, an nginx worker), not helper threads.
+     */
+    serverContextSwitchesPerResponse: nonNegative.nullable(),
+  })
+  .strict();
+export type RepetitionCost = z.infer<typeof RepetitionCostSchema>;
+
 export const RepetitionSchema = z
   .object({
     /** 0-based round in the interleaved schedule; reps of one round share drift. */
@@ -169,6 +191,8 @@ export const RepetitionSchema = z
      * the repetition: a virtual machine's noise, measured; null where not readable.
      */
     stealFraction: z.number().min(0).max(1).nullable().default(null),
+    /** What each side spent per successful response; absent in results written before it existed. */
+    cost: RepetitionCostSchema.optional(),
     verdict: VerdictSchema,
   })
   .strict();
@@ -266,6 +290,16 @@ export const ScenarioSummarySchema = z
     requestsPerSecond: StatSummarySchema.nullable(),
     megabytesPerSecond: StatSummarySchema.nullable(),
     ratioToBaseline: RatioSchema.nullable(),
+    /**
+     * Server CPU per successful response over valid repetitions (median and interval, like
+     * requestsPerSecond); absent in older files and where no repetition recorded it.
+     */
+    serverCpuMicrosPerResponse: StatSummarySchema.nullable().optional(),
+    /**
+     * The baseline's server CPU per response divided by this scenario's: the median over rounds
+     * where both have it (paired by round), with its interval. Above 1: cheaper per response.
+     */
+    efficiencyToBaseline: RatioSchema.nullable().optional(),
     latency: LatencySummarySchema.nullable(),
     /** Jain's index over workers' request and connection shares, median over repetitions. */
     fairnessRequests: z.number().min(0).max(1).nullable(),

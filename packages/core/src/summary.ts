@@ -52,13 +52,32 @@ export function pairedRatio(
   baselineReps: readonly Repetition[],
   confidence = DEFAULT_CONFIDENCE,
 ): RatioEstimate | null {
-  const mine = validRepetitions(reps);
-  const theirs = validRepetitions(baselineReps).filter((r) => r.load.requestsPerSecond > 0);
+  return pairedRatioOf(reps, baselineReps, (r) => r.load.requestsPerSecond, confidence);
+}
+
+/**
+ * The ratio of one figure of valid repetitions (numerator side over denominator side), paired by
+ * round as pairedRatio explains. A repetition whose figure is null takes no part, on either side:
+ * a round pairs only when both have it.
+ */
+export function pairedRatioOf(
+  numeratorReps: readonly Repetition[],
+  denominatorReps: readonly Repetition[],
+  pick: (rep: Repetition) => number | null,
+  confidence = DEFAULT_CONFIDENCE,
+): RatioEstimate | null {
+  const figures = (reps: readonly Repetition[]) =>
+    validRepetitions(reps).flatMap((r) => {
+      const value = pick(r);
+      return value === null ? [] : [{ round: r.round, value }];
+    });
+  const mine = figures(numeratorReps);
+  const theirs = figures(denominatorReps).filter((f) => f.value > 0);
   if (mine.length === 0 || theirs.length === 0) return null;
-  const theirsByRound = new Map(theirs.map((r) => [r.round, r.load.requestsPerSecond]));
+  const theirsByRound = new Map(theirs.map((f) => [f.round, f.value]));
   const pairs = mine
-    .filter((r) => theirsByRound.has(r.round))
-    .map((r) => [r.load.requestsPerSecond, theirsByRound.get(r.round)!] as const);
+    .filter((f) => theirsByRound.has(f.round))
+    .map((f) => [f.value, theirsByRound.get(f.round)!] as const);
   if (pairs.length >= MIN_PAIRS && pairs.length * 2 >= Math.min(mine.length, theirs.length)) {
     return ratioEstimate(
       pairs.map((p) => p[0]),
@@ -67,8 +86,8 @@ export function pairedRatio(
     );
   }
   return ratioEstimate(
-    mine.map((r) => r.load.requestsPerSecond),
-    theirs.map((r) => r.load.requestsPerSecond),
+    mine.map((f) => f.value),
+    theirs.map((f) => f.value),
     { confidence },
   );
 }
@@ -91,7 +110,25 @@ export function ratioToBaseline(
   baselineId: string,
   confidence = DEFAULT_CONFIDENCE,
 ): Ratio | null {
-  const estimate = pairedRatio(reps, baselineReps, confidence);
+  return ratioRecord(pairedRatio(reps, baselineReps, confidence), baselineId);
+}
+
+const serverCpuPerResponse = (r: Repetition): number | null => r.cost?.serverCpuMicrosPerResponse ?? null;
+
+/**
+ * How many times cheaper per response this scenario's server is than the baseline: the
+ * baseline's server CPU per response over this one's, paired by round like ratioToBaseline.
+ */
+export function efficiencyToBaseline(
+  reps: readonly Repetition[],
+  baselineReps: readonly Repetition[],
+  baselineId: string,
+  confidence = DEFAULT_CONFIDENCE,
+): Ratio | null {
+  return ratioRecord(pairedRatioOf(baselineReps, reps, serverCpuPerResponse, confidence), baselineId);
+}
+
+function ratioRecord(estimate: RatioEstimate | null, baselineId: string): Ratio | null {
   if (estimate === null) return null;
   return {
     baseline: baselineId,
@@ -168,11 +205,33 @@ export function summarizeScenario(
     ),
     ratioToBaseline:
       baseline === null ? null : ratioToBaseline(reps, baseline.repetitions, baseline.id, confidence),
+    ...costSummary(reps, baseline, confidence),
     latency: latencySummary(reps, confidence),
     fairnessRequests: perRepetition(jainFairness, (w) => w.requests),
     fairnessConnections: perRepetition(jainFairness, (w) => w.connections),
     busiestShareRequests: perRepetition(busiestShare, (w) => w.requests),
     busiestShareConnections: perRepetition(busiestShare, (w) => w.connections),
+  };
+}
+
+/**
+ * The cost figures of a summary. Absent when no repetition recorded a cost (results written
+ * before costs existed keep their exact shape); null when recorded but never measurable.
+ */
+export function costSummary(
+  reps: readonly Repetition[],
+  baseline: { id: string; repetitions: readonly Repetition[] } | null,
+  confidence = DEFAULT_CONFIDENCE,
+): Pick<ScenarioSummary, 'serverCpuMicrosPerResponse' | 'efficiencyToBaseline'> {
+  if (!reps.some((r) => r.cost !== undefined)) return {};
+  const values = validRepetitions(reps).flatMap((r) => {
+    const v = serverCpuPerResponse(r);
+    return v === null ? [] : [v];
+  });
+  return {
+    serverCpuMicrosPerResponse: statOf(values, confidence),
+    efficiencyToBaseline:
+      baseline === null ? null : efficiencyToBaseline(reps, baseline.repetitions, baseline.id, confidence),
   };
 }
 

@@ -184,3 +184,41 @@ export async function recordProfile(options: {
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** The tracepoint every system call enters through: counting it needs no hardware counter. */
+export const SYSCALL_EVENT = 'raw_syscalls:sys_enter';
+
+/**
+ * `perf stat` counting system calls of every thread of `pids`, in CSV (`-x,`, on stderr). With
+ * -p the command only bounds the window: ending `sleep` early ends the count, and perf prints
+ * what it counted (perf itself ignores SIGINT while it waits, and dies silently on SIGTERM).
+ */
+export function perfStatSyscallArgs(pids: readonly number[], maxSeconds: number): string[] {
+  if (pids.length === 0) throw new Error('perf stat needs at least one pid');
+  return ['stat', '-x,', '-e', SYSCALL_EVENT, '-p', pids.join(','), '--', 'sleep', String(maxSeconds)];
+}
+
+export type PerfCount = { ok: true; count: number } | { ok: false; problem: string };
+
+/**
+ * The count of `event` from `perf stat -x,` output (fields: count, unit, event, running time,
+ * percentage running, ...). `<not counted>` and `<not supported>` say why there is no number;
+ * anything else is perf's own first line of complaint.
+ */
+export function parsePerfStatCount(output: string, event = SYSCALL_EVENT): PerfCount {
+  const lines = output.split('\n').map((line) => line.trim());
+  for (const line of lines) {
+    const fields = line.split(',');
+    if (fields.length < 3 || fields[2] !== event) continue;
+    const value = fields[0] ?? '';
+    if (/^\d+$/.test(value)) return { ok: true, count: Number(value) };
+    if (value.startsWith('<')) {
+      return { ok: false, problem: `perf stat: ${event} ${value.replace(/[<>]/g, '')} for these processes` };
+    }
+    return { ok: false, problem: `perf stat: unreadable count '${value}' for ${event}` };
+  }
+  // perf's usage page follows its complaint; its Error: line, where it writes one, says why.
+  const error = lines.find((line) => line.startsWith('Error:'))?.replace(/^Error:\s*/, '');
+  const said = error ?? lines.find((line) => line !== '' && !line.startsWith('Usage:'));
+  return { ok: false, problem: `perf stat counted nothing: ${said ?? 'no output'}` };
+}

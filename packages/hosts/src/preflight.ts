@@ -85,7 +85,7 @@ export async function preflightHost(host: Host, needs: PreflightNeeds = {}): Pro
       : (result.stderr.trim().split('\n').filter(Boolean).at(-1) ?? `exit ${result.exitCode}`);
     problem(
       host.kind === 'ssh'
-        ? `ssh does not work (${why}); try: ssh ${host.name} true`
+        ? `ssh does not work (${why}); try: ssh ${shellQuote(host.name)} true`
         : `cannot run /bin/sh (${why})`,
     );
     return report;

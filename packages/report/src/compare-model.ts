@@ -6,7 +6,7 @@ import {
   type ScenarioResult,
   UsageError,
 } from '@scaleup/core';
-import { displayResults } from './display.ts';
+import { displayResults, isLowerBound } from './display.ts';
 import { environmentPairs, payloadLabel, reportDate, runPairs } from './model.ts';
 
 /**
@@ -114,7 +114,7 @@ export function comparedCurves(runs: readonly ComparedRun[]): ComparedCurve[] {
           ratio: r.ratio,
           ciLow: r.ciLow,
           ciHigh: r.ciHigh,
-          lowerBound: s.summary?.lowerBound ?? false,
+          lowerBound: isLowerBound(s),
         });
       }
     }

@@ -1,5 +1,14 @@
 import type { Ratio, ResultsFile, ScenarioResult, StatSummary } from '@scaleup/core';
-import { DIGITS, displayText, fmt, intervalText, LABEL_MAX, RATIO_DIGITS, TEXT_MAX } from './format.ts';
+import {
+  COST_DIGITS,
+  DIGITS,
+  displayText,
+  fmt,
+  intervalText,
+  LABEL_MAX,
+  RATIO_DIGITS,
+  TEXT_MAX,
+} from './format.ts';
 
 /**
  * What a headline row says, decided once for every output: the PDF, the page, the Markdown, the
@@ -93,6 +102,51 @@ export function rpsView(s: ScenarioResult, marks: Marks = MARKS) {
   return rps === null
     ? null
     : { stat: rps, ...statText(rps, DIGITS.requestsPerSecond, lowerBoundMark(s, marks)) };
+}
+
+/**
+ * Whether a run carries costs: core writes the cost keys into a summary only when some repetition
+ * recorded one, so results from before costs (the shipped runs) keep their exact reports.
+ */
+export function hasCosts(results: ResultsFile): boolean {
+  return results.scenarios.some(
+    (s) =>
+      s.summary != null &&
+      (s.summary.serverCpuMicrosPerResponse !== undefined || s.summary.efficiencyToBaseline !== undefined),
+  );
+}
+
+/** What a cost means, in the words every report uses; never a lower bound, unlike the ratio. */
+export const EFFICIENCY_NOTE =
+  "efficiency: nginx's server CPU per successful response over this server's, median of per-round ratios (above 1: cheaper); never a lower bound";
+
+/** The server's CPU per successful response (µs): median and its interval, never marked. */
+export function serverCpuView(s: ScenarioResult) {
+  const cost = s.summary?.serverCpuMicrosPerResponse ?? null;
+  return cost === null ? null : { stat: cost, ...statText(cost, COST_DIGITS) };
+}
+
+/**
+ * The efficiency column: the baseline itself, no efficiency (no costs recorded or no pairs), or
+ * the baseline's CPU per response over this one's with its interval. No ≥: what a response costs
+ * a server does not depend on whether the tool kept up.
+ */
+export function efficiencyView(s: ScenarioResult, digits = RATIO_DIGITS): RatioView {
+  const e = s.summary?.efficiencyToBaseline ?? null;
+  if (s.baseline && s.summary?.efficiencyToBaseline !== undefined) return { kind: 'baseline' };
+  if (e === null) return { kind: 'none' };
+  return {
+    kind: 'ratio',
+    ratio: e,
+    figure: figureText(e.ratio, digits),
+    interval: intervalText(e, digits),
+    note: e.paired ? null : 'ratio of medians',
+  };
+}
+
+/** "group: 7 rounds, stopped by target-reached; widest ratio interval ±1.2% (1a)". */
+export function stoppingText(g: ResultsFile['stopping'][number]): string {
+  return `${g.group}: ${g.rounds} rounds, stopped by ${g.stoppedBy}${g.worstHalfWidth === null ? '' : `; widest ratio interval ±${fmt(g.worstHalfWidth * 100, 1)}% (${g.worstResult})`}`;
 }
 
 // Fields that name something (a scenario, a host, a server): shown shorter than other text.

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import type { Metric } from './model.ts';
 
 /**
  * How numbers and text from results.json are written, for every output: the PDF, the page, the
  * Markdown, the workbook and the terminal. Nothing here knows about a file format.
  */
+
+type Metric = 'requestsPerSecond' | 'megabytesPerSecond';
 
 /** Digits of each headline metric in tables (responses/s whole, MB/s to the hundredth). */
 export const DIGITS: Record<Metric, number> = { requestsPerSecond: 0, megabytesPerSecond: 2 };
@@ -12,6 +13,9 @@ export const DIGITS: Record<Metric, number> = { requestsPerSecond: 0, megabytesP
 export const D3_FORMAT: Record<Metric, string> = { requestsPerSecond: ',.0f', megabytesPerSecond: ',.2f' };
 /** Ratios to nginx: three digits in tables. */
 export const RATIO_DIGITS = 3;
+/** Server CPU per response in µs: a tenth of a µs in tables and charts. */
+export const COST_DIGITS = 1;
+export const COST_D3_FORMAT = ',.1f';
 
 export function fmt(value: number | null | undefined, digits = 0): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '–';

@@ -3,20 +3,36 @@ import type { ResultsFile, ScenarioResult, StatSummary } from '@scaleup/core';
 import { type BarDatum, barChartSvg, type LineDatum, lineChartSvg, svgTooltips } from './charts.ts';
 import {
   displayResults,
+  EFFICIENCY_NOTE,
+  efficiencyView,
+  hasCosts,
   LOWER_BOUND_NOTE,
   lowerBoundMark,
   MARKS,
   p99View,
+  type RatioView,
   ratioView,
+  serverCpuView,
+  stoppingText,
   upperBoundMark,
   validText,
 } from './display.ts';
 import type { Exporter } from './exporter.ts';
 import { FONT_FAMILY, fontData } from './font.ts';
-import { confidenceText, D3_FORMAT, DIGITS, exact, fmt, intervalText, METHODOLOGY } from './format.ts';
+import {
+  COST_DIGITS,
+  confidenceText,
+  D3_FORMAT,
+  DIGITS,
+  exact,
+  fmt,
+  intervalText,
+  METHODOLOGY,
+} from './format.ts';
 import {
   buildTable,
   concerns,
+  costCharts,
   describeServer,
   environmentPairs,
   intervalExplanation,
@@ -164,13 +180,29 @@ function statCell(s: StatSummary | null | undefined, digits: number, mark = ''):
   return s == null ? none() : estimateCell(s.median, s, digits, mark);
 }
 
-/** baseline, –, or the ratio with its interval and the note on unpaired rounds. */
-function ratioCell(s: ScenarioResult): Cell {
-  const r = ratioView(s);
+/** baseline, –, or the ratio (or efficiency) as the view writes it: figure, interval, note. */
+function ratioCell(r: RatioView): Cell {
   if (r.kind === 'baseline') return { html: 'baseline', value: 1 };
   if (r.kind === 'none') return none();
-  return withNote(estimateCell(r.ratio.ratio, r.ratio, 3, lowerBoundMark(s)), r.note);
+  return withNote(
+    {
+      html: `<span class="v">${escapeHtml(r.figure)}</span> <span class="ci">${escapeHtml(r.interval)}</span>`,
+      value: r.ratio.ratio,
+    },
+    r.note,
+  );
 }
+
+/** Server CPU per response and the efficiency to nginx (never marked ≥), in a run with costs. */
+function costCells(s: ScenarioResult): Cell[] {
+  if (s.skipped !== null) return [none(), none()];
+  return [statCell(serverCpuView(s)?.stat, COST_DIGITS), ratioCell(efficiencyView(s))];
+}
+
+const COST_COLUMNS: Column[] = [
+  { title: 'Server CPU µs/response', numeric: true },
+  { title: 'Efficiency vs nginx', numeric: true },
+];
 
 function list(items: string[]): string {
   return `<ul>${items.map((i) => `<li>${escapeHtml(i)}</li>`).join('')}</ul>`;
@@ -224,6 +256,33 @@ async function seedCharts(results: ResultsFile): Promise<string[]> {
   return figures;
 }
 
+/** The cost charts (server CPU per response, efficiency to nginx) of a run with costs. */
+async function costFigures(results: ResultsFile, firstIndex: number): Promise<string[]> {
+  const figures: string[] = [];
+  for (const chart of costCharts(results)) {
+    const digits = chart.rule === undefined ? 2 : 4;
+    const data = chart.data.map((d) =>
+      d.value === null
+        ? d
+        : {
+            ...d,
+            tooltip: `${d.category}; ${chart.yTitle}: ${exact(d.value, digits)}${d.ciLow === null || d.ciHigh === null ? '' : `; interval ${exact(d.ciLow, digits)} – ${exact(d.ciHigh, digits)}`}`,
+          },
+    );
+    const svg = await barChartSvg(data, {
+      title: chart.title,
+      yTitle: chart.yTitle,
+      format: chart.format,
+      width: BAR_WIDTH,
+      height: BAR_HEIGHT,
+      categories: chart.categories,
+      ...(chart.rule === undefined ? {} : { rule: chart.rule }),
+    });
+    figures.push(figure(svg, firstIndex + figures.length, chart.title));
+  }
+  return figures;
+}
+
 function barTooltip(s: ScenarioResult, metric: Metric, st: StatSummary): string {
   const digits = EXACT_DIGITS[metric];
   const summary = s.summary!;
@@ -252,12 +311,14 @@ function lineTooltip(chart: LineChartDefinition, d: LineDatum): string {
 
 function summarySection(results: ResultsFile): string {
   const axes = sweptAxes(results);
+  const costs = hasCosts(results);
   // The figures first, so a phone shows them beside the scenario before any scrolling.
   const columns: Column[] = [
     { title: 'Scenario' },
     { title: 'Payload', numeric: true },
     { title: 'Responses/s', numeric: true },
     { title: 'vs nginx', numeric: true },
+    ...(costs ? COST_COLUMNS : []),
     { title: 'MB/s', numeric: true },
     { title: 'p99 (ms)', numeric: true },
     { title: 'CV', numeric: true },
@@ -274,7 +335,8 @@ function summarySection(results: ResultsFile): string {
       s.skipped !== null
         ? { html: 'skipped', value: null, className: 'bad' }
         : statCell(rps, DIGITS.requestsPerSecond, lowerBoundMark(s)),
-      ratioCell(s),
+      ratioCell(ratioView(s)),
+      ...(costs ? costCells(s) : []),
       statCell(summary?.megabytesPerSecond, DIGITS.megabytesPerSecond),
       p99 === null ? none() : { html: p99.text, value: p99.ms },
       rps ? { html: `${fmt(rps.cv * 100, 1)}%`, value: rps.cv } : none(),
@@ -329,15 +391,7 @@ function summarySection(results: ResultsFile): string {
   }
   const stops = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
   if (stops.length > 0) {
-    parts.push(
-      '<h3>Adaptive repetitions</h3>',
-      list(
-        stops.map(
-          (g) =>
-            `${g.group}: ${g.rounds} rounds, stopped by ${g.stoppedBy}${g.worstHalfWidth === null ? '' : `; widest ratio interval ±${fmt(g.worstHalfWidth * 100, 1)}% (${g.worstResult})`}`,
-        ),
-      ),
-    );
+    parts.push('<h3>Adaptive repetitions</h3>', list(stops.map(stoppingText)));
   }
   parts.push(
     '<h3>Servers</h3>',
@@ -399,7 +453,7 @@ async function scalingSection(results: ResultsFile, firstIndex: number): Promise
             text(s.id),
             text(pointLabel(s.point)),
             statCell(summary.requestsPerSecond, 0, lowerBoundMark(s)),
-            ratioCell(s),
+            ratioCell(ratioView(s)),
             c?.speedup ? estimateCell(c.speedup.value, c.speedup, 2) : none(),
             c?.efficiency ? estimateCell(c.efficiency.value, c.efficiency, 2) : none(),
             summary.fairnessRequests == null
@@ -710,13 +764,21 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
   const results = displayResults(input);
   const title = `Scaling a multi-process Node server against nginx on ${machineLabel(results)}`;
   const bars = await seedCharts(results);
-  const scaling = await scalingSection(results, bars.length);
+  const costs = await costFigures(results, bars.length);
+  const scaling = await scalingSection(results, bars.length + costs.length);
   const sections = [
     section(
       'charts',
       'Served responses and megabytes per second',
       `<p class="note">${escapeHtml('Bars: medians over valid repetitions; whiskers: the order-statistic interval of the median (the confidence it reaches is in the table below).')} <span class="hint">Hover a bar for its exact figures.</span></p>\n<div class="charts">${bars.join('\n')}</div>`,
     ),
+    costs.length === 0
+      ? ''
+      : section(
+          'costs',
+          'Cost per response',
+          `<p class="note">${escapeHtml(`Bars: medians over valid repetitions; whiskers: their intervals. ${EFFICIENCY_NOTE[0]!.toUpperCase()}${EFFICIENCY_NOTE.slice(1)}.`)}</p>\n<div class="charts">${costs.join('\n')}</div>`,
+        ),
     summarySection(results),
     scaling,
     warningsSection(results),
@@ -726,6 +788,7 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
   ].filter(Boolean);
   const nav = [
     ['charts', 'Charts'],
+    ...(costs.length > 0 ? [['costs', 'Cost per response']] : []),
     ['summary', 'Medians and ratios'],
     ...(scaling ? [['scaling', 'Scaling']] : []),
     ['warnings', `Warnings (${concerns(results).length})`],

@@ -31,6 +31,9 @@ export { renderComparisonXlsx } from './compare-xlsx.ts';
 export {
   ASCII_MARKS,
   displayResults,
+  EFFICIENCY_NOTE,
+  efficiencyView,
+  hasCosts,
   isLowerBound,
   LOWER_BOUND_NOTE,
   lowerBoundMark,
@@ -39,6 +42,7 @@ export {
   p99View,
   ratioView,
   rpsView,
+  serverCpuView,
   validText,
 } from './display.ts';
 export type { Exporter } from './exporter.ts';

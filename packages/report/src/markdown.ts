@@ -1,7 +1,18 @@
 import type { ResultsFile, ScenarioResult } from '@scaleup/core';
-import { displayResults, p99View, ratioView, rpsView, validText } from './display.ts';
+import {
+  displayResults,
+  EFFICIENCY_NOTE,
+  efficiencyView,
+  hasCosts,
+  p99View,
+  type RatioView,
+  ratioView,
+  rpsView,
+  serverCpuView,
+  validText,
+} from './display.ts';
 import type { Exporter } from './exporter.ts';
-import { fmt, type IntervalEstimate, intervalParts } from './format.ts';
+import { COST_DIGITS, fmt, type IntervalEstimate, intervalParts } from './format.ts';
 import { concerns, hasShortIntervals, payloadLabel } from './model.ts';
 
 /**
@@ -45,19 +56,38 @@ function interval(estimate: IntervalEstimate, digits: number): string {
   return `${range} (${confidence})`;
 }
 
-function scenarioCells(s: ScenarioResult): string[] {
+/** "baseline", "–", or the figure; and its interval column, with the note on unpaired rounds. */
+function ratioCells(r: RatioView): [string, string] {
+  return [
+    r.kind === 'baseline' ? 'baseline' : r.kind === 'none' ? '–' : r.figure,
+    r.kind === 'ratio' ? `${interval(r.ratio, 3)}${r.note === null ? '' : `, ${r.note}`}` : '',
+  ];
+}
+
+/** Server CPU per response and the efficiency to nginx, each with its interval column. */
+function costCells(s: ScenarioResult): string[] {
+  if (s.skipped !== null) return ['', '', '', ''];
+  const cpu = serverCpuView(s);
+  return [
+    cpu === null ? '–' : cpu.figure,
+    cpu === null ? '' : interval(cpu.stat, COST_DIGITS),
+    ...ratioCells(efficiencyView(s)),
+  ];
+}
+
+function scenarioCells(s: ScenarioResult, costs: boolean): string[] {
   const name = `${s.id} ${s.label}`;
   const payload = payloadLabel(s.payloadBytes);
-  if (s.skipped !== null) return [name, payload, 'skipped', '', '', '', '', '–'];
+  const cost = costs ? costCells(s) : [];
+  if (s.skipped !== null) return [name, payload, 'skipped', '', '', '', ...cost, '', '–'];
   const rps = rpsView(s);
-  const r = ratioView(s);
   return [
     name,
     payload,
     rps === null ? '–' : rps.figure,
     rps === null ? '' : interval(rps.stat, 0),
-    r.kind === 'baseline' ? 'baseline' : r.kind === 'none' ? '–' : r.figure,
-    r.kind === 'ratio' ? `${interval(r.ratio, 3)}${r.note === null ? '' : `, ${r.note}`}` : '',
+    ...ratioCells(ratioView(s)),
+    ...cost,
     p99View(s)?.text ?? '–',
     validText(s, true),
   ];
@@ -137,16 +167,19 @@ export function renderMarkdown(input: ResultsFile): string {
   ];
   // Two trailing spaces: a line break inside one paragraph, as hyperfine-style headers read.
   lines.push(header.map(([k, v]) => `**${k}:** ${escapeMarkdown(v)}`).join('  \n'), '');
+  const costs = hasCosts(results);
+  const costHeader = costs ? ['Server CPU µs/response', 'Interval', 'Efficiency vs nginx', 'Interval'] : [];
   lines.push(
-    row(['Scenario', 'Payload', 'Responses/s', 'Interval', 'vs nginx', 'Interval', 'p99 (ms)', 'Valid']),
-    row([':---', '---:', '---:', ':---', '---:', ':---', '---:', '---:']),
+    row(['Scenario', 'Payload', 'Responses/s', 'Interval', 'vs nginx', 'Interval', ...costHeader, 'p99 (ms)', 'Valid']),
+    row([':---', '---:', '---:', ':---', '---:', ':---', ...(costs ? ['---:', ':---', '---:', ':---'] : []), '---:', '---:']),
   );
-  for (const s of results.scenarios) lines.push(row(scenarioCells(s).map(cell)));
+  for (const s of results.scenarios) lines.push(row(scenarioCells(s, costs).map(cell)));
   lines.push('');
   const target = Math.round(results.plan.confidenceTarget * 100);
   const notes = [
     `Medians over valid repetitions. Intervals: distribution-free order-statistic intervals of the median, with the confidence each really reaches (${target}% asked). vs nginx: median over rounds of server / nginx in the same round.`,
     '≥: the load tool was saturated, so the figure is a lower bound.',
+    ...(costs ? [`Efficiency vs ${EFFICIENCY_NOTE.replace(/^efficiency: /, 'nginx: ')}.`] : []),
   ];
   if (hasShortIntervals(results)) {
     notes.push(`*: short of ${target}%, too few valid repetitions for that level.`);

@@ -7,7 +7,9 @@ import {
   type ServerDescription,
   type StatSummary,
 } from '@scaleup/core';
-import type { LineDatum } from './charts.ts';
+import type { BarDatum, LineDatum } from './charts.ts';
+import { EFFICIENCY_NOTE, efficiencyView, hasCosts, isLowerBound, serverCpuView } from './display.ts';
+import { COST_D3_FORMAT } from './format.ts';
 
 /**
  * The seed's table, derived from whatever scenarios a run holds: one row per server
@@ -293,6 +295,8 @@ export function hasShortIntervals(results: ResultsFile): boolean {
       s.summary?.requestsPerSecond,
       s.summary?.megabytesPerSecond,
       s.summary?.ratioToBaseline,
+      s.summary?.serverCpuMicrosPerResponse,
+      s.summary?.efficiencyToBaseline,
     ];
     return estimates.some((e) => e != null && e.confidence < e.confidenceTarget);
   });
@@ -305,6 +309,7 @@ export function intervalExplanation(results: ResultsFile): string {
     `Intervals are distribution-free confidence intervals of the median from order statistics (binomial rank bounds), each with the confidence it really reaches; the level asked for is ${target}%.`,
     'The ratio to nginx is the median over rounds of (server / nginx in the same round), with the same kind of interval over those per-round ratios.',
   ];
+  if (hasCosts(results)) parts.push(`${EFFICIENCY_EXPLANATION}.`);
   if (hasShortIntervals(results)) {
     parts.push(
       `* marks an interval short of ${target}%: with too few valid repetitions even min..max cannot cover the median that often (${target}% needs at least ${minimumRepetitionsFor(results.plan.confidenceTarget)}), so the reached confidence is shown instead of a claimed one.`,
@@ -401,6 +406,63 @@ export const LATENCY_PERCENTILES = [
   ['p99Micros', 'p99'],
   ['p999Micros', 'p99.9'],
 ] as const;
+
+export interface BarChartDefinition {
+  title: string;
+  yTitle: string;
+  format: string;
+  categories: string[];
+  data: BarDatum[];
+  /** A dashed reference line (1.0: as cheap per response as nginx). */
+  rule?: number;
+}
+
+/**
+ * The cost charts of a run with costs, as data every exporter draws the same way: per payload,
+ * the server's CPU per response (median, whiskers: its interval) for every server, then the
+ * efficiency to nginx with its interval for every other server, against a dashed 1.0. None for
+ * a run without costs.
+ */
+export function costCharts(results: ResultsFile): BarChartDefinition[] {
+  if (!hasCosts(results)) return [];
+  const table = buildTable(results);
+  const charts: BarChartDefinition[] = [];
+  for (const payload of table.payloads) {
+    const cpu = table.rows.map((row): BarDatum => {
+      const s = row.cells.get(payload);
+      const st = s === undefined ? null : (serverCpuView(s)?.stat ?? null);
+      return { category: row.label, value: st?.median ?? null, ciLow: st?.ciLow ?? null, ciHigh: st?.ciHigh ?? null };
+    });
+    charts.push({
+      title: `Server CPU per response (µs, ${payloadLabel(payload)} payload)`,
+      yTitle: 'server CPU µs',
+      format: COST_D3_FORMAT,
+      categories: table.rows.map((r) => r.label),
+      data: cpu,
+    });
+  }
+  for (const payload of table.payloads) {
+    const rows = table.rows.filter((row) => !row.cells.get(payload)?.baseline);
+    const data = rows.map((row): BarDatum => {
+      const s = row.cells.get(payload);
+      const view = s === undefined ? null : efficiencyView(s);
+      const e = view?.kind === 'ratio' ? view.ratio : null;
+      return { category: row.label, value: e?.ratio ?? null, ciLow: e?.ciLow ?? null, ciHigh: e?.ciHigh ?? null };
+    });
+    charts.push({
+      title: `Efficiency to nginx (${payloadLabel(payload)} payload)`,
+      yTitle: 'efficiency vs nginx',
+      format: ',.2f',
+      categories: rows.map((r) => r.label),
+      data,
+      rule: 1,
+    });
+  }
+  return charts;
+}
+
+/** The efficiency explanation without its label, for the paragraphs that explain intervals. */
+const EFFICIENCY_EXPLANATION = `The ${EFFICIENCY_NOTE.replace(/^efficiency: /, 'efficiency to nginx is ')}`;
 
 export interface LineChartDefinition {
   key: 'workers' | 'efficiency' | 'fairness' | 'connections' | 'p99';
@@ -533,7 +595,7 @@ function connectionCharts(concurrency: ConcurrencyCurve[]): LineChartDefinition[
         y: st === null ? null : st.median * scale,
         low: st === null ? null : st.ciLow * scale,
         high: st === null ? null : st.ciHigh * scale,
-        lowerBound: p.result.summary?.lowerBound ?? false,
+        lowerBound: isLowerBound(p.result),
       };
     });
   charts.push({

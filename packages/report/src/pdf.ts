@@ -3,10 +3,15 @@ import { median } from '@scaleup/core';
 import { type BarDatum, barChartSvg, lineChartSvg } from './charts.ts';
 import {
   displayResults,
+  EFFICIENCY_NOTE,
+  efficiencyView,
+  hasCosts,
   LOWER_BOUND_NOTE,
   type RatioView,
   ratioView,
   rpsView,
+  serverCpuView,
+  stoppingText,
   upperBoundMark,
   validText,
 } from './display.ts';
@@ -16,6 +21,7 @@ import { D3_FORMAT, fmt, fmtCi, METHODOLOGY } from './format.ts';
 import {
   buildTable,
   concerns,
+  costCharts,
   describeServer,
   environmentPairs,
   HOST_COLUMNS,
@@ -110,7 +116,14 @@ function ratioCell(r: RatioView): string {
   return `${r.figure}\n${r.interval}${r.note === null ? '' : ` (${r.note})`}`;
 }
 
-function scenarioRows(results: ResultsFile): string[][] {
+/** Server CPU per response and the efficiency to nginx (never marked ≥), in a run with costs. */
+function costCells(s: ScenarioResult): string[] {
+  if (s.skipped !== null) return ['–', '–'];
+  const cpu = serverCpuView(s);
+  return [cpu === null ? '–' : `${cpu.figure}\n${cpu.interval}`, ratioCell(efficiencyView(s))];
+}
+
+function scenarioRows(results: ResultsFile, costs: boolean): string[][] {
   return results.scenarios.map((s) => {
     const rps = rpsView(s);
     const mbps = s.summary?.megabytesPerSecond ?? null;
@@ -122,9 +135,41 @@ function scenarioRows(results: ResultsFile): string[][] {
       rps === null ? '–\n' : `${rps.figure}\n${rps.interval}`,
       `${fmt(mbps?.median, 2)}\n${fmtCi(mbps?.ciLow, mbps?.ciHigh, 2)}`,
       ratioCell(ratioView(s)),
+      ...(costs ? costCells(s) : []),
       rps ? `${fmt(rps.stat.cv * 100, 1)}%` : '–',
     ];
   });
+}
+
+/** After the seed's page, in a run with costs: what a response costs each server, as bars. */
+export async function costPage(doc: PDFKit.PDFDocument, results: ResultsFile): Promise<void> {
+  const charts = costCharts(results);
+  if (charts.length === 0) return;
+  doc.addPage();
+  heading(doc, 'Cost per response: server CPU and efficiency to nginx');
+  paragraph(
+    doc,
+    `Bars: medians over valid repetitions; whiskers: their intervals. ${EFFICIENCY_NOTE[0]!.toUpperCase()}${EFFICIENCY_NOTE.slice(1)}.`,
+    8,
+  );
+  const top = doc.y + 4;
+  const columns = Math.max(1, charts.length / 2);
+  const gap = 12;
+  const width = (contentWidth(doc) - gap * (columns - 1)) / columns;
+  const height = (doc.page.height - MARGIN - 14 - top - gap) / 2;
+  for (const [i, chart] of charts.entries()) {
+    const svg = await barChartSvg(chart.data, {
+      title: chart.title,
+      yTitle: chart.yTitle,
+      format: chart.format,
+      width,
+      height,
+      categories: chart.categories,
+      ...(chart.rule === undefined ? {} : { rule: chart.rule }),
+    });
+    const x = MARGIN + (i % columns) * (width + gap);
+    drawSvg(doc, svg, x, top + Math.floor(i / columns) * (height + gap), width, height);
+  }
 }
 
 function workerRows(s: ScenarioResult): string[][] {
@@ -283,6 +328,7 @@ export async function renderPdf(input: ResultsFile): Promise<Uint8Array> {
     date: reportDate(results),
   });
   await chartsPage(doc, results, buildTable(results));
+  await costPage(doc, results);
   await scalingPage(doc, results);
   headlinePage(doc, results);
   workPage(doc, results);
@@ -292,6 +338,7 @@ export async function renderPdf(input: ResultsFile): Promise<Uint8Array> {
 
 /** The medians, intervals and ratios of every scenario, then what is known about each. */
 function headlinePage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
+  const costs = hasCosts(results);
   doc.addPage();
   heading(doc, 'Medians, intervals and ratios to nginx');
   paragraph(
@@ -308,9 +355,15 @@ function headlinePage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
       { title: 'Responses/s', weight: 1.8, align: 'right' },
       { title: 'MB/s', weight: 1.6, align: 'right' },
       { title: 'Ratio to nginx', weight: 1.6, align: 'right' },
+      ...(costs
+        ? [
+            { title: 'Server CPU µs/response', weight: 1.5, align: 'right' as const },
+            { title: 'Efficiency vs nginx', weight: 1.6, align: 'right' as const },
+          ]
+        : []),
       { title: 'CV', weight: 0.7, align: 'right' },
     ],
-    scenarioRows(results),
+    scenarioRows(results, costs),
   );
   const skipped = results.scenarios.filter((s) => s.skipped !== null);
   if (skipped.length) {
@@ -332,11 +385,6 @@ function headlinePage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
     results.scenarios.map((s) => `${s.id}: ${describeServer(s.server)}${s.url ? ` at ${s.url}` : ''}`),
     8,
   );
-}
-
-/** "group: 7 rounds, stopped by target-reached; widest ratio interval ±1.2% (1a)". */
-export function stoppingText(g: ResultsFile['stopping'][number]): string {
-  return `${g.group}: ${g.rounds} rounds, stopped by ${g.stoppedBy}${g.worstHalfWidth === null ? '' : `; widest ratio interval ±${fmt(g.worstHalfWidth * 100, 1)}% (${g.worstResult})`}`;
 }
 
 function latencyTable(doc: PDFKit.PDFDocument, results: ResultsFile): void {

@@ -1,5 +1,6 @@
 import type { ResultsFile, ScalingCurve, ScenarioResult } from '@scaleup/core';
 import type ExcelJS from 'exceljs';
+import { isLowerBound } from './display.ts';
 import { confidenceText } from './format.ts';
 import { type ConcurrencyCurve, concurrencyCurves, curveLabel, payloadLabel, sweptAxes } from './model.ts';
 import type { LineChartSpec } from './xlsx-charts.ts';
@@ -60,7 +61,7 @@ const SCALING_COLUMNS: Column<ScalingRow>[] = [
     format: '0.000',
     value: ({ s }) => ms(s.summary?.latency?.p99Micros?.median ?? null),
   },
-  { header: 'Lower bound (tool saturated)', value: ({ s }) => s.summary?.lowerBound ?? null },
+  { header: 'Lower bound (tool saturated)', value: ({ s }) => (s.summary === null ? null : isLowerBound(s)) },
   { header: 'Skipped', value: ({ s }) => s.skipped },
 ];
 

@@ -8,10 +8,12 @@ import { readZip, writeZip } from './zip.ts';
  * list of columns, each declaring its header, its number format and how a row gives its value.
  */
 
-export const FORMATS: Record<Metric | 'ratio', string> = {
+export const FORMATS: Record<Metric | 'ratio' | 'cost', string> = {
   requestsPerSecond: '#,##0',
   megabytesPerSecond: '#,##0.00',
   ratio: '0.000',
+  /** Server CPU µs per response. */
+  cost: '#,##0.0',
 };
 
 export type Cell = string | number | boolean | null;

@@ -1,5 +1,6 @@
 import type { ResultsFile, ScenarioResult } from '@scaleup/core';
 import type ExcelJS from 'exceljs';
+import { efficiencyView, hasCosts, isLowerBound, serverCpuView } from './display.ts';
 import { confidenceText } from './format.ts';
 import { describeServer, LATENCY_PERCENTILES, pointLabel } from './model.ts';
 import { addColumns, type Column, ms } from './xlsx-sheet.ts';
@@ -12,6 +13,7 @@ type ProcessCpu = Repetition['serverCpu'][number];
 
 const INTEGER = '#,##0';
 const HUNDREDTHS = '#,##0.00';
+const TENTHS = '#,##0.0';
 const THOUSANDTHS = '0.000';
 const PERCENT = '0.0%';
 
@@ -98,8 +100,49 @@ const SCENARIO_COLUMNS: Column<ScenarioResult>[] = [
     value: (s) => s.summary?.busiestShareConnections ?? null,
   },
   { header: 'Tool-saturated reps', value: (s) => s.summary?.toolSaturatedRepetitions ?? null },
-  { header: 'Lower bound (tool saturated)', value: (s) => s.summary?.lowerBound ?? null },
+  { header: 'Lower bound (tool saturated)', value: (s) => (s.summary === null ? null : isLowerBound(s)) },
 ];
+
+const costOf = (s: ScenarioResult) => serverCpuView(s)?.stat ?? null;
+const efficiencyOf = (s: ScenarioResult) => {
+  const view = efficiencyView(s);
+  return view.kind === 'ratio' ? view.ratio : null;
+};
+
+/** A run with costs: what a response cost the server, and the efficiency to nginx (never ≥). */
+const COST_COLUMNS: Column<ScenarioResult>[] = [
+  { header: 'Server CPU µs/response median', format: TENTHS, value: (s) => costOf(s)?.median ?? null },
+  { header: 'Server CPU µs/response CI low', format: TENTHS, value: (s) => costOf(s)?.ciLow ?? null },
+  { header: 'Server CPU µs/response CI high', format: TENTHS, value: (s) => costOf(s)?.ciHigh ?? null },
+  {
+    header: 'Server CPU µs/response CI confidence',
+    value: (s) => (costOf(s) ? confidenceText(costOf(s)!) : null),
+  },
+  {
+    header: 'Efficiency to nginx',
+    format: THOUSANDTHS,
+    value: (s) => (efficiencyView(s).kind === 'baseline' ? 'baseline' : (efficiencyOf(s)?.ratio ?? null)),
+  },
+  { header: 'Efficiency CI low', format: THOUSANDTHS, value: (s) => efficiencyOf(s)?.ciLow ?? null },
+  { header: 'Efficiency CI high', format: THOUSANDTHS, value: (s) => efficiencyOf(s)?.ciHigh ?? null },
+  {
+    header: 'Efficiency CI confidence',
+    value: (s) => (efficiencyOf(s) ? confidenceText(efficiencyOf(s)!) : null),
+  },
+  { header: 'Efficiency paired', value: (s) => efficiencyOf(s)?.paired ?? null },
+];
+
+type Cost = NonNullable<Repetition['cost']>;
+
+/** Each repetition's own costs per successful response, in a run that recorded them. */
+const REPETITION_COST_COLUMNS: Column<RepRow>[] = (
+  [
+    ['serverCpuMicrosPerResponse', 'Server CPU µs/response', TENTHS],
+    ['toolCpuMicrosPerResponse', 'Tool CPU µs/response', TENTHS],
+    ['serverSyscallsPerResponse', 'Server syscalls/response', HUNDREDTHS],
+    ['serverContextSwitchesPerResponse', 'Server context switches/response', THOUSANDTHS],
+  ] as const satisfies readonly (readonly [keyof Cost, string, string])[]
+).map(([key, header, format]) => ({ header, format, value: ({ rep }) => rep.cost?.[key] ?? null }));
 
 const LATENCY_PARTS = [
   ['median', 'median'],
@@ -234,7 +277,8 @@ function repetitionsOf(results: ResultsFile): RepRow[] {
 
 /** Scenarios and Latency: one row per scenario. */
 export function addScenarioSheets(workbook: ExcelJS.Workbook, results: ResultsFile): void {
-  addColumns(workbook, 'Scenarios', SCENARIO_COLUMNS, results.scenarios);
+  const costs = hasCosts(results) ? COST_COLUMNS : [];
+  addColumns(workbook, 'Scenarios', [...SCENARIO_COLUMNS, ...costs], results.scenarios);
   addColumns(
     workbook,
     'Latency',
@@ -246,7 +290,8 @@ export function addScenarioSheets(workbook: ExcelJS.Workbook, results: ResultsFi
 /** Repetitions, Workers and Process CPU: one row per round, worker or process. */
 export function addMeasurementSheets(workbook: ExcelJS.Workbook, results: ResultsFile): void {
   const reps = repetitionsOf(results);
-  addColumns(workbook, 'Repetitions', REPETITION_COLUMNS, reps);
+  const costs = reps.some(({ rep }) => rep.cost !== undefined) ? REPETITION_COST_COLUMNS : [];
+  addColumns(workbook, 'Repetitions', [...REPETITION_COLUMNS, ...costs], reps);
   addColumns(
     workbook,
     'Workers',

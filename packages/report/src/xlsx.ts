@@ -1,6 +1,6 @@
 import type { ResultsFile } from '@scaleup/core';
 import type ExcelJS from 'exceljs';
-import { displayResults } from './display.ts';
+import { displayResults, efficiencyView, hasCosts, serverCpuView } from './display.ts';
 import type { Exporter } from './exporter.ts';
 import { confidenceText } from './format.ts';
 import {
@@ -24,7 +24,16 @@ import {
 } from './model.ts';
 import type { BarChartSpec } from './xlsx-charts.ts';
 import { scalingSheet } from './xlsx-scaling.ts';
-import { addTable, type Cell, FORMATS, finishWorkbook, newWorkbook, sheetRef } from './xlsx-sheet.ts';
+import {
+  addColumns,
+  addTable,
+  type Cell,
+  type Column,
+  FORMATS,
+  finishWorkbook,
+  newWorkbook,
+  sheetRef,
+} from './xlsx-sheet.ts';
 import { addMeasurementSheets, addScenarioSheets } from './xlsx-sheets.ts';
 
 export { SCALING_SHEET } from './xlsx-scaling.ts';
@@ -34,11 +43,55 @@ function chartSheetName(metric: Metric, payload: number): string {
   return `${what}, ${payloadLabel(payload)}`.slice(0, 31);
 }
 
+type Row = ResultsTable['rows'][number];
+
 interface DataColumns {
-  header: string[];
-  rows: Cell[][];
-  formats: Record<number, string>;
+  columns: Column<Row>[];
   charts: BarChartSpec[];
+}
+
+/** Columns for the charts' error bars: Excel wants distances from the bar, not bounds. */
+function whiskerColumns(metric: Metric, payload: number): [Column<Row>, Column<Row>] {
+  const what = `${metricLabel(metric)} ${payloadLabel(payload)}`;
+  const st = (row: Row) => stat(row.cells.get(payload), metric);
+  return [
+    {
+      header: `${what}: chart whisker below`,
+      format: FORMATS[metric],
+      value: (row) => {
+        const s = st(row);
+        return s ? s.median - s.ciLow : null;
+      },
+    },
+    {
+      header: `${what}: chart whisker above`,
+      format: FORMATS[metric],
+      value: (row) => {
+        const s = st(row);
+        return s ? s.ciHigh - s.median : null;
+      },
+    },
+  ];
+}
+
+/** The coverage each interval really reaches ('*': short of the level asked, too few repetitions). */
+function confidenceColumns(payload: number): Column<Row>[] {
+  return [
+    {
+      header: `Responses/s ${payloadLabel(payload)}: CI confidence`,
+      value: (row) => {
+        const st = stat(row.cells.get(payload), 'requestsPerSecond');
+        return st ? confidenceText(st) : null;
+      },
+    },
+    {
+      header: `Ratio to nginx ${payloadLabel(payload)}: CI confidence`,
+      value: (row) => {
+        const r = ratio(row.cells.get(payload));
+        return r ? confidenceText(r) : null;
+      },
+    },
+  ];
 }
 
 /**
@@ -46,101 +99,126 @@ interface DataColumns {
  * (responses/s and MB/s at each payload, the seed's chart titles), then their confidence
  * intervals, then the ratio to nginx on this machine.
  */
-export function dataColumns(table: ResultsTable): DataColumns {
-  const header = ['Server'];
-  const formats: Record<number, string> = {};
-  const columns: ((row: ResultsTable['rows'][number]) => Cell)[] = [];
-  const headline: { metric: Metric; payload: number; column: number }[] = [];
+export function dataColumns(table: ResultsTable, costs = false): DataColumns {
+  const columns: Column<Row>[] = [{ header: 'Server', value: (row) => row.label }];
+  const headline: { metric: Metric; payload: number; column: number; whisker: number }[] = [];
   for (const metric of METRICS) {
     for (const payload of table.payloads) {
-      headline.push({ metric, payload, column: header.length });
-      formats[header.length] = FORMATS[metric];
-      header.push(metricTitle(metric, payload));
-      columns.push((row) => stat(row.cells.get(payload), metric)?.median ?? null);
+      headline.push({ metric, payload, column: columns.length, whisker: 0 });
+      columns.push({
+        header: metricTitle(metric, payload),
+        format: FORMATS[metric],
+        value: (row) => stat(row.cells.get(payload), metric)?.median ?? null,
+      });
     }
   }
   for (const metric of METRICS) {
     for (const payload of table.payloads) {
       for (const bound of ['ciLow', 'ciHigh'] as const) {
-        formats[header.length] = FORMATS[metric];
-        header.push(
-          `${metricLabel(metric)} ${payloadLabel(payload)}: CI ${bound === 'ciLow' ? 'low' : 'high'}`,
-        );
-        columns.push((row) => stat(row.cells.get(payload), metric)?.[bound] ?? null);
+        columns.push({
+          header: `${metricLabel(metric)} ${payloadLabel(payload)}: CI ${bound === 'ciLow' ? 'low' : 'high'}`,
+          format: FORMATS[metric],
+          value: (row) => stat(row.cells.get(payload), metric)?.[bound] ?? null,
+        });
       }
     }
   }
   for (const payload of table.payloads) {
     for (const part of ['ratio', 'ciLow', 'ciHigh'] as const) {
-      formats[header.length] = FORMATS.ratio;
-      header.push(
-        `Ratio to nginx ${payloadLabel(payload)}${part === 'ratio' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
-      );
-      columns.push((row) => ratio(row.cells.get(payload))?.[part] ?? null);
+      columns.push({
+        header: `Ratio to nginx ${payloadLabel(payload)}${part === 'ratio' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
+        format: FORMATS.ratio,
+        value: (row) => ratio(row.cells.get(payload))?.[part] ?? null,
+      });
     }
   }
-  // The coverage each interval really reaches ('*': short of the level asked, too few repetitions).
-  for (const payload of table.payloads) {
-    header.push(`Responses/s ${payloadLabel(payload)}: CI confidence`);
-    columns.push((row) => {
-      const st = stat(row.cells.get(payload), 'requestsPerSecond');
-      return st ? confidenceText(st) : null;
-    });
-    header.push(`Ratio to nginx ${payloadLabel(payload)}: CI confidence`);
-    columns.push((row) => {
-      const r = ratio(row.cells.get(payload));
-      return r ? confidenceText(r) : null;
-    });
-  }
-  // Whisker lengths for the charts' error bars: Excel wants distances from the bar, not bounds.
-  const whiskers = new Map<string, { minus: number; plus: number }>();
-  for (const { metric, payload } of headline) {
-    const what = `${metricLabel(metric)} ${payloadLabel(payload)}`;
-    whiskers.set(`${metric}:${payload}`, { minus: header.length, plus: header.length + 1 });
-    formats[header.length] = FORMATS[metric];
-    header.push(`${what}: chart whisker below`);
-    columns.push((row) => {
-      const s = stat(row.cells.get(payload), metric);
-      return s ? s.median - s.ciLow : null;
-    });
-    formats[header.length] = FORMATS[metric];
-    header.push(`${what}: chart whisker above`);
-    columns.push((row) => {
-      const s = stat(row.cells.get(payload), metric);
-      return s ? s.ciHigh - s.median : null;
-    });
+  for (const payload of table.payloads) columns.push(...confidenceColumns(payload));
+  for (const h of headline) {
+    h.whisker = columns.length;
+    columns.push(...whiskerColumns(h.metric, h.payload));
   }
   for (const payload of table.payloads) {
-    header.push(`Valid repetitions ${payloadLabel(payload)}`);
-    columns.push((row) => {
-      const s = row.cells.get(payload);
-      if (s === undefined) return null;
-      return s.skipped !== null ? 'skipped' : (s.summary?.validRepetitions ?? 0);
-    });
-  }
-  const rows = table.rows.map((row) => [row.label, ...columns.map((f) => f(row))]);
-  const lastRow = 1 + table.rows.length;
-  const charts = headline.map(({ metric, payload, column }): BarChartSpec => {
-    const stats = table.rows.map((row) => stat(row.cells.get(payload), metric));
-    const whisker = whiskers.get(`${metric}:${payload}`)!;
-    return {
-      sheetName: chartSheetName(metric, payload),
-      title: metricTitle(metric, payload),
-      seriesNameRef: sheetRef(DATA_SHEET, column, 1),
-      categoriesRef: sheetRef(DATA_SHEET, 0, 2, lastRow),
-      valuesRef: sheetRef(DATA_SHEET, column, 2, lastRow),
-      categories: table.rows.map((r) => r.label),
-      values: stats.map((s) => s?.median ?? null),
-      errors: {
-        minusRef: sheetRef(DATA_SHEET, whisker.minus, 2, lastRow),
-        plusRef: sheetRef(DATA_SHEET, whisker.plus, 2, lastRow),
-        minus: stats.map((s) => (s ? s.median - s.ciLow : null)),
-        plus: stats.map((s) => (s ? s.ciHigh - s.median : null)),
+    columns.push({
+      header: `Valid repetitions ${payloadLabel(payload)}`,
+      value: (row) => {
+        const s = row.cells.get(payload);
+        if (s === undefined) return null;
+        return s.skipped !== null ? 'skipped' : (s.summary?.validRepetitions ?? 0);
       },
-      formatCode: FORMATS[metric],
-    };
-  });
-  return { header, rows, formats, charts };
+    });
+  }
+  // Last, so a run with costs keeps every other column where a run without them has it.
+  if (costs) for (const payload of table.payloads) columns.push(...costColumns(payload));
+  return { columns, charts: headline.map((h) => barChart(table, h)) };
+}
+
+/** Server CPU per response and the efficiency to nginx at a payload, each with its interval. */
+function costColumns(payload: number): Column<Row>[] {
+  const at = payloadLabel(payload);
+  const cpu = (row: Row) => {
+    const s = row.cells.get(payload);
+    return s === undefined ? null : (serverCpuView(s)?.stat ?? null);
+  };
+  const efficiency = (row: Row) => {
+    const s = row.cells.get(payload);
+    const view = s === undefined ? null : efficiencyView(s);
+    return view?.kind === 'ratio' ? view.ratio : null;
+  };
+  return [
+    ...(['median', 'ciLow', 'ciHigh'] as const).map(
+      (part): Column<Row> => ({
+        header: `Server CPU µs/response ${at}${part === 'median' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
+        format: FORMATS.cost,
+        value: (row) => cpu(row)?.[part] ?? null,
+      }),
+    ),
+    {
+      header: `Server CPU µs/response ${at}: CI confidence`,
+      value: (row) => {
+        const st = cpu(row);
+        return st ? confidenceText(st) : null;
+      },
+    },
+    ...(['ratio', 'ciLow', 'ciHigh'] as const).map(
+      (part): Column<Row> => ({
+        header: `Efficiency to nginx ${at}${part === 'ratio' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
+        format: FORMATS.ratio,
+        value: (row) => efficiency(row)?.[part] ?? null,
+      }),
+    ),
+    {
+      header: `Efficiency to nginx ${at}: CI confidence`,
+      value: (row) => {
+        const e = efficiency(row);
+        return e ? confidenceText(e) : null;
+      },
+    },
+  ];
+}
+
+/** A native bar chart bound to a headline column of the Data sheet and its whisker columns. */
+function barChart(
+  table: ResultsTable,
+  { metric, payload, column, whisker }: { metric: Metric; payload: number; column: number; whisker: number },
+): BarChartSpec {
+  const lastRow = 1 + table.rows.length;
+  const stats = table.rows.map((row) => stat(row.cells.get(payload), metric));
+  return {
+    sheetName: chartSheetName(metric, payload),
+    title: metricTitle(metric, payload),
+    seriesNameRef: sheetRef(DATA_SHEET, column, 1),
+    categoriesRef: sheetRef(DATA_SHEET, 0, 2, lastRow),
+    valuesRef: sheetRef(DATA_SHEET, column, 2, lastRow),
+    categories: table.rows.map((r) => r.label),
+    values: stats.map((s) => s?.median ?? null),
+    errors: {
+      minusRef: sheetRef(DATA_SHEET, whisker, 2, lastRow),
+      plusRef: sheetRef(DATA_SHEET, whisker + 1, 2, lastRow),
+      minus: stats.map((s) => (s ? s.median - s.ciLow : null)),
+      plus: stats.map((s) => (s ? s.ciHigh - s.median : null)),
+    },
+    formatCode: FORMATS[metric],
+  };
 }
 
 export async function renderXlsx(input: ResultsFile): Promise<Uint8Array> {
@@ -158,8 +236,8 @@ export async function renderXlsx(input: ResultsFile): Promise<Uint8Array> {
 
 /** The seed's sheet: the headline table, then the notes a reader needs to trust it. */
 function dataSheet(workbook: ExcelJS.Workbook, results: ResultsFile, table: ResultsTable): DataColumns {
-  const data = dataColumns(table);
-  const sheet = addTable(workbook, DATA_SHEET, data.header, data.rows, data.formats);
+  const data = dataColumns(table, hasCosts(results));
+  const sheet = addColumns(workbook, DATA_SHEET, data.columns, table.rows);
   sheet.getColumn(1).width = Math.max(24, ...table.rows.map((r) => r.label.length + 2));
   const notes = [
     `Machine: ${machineLabel(results)}; run ${results.run.id}, ${results.run.startedAt}; profile ${results.run.profile}, suite ${results.run.suite}.`,

@@ -3,6 +3,7 @@ import type { TimeBudget } from '../budget.ts';
 import type { CpuQuotaGroup } from '../cgroup.ts';
 import type { BenchOptions, LoadToolPort, RunnerDeps } from '../ports.ts';
 import type { RunProgress } from '../progress.ts';
+import type { SyscallCounter } from '../server-cost.ts';
 import type { ServerPlace } from '../servers.ts';
 import type { ResultsStore } from '../store.ts';
 
@@ -33,4 +34,6 @@ export interface RunContext {
   readonly progress: RunProgress;
   readonly budget: TimeBudget | null;
   readonly now: () => Date;
+  /** Counts the servers' system calls per repetition, on their host. */
+  readonly syscalls: SyscallCounter;
 }

@@ -1,7 +1,15 @@
-import type { LoadSpec, ProcessCpuSample, Repetition, ResponseForm, TcpCounters } from '@scaleup/core';
+import {
+  type LoadSpec,
+  type ProcessCpuSample,
+  type Repetition,
+  type ResponseForm,
+  repetitionCost,
+  type TcpCounters,
+} from '@scaleup/core';
 import { parseProcessCpu } from '@scaleup/core/io';
 import { tcpCounterDelta, tcpCountersFrom } from '../kernel.ts';
 import type { LoadProgress, LoadToolPort } from '../ports.ts';
+import { contextSwitchDelta, readContextSwitches, type SyscallCounter } from '../server-cost.ts';
 import type { ServerUnderTest } from '../servers.ts';
 import { judgeRepetition } from '../verdict.ts';
 
@@ -81,6 +89,13 @@ export interface MeasureInput {
   signal: AbortSignal;
   now: () => Date;
   onProgress: (progress: LoadProgress) => void;
+  /** Counts the server's system calls during the load; null: not counted. */
+  syscalls: SyscallCounter | null;
+}
+
+/** The longest a load run can last: what bounds the system call count's window. */
+function windowBoundSeconds(spec: LoadSpec): number {
+  return (spec.durationSeconds ?? 0) + spec.timeoutSeconds + 60;
 }
 
 /**
@@ -91,24 +106,34 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
   const { server } = input;
   const startedAt = input.now().toISOString();
   const processes = await server.processes();
-  const [cpuBefore, tcpBefore, workersBefore, timesBefore] = await Promise.all([
+  const pids = processes.map((p) => p.pid);
+  const [cpuBefore, tcpBefore, workersBefore, timesBefore, switchesBefore] = await Promise.all([
     sampleCpu(server, processes),
     readTcp(server),
     server.workerCounters(),
     readCpuTimes(server),
+    readContextSwitches((path) => server.readFile(path), pids),
   ]);
+  const syscallWindow = (await input.syscalls?.start(pids, windowBoundSeconds(input.spec))) ?? null;
   const wallStart = process.hrtime.bigint();
   const stopTicker = progressTicker(server, wallStart, input.onProgress);
   // The whole latency distribution served any merge; results.json keeps the percentiles.
   const { latencyHistogram: _, ...load } = await input.tool
     .run(input.spec, { rawOutputPath: input.rawOutputPath, signal: input.signal })
+    .catch(async (error: unknown) => {
+      // A failed run must not leave perf counting until its bound.
+      await syscallWindow?.stop();
+      throw error;
+    })
     .finally(stopTicker);
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
-  const [cpuAfter, tcpAfter, workersAfter, timesAfter] = await Promise.all([
+  const syscalls = syscallWindow === null ? null : (await syscallWindow.stop()).count;
+  const [cpuAfter, tcpAfter, workersAfter, timesAfter, switchesAfter] = await Promise.all([
     sampleCpu(server, processes),
     readTcp(server),
     server.workerCounters(),
     readCpuTimes(server),
+    readContextSwitches((path) => server.readFile(path), pids),
   ]);
   const elapsedJiffies =
     timesBefore === null || timesAfter === null ? 0 : timesAfter.total - timesBefore.total;
@@ -153,6 +178,12 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
     workers,
     tcp: tcpBefore !== null && tcpAfter !== null ? tcpCounterDelta(tcpBefore, tcpAfter) : null,
     stealFraction,
+    cost: repetitionCost({
+      load,
+      serverCpu,
+      serverContextSwitches: contextSwitchDelta(switchesBefore, switchesAfter),
+      serverSyscalls: syscalls,
+    }),
     verdict: judgeRepetition({
       load,
       expectedBodyBytes: input.payloadBytes,

@@ -102,6 +102,7 @@ async function measureInstance(
     signal: options.signal,
     now: context.now,
     onProgress: (p) => options.onEvent({ type: 'rep-progress', scenarioId: instance.id, round, progress: p }),
+    syscalls: context.syscalls,
   });
   checkAbort(options.signal);
   result.repetitions.push(repetition);

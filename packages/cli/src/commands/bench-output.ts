@@ -5,6 +5,8 @@ import {
   displayName,
   displayResults,
   displayText,
+  EFFICIENCY_NOTE,
+  efficiencyView,
   intervalText,
   isLowerBound,
   isShort,
@@ -101,11 +103,24 @@ function summaryRow(s: ResultsFile['scenarios'][number]): string[] {
     mbps === null ? '-' : twoDecimals.format(mbps.median),
     ratio.kind === 'baseline' ? 'baseline' : ratio.kind === 'none' ? '-' : `${ratio.figure}x`,
     ratio.kind === 'ratio' ? ratio.interval : '',
+    ...efficiencyCells(s),
     p99View(s, ASCII_MARKS)?.text ?? '',
     validText(s, true),
     s.summary.fairnessRequests === null ? '' : s.summary.fairnessRequests.toFixed(3),
   ];
 }
+
+/**
+ * Server CPU per response against the baseline's, beside the throughput ratio: never a lower
+ * bound, since it holds whoever saturated. Results without costs show no such columns.
+ */
+function efficiencyCells(s: ResultsFile['scenarios'][number]): string[] {
+  if (s.summary?.efficiencyToBaseline === undefined) return [];
+  const e = efficiencyView(s, 2);
+  return e.kind === 'baseline' ? ['baseline', ''] : e.kind === 'none' ? ['-', ''] : [`${e.figure}x`, e.interval];
+}
+
+const EFFICIENCY_HEADER = ['efficiency', 'interval'];
 
 const SUMMARY_HEADER = [
   'scenario',
@@ -136,6 +151,9 @@ function summaryNotes(results: ResultsFile): string[] {
   const notes = [
     'intervals: order-statistic (distribution-free) intervals of the median, with the confidence each really has; vs nginx is the median of per-round ratios',
   ];
+  if (measured.some((s) => s.summary!.efficiencyToBaseline != null)) {
+    notes.push(EFFICIENCY_NOTE);
+  }
   const estimates = measured.flatMap((s) => [s.summary!.requestsPerSecond, s.summary!.ratioToBaseline]);
   if (estimates.some((e) => e !== null && isShort(e))) {
     notes.push(
@@ -161,17 +179,25 @@ function summaryNotes(results: ResultsFile): string[] {
 export function summaryTable(input: ResultsFile): string {
   const results = displayResults(input);
   const rows = results.scenarios.map(summaryRow);
-  const widths = SUMMARY_HEADER.map((h, i) =>
-    Math.max(h.length, ...rows.filter((r) => r.length > 4).map((r) => (r[i] ?? '').length)),
+  const withEfficiency = results.scenarios.some((s) => s.summary?.efficiencyToBaseline !== undefined);
+  const header = withEfficiency
+    ? [...SUMMARY_HEADER.slice(0, 9), ...EFFICIENCY_HEADER, ...SUMMARY_HEADER.slice(9)]
+    : SUMMARY_HEADER;
+  // A row whose result has no costs in a run with some gets empty efficiency cells.
+  const cells = (r: string[]) =>
+    withEfficiency && r.length === SUMMARY_HEADER.length ? [...r.slice(0, 9), '', '', ...r.slice(9)] : r;
+  const lastRightAligned = withEfficiency ? 11 : 9;
+  const widths = header.map((h, i) =>
+    Math.max(h.length, ...rows.filter((r) => r.length > 4).map((r) => (cells(r)[i] ?? '').length)),
   );
-  const line = (cells: string[]) =>
-    cells.length <= 4
-      ? cells.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')
-      : cells
-          .map((c, i) => (i >= 3 && i <= 9 ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
+  const line = (row: string[]) =>
+    row.length <= 4
+      ? row.map((c, i) => (i < 3 ? c.padEnd(widths[i]!) : c)).join('  ')
+      : cells(row)
+          .map((c, i) => (i >= 3 && i <= lastRightAligned ? c.padStart(widths[i]!) : c.padEnd(widths[i]!)))
           .join('  ')
           .trimEnd();
-  return [line(SUMMARY_HEADER), ...rows.map(line), '', ...summaryNotes(results)].join('\n');
+  return [line(header), ...rows.map(line), '', ...summaryNotes(results)].join('\n');
 }
 
 /** One line per scaling curve: throughput at each worker count, speedup with its interval, where it stops rising. */
