@@ -4,6 +4,7 @@ import {
   EFFICIENCY_NOTE,
   efficiencyView,
   hasCosts,
+  LOWER_BOUND_NOTE,
   p99View,
   type RatioView,
   ratioView,
@@ -170,15 +171,35 @@ export function renderMarkdown(input: ResultsFile): string {
   const costs = hasCosts(results);
   const costHeader = costs ? ['Server CPU µs/response', 'Interval', 'Efficiency vs nginx', 'Interval'] : [];
   lines.push(
-    row(['Scenario', 'Payload', 'Responses/s', 'Interval', 'vs nginx', 'Interval', ...costHeader, 'p99 (ms)', 'Valid']),
-    row([':---', '---:', '---:', ':---', '---:', ':---', ...(costs ? ['---:', ':---', '---:', ':---'] : []), '---:', '---:']),
+    row([
+      'Scenario',
+      'Payload',
+      'Responses/s',
+      'Interval',
+      'vs nginx',
+      'Interval',
+      ...costHeader,
+      'p99 (ms)',
+      'Valid',
+    ]),
+    row([
+      ':---',
+      '---:',
+      '---:',
+      ':---',
+      '---:',
+      ':---',
+      ...(costs ? ['---:', ':---', '---:', ':---'] : []),
+      '---:',
+      '---:',
+    ]),
   );
   for (const s of results.scenarios) lines.push(row(scenarioCells(s, costs).map(cell)));
   lines.push('');
   const target = Math.round(results.plan.confidenceTarget * 100);
   const notes = [
     `Medians over valid repetitions. Intervals: distribution-free order-statistic intervals of the median, with the confidence each really reaches (${target}% asked). vs nginx: median over rounds of server / nginx in the same round.`,
-    '≥: the load tool was saturated, so the figure is a lower bound.',
+    `≥: ${LOWER_BOUND_NOTE}.`,
     ...(costs ? [`Efficiency vs ${EFFICIENCY_NOTE.replace(/^efficiency: /, 'nginx: ')}.`] : []),
   ];
   if (hasShortIntervals(results)) {

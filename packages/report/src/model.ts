@@ -431,7 +431,12 @@ export function costCharts(results: ResultsFile): BarChartDefinition[] {
     const cpu = table.rows.map((row): BarDatum => {
       const s = row.cells.get(payload);
       const st = s === undefined ? null : (serverCpuView(s)?.stat ?? null);
-      return { category: row.label, value: st?.median ?? null, ciLow: st?.ciLow ?? null, ciHigh: st?.ciHigh ?? null };
+      return {
+        category: row.label,
+        value: st?.median ?? null,
+        ciLow: st?.ciLow ?? null,
+        ciHigh: st?.ciHigh ?? null,
+      };
     });
     charts.push({
       title: `Server CPU per response (µs, ${payloadLabel(payload)} payload)`,
@@ -447,7 +452,12 @@ export function costCharts(results: ResultsFile): BarChartDefinition[] {
       const s = row.cells.get(payload);
       const view = s === undefined ? null : efficiencyView(s);
       const e = view?.kind === 'ratio' ? view.ratio : null;
-      return { category: row.label, value: e?.ratio ?? null, ciLow: e?.ciLow ?? null, ciHigh: e?.ciHigh ?? null };
+      return {
+        category: row.label,
+        value: e?.ratio ?? null,
+        ciLow: e?.ciLow ?? null,
+        ciHigh: e?.ciHigh ?? null,
+      };
     });
     charts.push({
       title: `Efficiency to nginx (${payloadLabel(payload)} payload)`,

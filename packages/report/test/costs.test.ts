@@ -58,7 +58,9 @@ describe('results.md', () => {
     const e = efficiency('1a');
     const row = md.split('\n').find((l) => l.startsWith('| 1a '))!;
     expect(row).toContain(`| ${fmt(e.ratio, 3)} | ${fmt(e.ciLow, 3)} – ${fmt(e.ciHigh, 3)} (`);
-    expect(row).toContain(`| ${fmt(cpu('1a').median, 1)} | ${fmt(cpu('1a').ciLow, 1)} – ${fmt(cpu('1a').ciHigh, 1)} (`);
+    expect(row).toContain(
+      `| ${fmt(cpu('1a').median, 1)} | ${fmt(cpu('1a').ciLow, 1)} – ${fmt(cpu('1a').ciHigh, 1)} (`,
+    );
     // The throughput ratio of 1a is a lower bound; its efficiency is not.
     expect(row).toContain(`| ≥ ${fmt(byId('1a').summary!.ratioToBaseline!.ratio, 3)} |`);
     expect(row).not.toContain(`≥ ${fmt(e.ratio, 3)}`);

@@ -117,7 +117,11 @@ function summaryRow(s: ResultsFile['scenarios'][number]): string[] {
 function efficiencyCells(s: ResultsFile['scenarios'][number]): string[] {
   if (s.summary?.efficiencyToBaseline === undefined) return [];
   const e = efficiencyView(s, 2);
-  return e.kind === 'baseline' ? ['baseline', ''] : e.kind === 'none' ? ['-', ''] : [`${e.figure}x`, e.interval];
+  return e.kind === 'baseline'
+    ? ['baseline', '']
+    : e.kind === 'none'
+      ? ['-', '']
+      : [`${e.figure}x`, e.interval];
 }
 
 const EFFICIENCY_HEADER = ['efficiency', 'interval'];

@@ -8,6 +8,13 @@ export {
   rawResponseBytes,
 } from './http-probe.ts';
 export { launcherPids, watchLauncher } from './launcher.ts';
+export {
+  type BuildResult,
+  buildNative,
+  compilerCommand,
+  type NativeBuild,
+  nativeBuildMain,
+} from './native-build.ts';
 export { allocatePort, isPortFree } from './ports.ts';
 export {
   CLOCK_TICKS_PER_SECOND,
