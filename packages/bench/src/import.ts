@@ -4,6 +4,7 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import {
   deriveSummaries,
   type ImportManifest,
+  oneLine,
   parseImportManifest,
   quoted,
   RESULTS_SCHEMA_ID,
@@ -110,7 +111,7 @@ export async function readManifest(path: string): Promise<ImportManifest> {
   try {
     raw = JSON.parse(text);
   } catch (error) {
-    throw new UsageError(`${path}: not JSON (${(error as Error).message})`);
+    throw new UsageError(`${path}: not JSON (${oneLine((error as Error).message)})`);
   }
   try {
     return parseImportManifest(raw, path);

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Profile, parseProfiles, parseSuite, ScenarioError, type Suite } from '@scaleup/core';
+import { oneLine, type Profile, parseProfiles, parseSuite, ScenarioError, type Suite } from '@scaleup/core';
 import { REPO_DIR } from './servers.ts';
 
 export const DEFAULT_SUITE_PATH = join(REPO_DIR, 'scenarios/seed.json');
@@ -12,13 +12,13 @@ async function readJson(path: string): Promise<unknown> {
     text = await readFile(path, 'utf8');
   } catch (error) {
     throw new ScenarioError(path, [
-      `cannot read: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+      `cannot read: ${oneLine((error as NodeJS.ErrnoException).code ?? (error as Error).message)}`,
     ]);
   }
   try {
     return JSON.parse(text);
   } catch (error) {
-    throw new ScenarioError(path, [`not JSON: ${(error as Error).message}`]);
+    throw new ScenarioError(path, [`not JSON: ${oneLine((error as Error).message)}`]);
   }
 }
 

@@ -83,6 +83,7 @@ export {
   LatencySummarySchema,
   type LoadPlan,
   LoadPlanSchema,
+  oneLine,
   type Point,
   PointSchema,
   type ProcessCpuSample,
