@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { mkdir, readFile, stat } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { formatFolded, type ProfileBreakdown, UsageError } from '@scaleup/core';
 import { isAlive, writeFileAtomic } from '@scaleup/core/io';
@@ -140,6 +140,7 @@ async function writeProfile(args: ProfileArgs, profile: RecordedProfile, perfVer
     folded: basename(foldedPath),
     breakdown: profile.breakdown,
   };
+  await mkdir(args.out, { recursive: true });
   await writeFileAtomic(foldedPath, formatFolded(profile.stacks));
   await writeFileAtomic(breakdownPath, `${JSON.stringify(document, null, 2)}\n`);
   return { foldedPath, breakdownPath, document };

@@ -63,8 +63,10 @@ describe('scaleup profile', () => {
   it.skipIf(!perf.ok)(
     `profiles our server under load: folded stacks with its JavaScript by name, and the breakdown${perf.ok ? '' : ` (skipped: ${perf.problem})`}`,
     async () => {
-      const out = await mkdtemp(join(tmpdir(), 'scaleup-profile-test-'));
-      dirs.push(out);
+      const parent = await mkdtemp(join(tmpdir(), 'scaleup-profile-test-'));
+      dirs.push(parent);
+      // --out names a directory that does not exist yet, as a user's `--out profiles` would.
+      const out = join(parent, 'profiles');
       const server = await startServer([
         '--workers',
         '1',
