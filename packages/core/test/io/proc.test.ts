@@ -3,10 +3,16 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { ProcessCpuReader, readProcessCpu } from '../../src/io/proc.ts';
 
-function burn(ms: number): void {
-  const end = performance.now() + ms;
-  while (performance.now() < end) {
-    // Busy on purpose: the reader must see this CPU time.
+/**
+ * Spends `cpuMs` of this process's own CPU time, however long that takes on a busy machine
+ * (bounded at 60 s of wall time): a wall-clock busy loop gets only its share of a loaded core.
+ */
+function burnCpu(cpuMs: number): void {
+  const start = process.cpuUsage();
+  const deadline = performance.now() + 60_000;
+  while (performance.now() < deadline) {
+    const used = process.cpuUsage(start);
+    if ((used.user + used.system) / 1000 >= cpuMs) return;
   }
 }
 
@@ -19,9 +25,9 @@ describe('ProcessCpuReader', () => {
       const viaFile = await readProcessCpu(process.pid);
       expect(first!.pid).toBe(process.pid);
       expect(first!.userSeconds).toBeLessThanOrEqual(viaFile!.userSeconds);
-      burn(300);
+      burnCpu(300);
       const second = reader.read()!;
-      // 300 ms of busy loop is 30 ticks; allow for a loaded machine.
+      // 300 ms of this process's CPU is 30 ticks; the reader must see at least 10 of them.
       expect(second.userSeconds + second.systemSeconds).toBeGreaterThan(
         first!.userSeconds + first!.systemSeconds + 0.1,
       );
