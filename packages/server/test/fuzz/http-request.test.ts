@@ -336,7 +336,16 @@ describe('fuzz: HTTP request parsing', () => {
           );
           expect(after).toMatch(/^HTTP\/1\.1 200 [\s\S]*\r\n\r\n0123456789$/);
         },
-        { shortRuns: 60, inputTimeoutMs: 20_000 },
+        {
+          shortRuns: 60,
+          inputTimeoutMs: 20_000,
+          // A well-formed request per read mode runs first, so every run reaches the resource
+          // whatever the random seed draws (a draw without one made `answered` 0 now and then).
+          examples: (['stream', 'user-buffer', 'direct'] as const).map((mode) => ({
+            chunks: [Buffer.from('GET /a.txt HTTP/1.1\r\nHost: a\r\n\r\n', 'latin1')],
+            mode,
+          })),
+        },
       );
       expect(answered).toBeGreaterThan(0);
     });
