@@ -1,7 +1,7 @@
 import { parseContextSwitches } from '@scaleup/core';
 import { waitFor } from '@scaleup/core/io';
 import { PERF_INSTALL, parsePerfStatCount, perfStatSyscallArgs, SYSCALL_EVENT } from '@scaleup/driver';
-import type { Host, HostProcess } from '@scaleup/hosts';
+import { type Host, type HostProcess, signalOn, within } from '@scaleup/hosts';
 
 /**
  * What a repetition's server costs beyond CPU time: its context switches (/proc/<pid>/status)
@@ -143,25 +143,10 @@ export class SyscallCounter {
     sleeper: number,
     lines: readonly string[],
   ): Promise<{ count: number | null; problem: string | null }> {
-    // Ending the command ends the count; perf then prints it and exits.
-    if (this.host.kind === 'local') {
-      try {
-        process.kill(sleeper, 'SIGTERM');
-      } catch {
-        // Already gone: perf has ended its count on its own.
-      }
-    } else {
-      await this.host.exec('kill', ['-TERM', String(sleeper)], { timeoutMs: STOP_TIMEOUT_MS });
-    }
-    let timer: NodeJS.Timeout | undefined;
-    const ended = await Promise.race([
-      proc.exited.then(() => true),
-      new Promise<false>((resolve) => {
-        timer = setTimeout(() => resolve(false), STOP_TIMEOUT_MS);
-      }),
-    ]);
-    clearTimeout(timer);
-    if (!ended) {
+    // Ending the command ends the count; perf then prints it and exits (already gone: perf has
+    // ended its count on its own).
+    await signalOn(this.host, sleeper, 'TERM', STOP_TIMEOUT_MS);
+    if ((await within(proc.exited, STOP_TIMEOUT_MS)) === 'late') {
       await proc.stop(1000);
       return { count: null, problem: `perf stat did not end within ${STOP_TIMEOUT_MS / 1000} s` };
     }

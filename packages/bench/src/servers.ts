@@ -13,7 +13,7 @@ import {
   type WorkerShare,
 } from '@scaleup/core';
 import { childPids, procStatFields, waitFor } from '@scaleup/core/io';
-import { type Host, type HostProcess, localHost, type ProcessExit } from '@scaleup/hosts';
+import { type Host, type HostProcess, localHost, type ProcessExit, signalOn } from '@scaleup/hosts';
 
 /**
  * Anything the runner can put under load: our server, nginx, or a user's command, on this
@@ -259,15 +259,8 @@ async function readStatsOn(host: Host, statsFile: string): Promise<ServerStatsFi
 
 /** Asks the master for a stats snapshot now (SIGUSR2), on whichever host it runs. */
 async function signalSnapshot(host: Host, masterPid: number): Promise<void> {
-  if (host.kind === 'local') {
-    try {
-      process.kill(masterPid, 'SIGUSR2');
-    } catch {
-      // Gone: the interval snapshots (or none) will have to do.
-    }
-  } else {
-    await host.exec('kill', ['-USR2', String(masterPid)], { timeoutMs: 10_000 }).catch(() => undefined);
-  }
+  // Gone: the interval snapshots (or none) will have to do.
+  await signalOn(host, masterPid, 'USR2', 10_000).catch(() => undefined);
 }
 
 export async function startScaleupServer(options: ScaleupServerOptions): Promise<ServerUnderTest> {

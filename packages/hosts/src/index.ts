@@ -2,7 +2,9 @@ export { localHost } from './local.ts';
 export { type PreflightNeeds, type PreflightReport, preflightHost } from './preflight.ts';
 export { LEADER_IN_CHECKOUT, LEADER_PATH } from './protocol.ts';
 export { remoteCommandLine, shellQuote } from './quote.ts';
+export { signalOn } from './signal.ts';
 export { type SshHostOptions, sshHost } from './ssh.ts';
+export { within } from './time.ts';
 export type {
   ExecOptions,
   ExecResult,
