@@ -54,6 +54,13 @@ const MiB = (bytes: number) => `${bytes / 2 ** 20} MiB`;
 /** Why a file cannot be read as a capture or manifest: one line of a UsageError. */
 class FileProblem extends Error {}
 
+/** A failed system call on a capture or manifest, by its code (ENOENT, EACCES, ...). */
+function unreadable(error: unknown): FileProblem {
+  return new FileProblem(
+    `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+  );
+}
+
 function kindOf(stats: Stats): string {
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isCharacterDevice() || stats.isBlockDevice()) return 'a device';
@@ -68,17 +75,15 @@ function kindOf(stats: Stats): string {
  * since); opened non-blocking, so a FIFO without a writer cannot hang the read.
  */
 async function readRegularFile(path: string, limit: number): Promise<Buffer> {
-  const errno = (error: unknown) =>
-    new FileProblem(`cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
   const check = (stats: Stats) => {
     if (!stats.isFile()) throw new FileProblem(`not a regular file (${kindOf(stats)})`);
     if (stats.size > limit) throw new FileProblem(`larger than ${MiB(limit)} (${stats.size} bytes)`);
   };
-  check(await stat(path).catch((error: unknown) => Promise.reject(errno(error))));
+  check(await stat(path).catch((error: unknown) => Promise.reject(unreadable(error))));
   const handle = await open(
     path,
     constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOCTTY | constants.O_NOFOLLOW,
-  ).catch((error: unknown) => Promise.reject(errno(error)));
+  ).catch((error: unknown) => Promise.reject(unreadable(error)));
   try {
     check(await handle.stat());
     // Read to the end, not to the size stat gave: a file that grew since is still bounded.
@@ -93,7 +98,7 @@ async function readRegularFile(path: string, limit: number): Promise<Buffer> {
       chunks.push(chunk.subarray(0, bytesRead));
     }
   } catch (error) {
-    throw error instanceof FileProblem ? error : errno(error);
+    throw error instanceof FileProblem ? error : unreadable(error);
   } finally {
     await handle.close();
   }
@@ -133,14 +138,7 @@ interface Capture {
  */
 async function readCapture(realBase: string, base: string, capture: string): Promise<Capture> {
   const path = resolve(base, capture);
-  let real: string;
-  try {
-    real = await realpath(path);
-  } catch (error) {
-    throw new FileProblem(
-      `cannot read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
-    );
-  }
+  const real = await realpath(path).catch((error: unknown) => Promise.reject(unreadable(error)));
   const inside = relative(realBase, real);
   if (inside === '' || inside === '..' || inside.startsWith('../') || isAbsolute(inside))
     throw new FileProblem(`leads outside the manifest's directory (to ${quoted(real)})`);

@@ -44,6 +44,21 @@ async function readTcp(server: ServerUnderTest): Promise<TcpCounters | null> {
   return netstat === null || snmp === null ? null : tcpCountersFrom(netstat, snmp);
 }
 
+/** Everything a repetition reads on the server's host, once before the load run and once after. */
+async function sampleServer(server: ServerUnderTest, processes: { pid: number; role: Role }[]) {
+  const [cpu, tcp, workers, times, switches] = await Promise.all([
+    sampleCpu(server, processes),
+    readTcp(server),
+    server.workerCounters(),
+    readCpuTimes(server),
+    readContextSwitches(
+      (path) => server.readFile(path),
+      processes.map((p) => p.pid),
+    ),
+  ]);
+  return { cpu, tcp, workers, times, switches };
+}
+
 /**
  * Live progress while a tool runs: elapsed time always; requests served and the current rate
  * where the server reports them (scaleup's stats file), since most tools print nothing until done.
@@ -107,13 +122,7 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
   const startedAt = input.now().toISOString();
   const processes = await server.processes();
   const pids = processes.map((p) => p.pid);
-  const [cpuBefore, tcpBefore, workersBefore, timesBefore, switchesBefore] = await Promise.all([
-    sampleCpu(server, processes),
-    readTcp(server),
-    server.workerCounters(),
-    readCpuTimes(server),
-    readContextSwitches((path) => server.readFile(path), pids),
-  ]);
+  const atStart = await sampleServer(server, processes);
   const syscallWindow = (await input.syscalls?.start(pids, windowBoundSeconds(input.spec))) ?? null;
   const wallStart = process.hrtime.bigint();
   const stopTicker = progressTicker(server, wallStart, input.onProgress);
@@ -128,22 +137,16 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
     .finally(stopTicker);
   const wallSeconds = Number(process.hrtime.bigint() - wallStart) / 1e9;
   const syscalls = syscallWindow === null ? null : (await syscallWindow.stop()).count;
-  const [cpuAfter, tcpAfter, workersAfter, timesAfter, switchesAfter] = await Promise.all([
-    sampleCpu(server, processes),
-    readTcp(server),
-    server.workerCounters(),
-    readCpuTimes(server),
-    readContextSwitches((path) => server.readFile(path), pids),
-  ]);
+  const atEnd = await sampleServer(server, processes);
   const elapsedJiffies =
-    timesBefore === null || timesAfter === null ? 0 : timesAfter.total - timesBefore.total;
+    atStart.times === null || atEnd.times === null ? 0 : atEnd.times.total - atStart.times.total;
   const stealFraction =
     elapsedJiffies > 0
-      ? Math.min(1, Math.max(0, (timesAfter!.steal - timesBefore!.steal) / elapsedJiffies))
+      ? Math.min(1, Math.max(0, (atEnd.times!.steal - atStart.times!.steal) / elapsedJiffies))
       : null;
   const serverCpu: ProcessCpuSample[] = [];
-  for (const [pid, after] of cpuAfter) {
-    const before = cpuBefore.get(pid);
+  for (const [pid, after] of atEnd.cpu) {
+    const before = atStart.cpu.get(pid);
     if (before === undefined || before.cpu === null || after.cpu === null) continue;
     serverCpu.push({
       pid,
@@ -156,8 +159,9 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
   const serverCpuUtilisation =
     serverCpu.length === 0 || wallSeconds <= 0 ? null : serverCpuSeconds / (wallSeconds * input.serverCores);
   let workers: Repetition['workers'] = null;
-  if (workersBefore !== null && workersAfter !== null) {
-    workers = workersAfter.map((after) => {
+  const workersBefore = atStart.workers;
+  if (workersBefore !== null && atEnd.workers !== null) {
+    workers = atEnd.workers.map((after) => {
       // A respawned worker restarts its counters; count it from zero.
       const before = workersBefore.find((b) => b.slot === after.slot && b.pid === after.pid);
       return {
@@ -176,12 +180,12 @@ export async function measureRepetition(input: MeasureInput): Promise<Repetition
     serverCpu,
     serverCpuUtilisation,
     workers,
-    tcp: tcpBefore !== null && tcpAfter !== null ? tcpCounterDelta(tcpBefore, tcpAfter) : null,
+    tcp: atStart.tcp !== null && atEnd.tcp !== null ? tcpCounterDelta(atStart.tcp, atEnd.tcp) : null,
     stealFraction,
     cost: repetitionCost({
       load,
       serverCpu,
-      serverContextSwitches: contextSwitchDelta(switchesBefore, switchesAfter),
+      serverContextSwitches: contextSwitchDelta(atStart.switches, atEnd.switches),
       serverSyscalls: syscalls,
     }),
     verdict: judgeRepetition({
