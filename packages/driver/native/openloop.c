@@ -86,6 +86,11 @@ static int hist_init(struct hist *h, int64_t lowest, int64_t highest, int digits
   return h->counts == NULL ? -1 : 0;
 }
 
+/* Every histogram here has one layout, the one src/hdr.ts (OPENLOOP_HISTOGRAM) merges with. */
+static int latency_hist_init(struct hist *h) {
+  return hist_init(h, 1, 60000000, 3);
+}
+
 static int hist_bucket(const struct hist *h, int64_t v) {
   return h->lz_base - __builtin_clzll((uint64_t)(v | h->sub_mask));
 }
@@ -245,7 +250,7 @@ struct options {
   double rate;
   double duration_s;
   int min_conns, max_conns, threads;
-  double timeout_s;
+  int64_t timeout_ns;
   int64_t late_bound_ns;
   long long expect_bytes; /* -1: not checked */
   struct sockaddr_storage addr;
@@ -420,11 +425,11 @@ static struct conn *open_conn(struct worker *w) {
  */
 static void dispatch(struct worker *w, int64_t now) {
   uint64_t due = w->seen;
-  while (due < w->count && intended_at(w, due) <= now) {
+  for (; due < w->count; due++) {
     int64_t lag = now - intended_at(w, due);
+    if (lag < 0) break;
     if (!w->blocked && lag > opt.late_bound_ns) w->n.k[K_LATE]++;
     if (!w->blocked && lag > w->n.max_lag_ns) w->n.max_lag_ns = lag;
-    due++;
   }
   w->seen = due;
   while (w->next < due) {
@@ -663,7 +668,7 @@ static int real_open(struct worker *w, struct conn *c) {
   }
   c->fd = fd;
   c->want_out = 1;
-  c->deadline_ns = now_ns() + (int64_t)(opt.timeout_s * NS_PER_S);
+  c->deadline_ns = now_ns() + opt.timeout_ns;
   return 0;
 }
 
@@ -694,7 +699,7 @@ static void write_request(struct worker *w, struct conn *c) {
 }
 
 static void real_send(struct worker *w, struct conn *c) {
-  c->deadline_ns = c->sent_ns + (int64_t)(opt.timeout_s * NS_PER_S);
+  c->deadline_ns = c->sent_ns + opt.timeout_ns;
   write_request(w, c);
 }
 
@@ -757,7 +762,7 @@ static void expire(struct worker *w, int64_t now) {
 /* Opens the thread's share of -c before the clock starts, waiting for them within the timeout. */
 static void warm_up(struct worker *w) {
   for (int i = 0; i < w->min_conns; i++) open_conn(w);
-  int64_t deadline = now_ns() + (int64_t)(opt.timeout_s * NS_PER_S);
+  int64_t deadline = now_ns() + opt.timeout_ns;
   struct epoll_event events[EVENTS];
   while (w->connecting > 0 && now_ns() < deadline) {
     int n = epoll_wait(w->epfd, events, EVENTS, 10);
@@ -772,7 +777,7 @@ static int64_t start_ns;
 static void run_loop(struct worker *w) {
   struct epoll_event events[EVENTS];
   int64_t end_ns = w->t0_ns + (int64_t)(opt.duration_s * NS_PER_S);
-  int64_t drain_until = end_ns + (int64_t)(opt.timeout_s * NS_PER_S);
+  int64_t drain_until = end_ns + opt.timeout_ns;
   int64_t next_expire = 0;
   for (;;) {
     int64_t now = now_ns();
@@ -784,7 +789,10 @@ static void run_loop(struct worker *w) {
     if (w->seen >= w->count && w->next >= w->count && w->busy == 0) break;
     if (now >= drain_until) break;
     int64_t wake = next_expire;
-    if (!w->blocked && w->seen < w->count && intended_at(w, w->seen) < wake) wake = intended_at(w, w->seen);
+    if (!w->blocked && w->seen < w->count) {
+      int64_t due = intended_at(w, w->seen);
+      if (due < wake) wake = due;
+    }
     int64_t wait = wake - now;
     if (wait < 0) wait = 0;
     struct timespec ts = {.tv_sec = wait / NS_PER_S, .tv_nsec = wait % NS_PER_S};
@@ -941,8 +949,8 @@ static const char *parse_args(int argc, char **argv, char **headers, int *nheade
       {"record", no_argument, 0, 'Q'},
       {"version", no_argument, 0, 'v'},        {"help", no_argument, 0, 'h'},
       {0, 0, 0, 0}};
-  opt = (struct options){.min_conns = 1, .max_conns = 10000, .timeout_s = 10, .late_bound_ns = 1000000,
-                         .expect_bytes = -1};
+  opt = (struct options){.min_conns = 1, .max_conns = 10000, .timeout_ns = 10 * NS_PER_S,
+                         .late_bound_ns = 1000000, .expect_bytes = -1};
   int ch;
   opterr = 0;
   while ((ch = getopt_long(argc, argv, "R:d:c:C:t:T:L:B:H:vh", longs, NULL)) != -1) {
@@ -952,7 +960,7 @@ static const char *parse_args(int argc, char **argv, char **headers, int *nheade
       case 'c': opt.min_conns = int_arg("--connections", optarg, 1); break;
       case 'C': opt.max_conns = int_arg("--max-connections", optarg, 1); break;
       case 't': opt.threads = int_arg("--threads", optarg, 1); break;
-      case 'T': opt.timeout_s = number_arg("--timeout", optarg, 0.001); break;
+      case 'T': opt.timeout_ns = (int64_t)(number_arg("--timeout", optarg, 0.001) * NS_PER_S); break;
       case 'L': opt.late_bound_ns = (int64_t)(number_arg("--late-us", optarg, 0) * 1000); break;
       case 'B': opt.expect_bytes = int_arg("--expect-bytes", optarg, 0); break;
       case 'H':
@@ -1053,7 +1061,7 @@ static int setup_worker(struct worker *w, int id, int cpu, uint64_t total) {
   w->scratch = malloc(READ_CHUNK);
   w->epfd = epoll_create1(EPOLL_CLOEXEC);
   if (init_slots(w) != 0 || w->scratch == NULL || w->epfd < 0) return -1;
-  return hist_init(&w->hist, 1, 60000000, 3);
+  return latency_hist_init(&w->hist);
 }
 
 /* Everything a worker holds; its connections are already closed (run_loop). */
@@ -1095,7 +1103,7 @@ int main(int argc, char **argv) {
   pthread_barrier_wait(&go_barrier);
   struct counts sum = {0};
   struct hist merged;
-  if (hist_init(&merged, 1, 60000000, 3) != 0) return 1;
+  if (latency_hist_init(&merged) != 0) return 1;
   for (int i = 0; i < opt.threads; i++) {
     pthread_join(workers[i].thread, NULL);
     add_counts(&sum, &workers[i].n);
@@ -1157,7 +1165,7 @@ static int sim_line(struct worker *w, const char *line, int64_t *now) {
     w->stride = stride;
     w->min_conns = min;
     w->max_conns = max;
-    if (init_slots(w) != 0 || hist_init(&w->hist, 1, 60000000, 3) != 0) return -1;
+    if (init_slots(w) != 0 || latency_hist_init(&w->hist) != 0) return -1;
     for (int i = 0; i < min; i++) open_conn(w);
     return 0;
   }
@@ -1209,7 +1217,7 @@ static int run_simulation(void) {
 /* --record: the histogram and its encoding on values given on stdin, for tests. */
 static int run_record(void) {
   struct hist h;
-  if (hist_init(&h, 1, 60000000, 3) != 0) return 1;
+  if (latency_hist_init(&h) != 0) return 1;
   long long v;
   while (scanf("%lld", &v) == 1) hist_record(&h, v);
   char *encoded = hist_encode_compressed(&h);

@@ -29,8 +29,8 @@ export interface ParsedRun {
   latency: Latency;
   /** [microseconds, count] pairs, ascending, when the tool printed its whole distribution. */
   latencyHistogram?: [number, number][];
-  /** Open-loop tools: the schedule's figures; achievedPerSecond is set by finishResult. */
-  openLoop?: OpenLoop;
+  /** Open-loop tools: the schedule's figures; finishResult adds achievedPerSecond. */
+  openLoop?: Omit<OpenLoop, 'achievedPerSecond'>;
   errors: string[];
   completed: boolean;
 }
@@ -132,6 +132,7 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
   const elapsed = run.elapsedSeconds;
   const responses = succeeded + failed;
   const succeededBytes = responses === 0 ? 0 : (run.bytes.total * succeeded) / responses;
+  const requestsPerSecond = elapsed > 0 ? succeeded / elapsed : 0;
   return {
     tool: run.tool,
     toolVersion: run.toolVersion || options.toolVersion || 'unknown',
@@ -148,13 +149,13 @@ export function finishResult(run: ParsedRun, options: ParseOptions = {}): LoadRe
     },
     statusClasses: run.statusClasses,
     bytes: run.bytes,
-    requestsPerSecond: elapsed > 0 ? succeeded / elapsed : 0,
+    requestsPerSecond,
     megabytesPerSecond: elapsed > 0 ? succeededBytes / elapsed / 1e6 : 0,
     latency: run.latency,
     ...(run.latencyHistogram === undefined ? {} : { latencyHistogram: run.latencyHistogram }),
     ...(run.openLoop === undefined
       ? {}
-      : { openLoop: { ...run.openLoop, achievedPerSecond: elapsed > 0 ? succeeded / elapsed : 0 } }),
+      : { openLoop: { ...run.openLoop, achievedPerSecond: requestsPerSecond } }),
     toolCpu: null,
     errors,
     notes: [],

@@ -225,7 +225,6 @@ function runOf(o: OpenloopOutput, version: string): ParsedRun {
     ...(r.completed === 0 ? {} : { latencyHistogram: histogramPairs(histogram) }),
     openLoop: {
       offeredPerSecond: o.rate,
-      achievedPerSecond: 0,
       planned: r.planned,
       sent: r.sent,
       lateSends: o.sends.late,
