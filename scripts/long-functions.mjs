@@ -80,7 +80,7 @@ function nameOf(node) {
   return '<anonymous>';
 }
 
-/** The enclosing class or functions, so `start` reads as `Supervisor.start`. */
+/** With its enclosing class, so `start` reads as `Supervisor.start`. */
 function qualifiedName(node) {
   const parts = [nameOf(node)];
   for (let p = node.parent; p; p = p.parent) {
@@ -111,13 +111,13 @@ function functionsIn(file) {
     ts.forEachChild(node, visit);
   };
   visit(source);
-  return { functions: found, lines: text.split('\n').length - (text.endsWith('\n') ? 1 : 0) };
+  return found;
 }
 
 const args = parseArgs(process.argv.slice(2));
 const all = [];
 for (const dir of args.dirs) {
-  for (const file of sourceFiles(dir)) all.push(...functionsIn(file).functions);
+  for (const file of sourceFiles(dir)) all.push(...functionsIn(file));
 }
 all.sort((a, b) => b.lines - a.lines || a.file.localeCompare(b.file) || a.line - b.line);
 const shown = args.top === undefined ? all.filter((f) => f.lines > args.max) : all.slice(0, args.top);

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { childPids, isAlive } from '@scaleup/core/io';
+import { childPids, isAlive, waitFor } from '@scaleup/core/io';
 import type { ResultPromise } from 'execa';
 
 export interface NginxExit {
@@ -8,10 +8,6 @@ export interface NginxExit {
 }
 
 const STDERR_KEEP_BYTES = 16 * 1024;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 /** Whether `promise` settles within `ms`; the timer is cleared so it never holds the process open. */
 export async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
@@ -42,14 +38,12 @@ async function isNginxProcess(pid: number): Promise<boolean> {
   }
 }
 
-async function allGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const alive = await Promise.all(pids.map((pid) => isAlive(pid)));
-    if (!alive.includes(true)) return true;
-    if (Date.now() >= deadline) return false;
-    await delay(25);
-  }
+/** Whether every one of `pids` is gone within `timeoutMs`. */
+function allGone(pids: readonly number[], timeoutMs: number): Promise<boolean> {
+  return waitFor(
+    async () => ((await Promise.all(pids.map((pid) => isAlive(pid)))).includes(true) ? undefined : true),
+    { timeoutMs, intervalMs: 25, what: 'nginx workers to exit' },
+  ).catch(() => false);
 }
 
 /**

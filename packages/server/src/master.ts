@@ -17,8 +17,6 @@ import {
 } from './stats.ts';
 import type { WorkerConfig } from './worker.ts';
 
-export { readSomaxconn } from './master-setup.ts';
-
 export interface ServerIo {
   stdout: { write(text: string): unknown };
   stderr: { write(text: string): unknown };
@@ -117,8 +115,6 @@ class Supervisor {
   readonly #retired = { requests: 0, connections: 0 };
   #phase: Phase = 'starting';
   #failure: Error | undefined;
-  /** With net's reusePort and --port 0, the slots after the first wait for the port it got. */
-  #deferredSlots: number;
   #launch: ((config: WorkerConfig) => ChildProcess) | undefined;
   #statsChain: Promise<void> = Promise.resolve();
   #intervalTimer: NodeJS.Timeout | undefined;
@@ -144,7 +140,6 @@ class Supervisor {
       zeroCopy: setup.zeroCopy,
     };
     this.#slots = Array.from({ length: options.workers }, (_, index) => newSlot(index));
-    this.#deferredSlots = setup.listenVia === 'net' && setup.port === 0 ? options.workers - 1 : 0;
     this.#finished = new Promise<number>((resolve, reject) => {
       this.#settle = { resolve, reject };
     });
@@ -156,9 +151,17 @@ class Supervisor {
     this.#launch = workerLauncher(this.#options, this.#setup.listenVia);
     for (const signal of SIGNALS) process.on(signal, this.#onStopSignal);
     process.on('SIGUSR2', this.#onSnapshotSignal);
-    const first = this.#deferredSlots > 0 ? this.#slots.slice(0, 1) : this.#slots;
+    const first = this.#portPending ? this.#slots.slice(0, 1) : this.#slots;
     for (const slot of first) this.#spawn(slot);
     return this.#finished;
+  }
+
+  /**
+   * With net's reusePort and --port 0, the slots after the first wait for the port it got: until
+   * a worker has listened, the context still holds the 0 it was asked for.
+   */
+  get #portPending(): boolean {
+    return this.#setup.listenVia === 'net' && this.#context.port === 0;
   }
 
   get #stopping(): boolean {
@@ -242,9 +245,9 @@ class Supervisor {
 
   #onListening(slot: Slot, worker: ChildProcess, port: number): void {
     slot.listening = true;
+    const portWasPending = this.#portPending;
     this.#context.port = port;
-    if (this.#deferredSlots > 0) {
-      this.#deferredSlots = 0;
+    if (portWasPending) {
       for (const other of this.#slots) if (other.worker === null && !this.#stopping) this.#spawn(other);
     }
     if (this.#phase === 'starting') {

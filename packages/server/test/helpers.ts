@@ -4,7 +4,14 @@ import { request } from 'node:http';
 import { connect } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
+import {
+  allocatePort,
+  childPids,
+  isAlive,
+  type SupervisedCommand,
+  supervisedCommand,
+  waitFor,
+} from '@scaleup/core/io';
 import { sweepStaleTempRoots } from '../src/temp-root.ts';
 
 const execFileAsync = promisify(execFile);
@@ -51,13 +58,9 @@ export async function runCli(
   return { code, stdout, stderr };
 }
 
-/**
- * Starts the real multi-process server on an allocated loopback port (or `port`, 0 letting the
- * kernel pick) and waits for its ready line; `port` is then the one the ready line names.
- */
-export async function startServer(args: string[], options: { port?: number } = {}): Promise<RunningServer> {
-  const port = options.port ?? (await allocatePort());
-  const command = supervisedCommand(process.execPath, [
+/** The real server on loopback `port`, under supervisedCommand: what startServer runs. */
+export function serverCommand(port: number, args: string[]): SupervisedCommand {
+  return supervisedCommand(process.execPath, [
     '--import',
     'tsx',
     BIN,
@@ -67,6 +70,15 @@ export async function startServer(args: string[], options: { port?: number } = {
     String(port),
     ...args,
   ]);
+}
+
+/**
+ * Starts the real multi-process server on an allocated loopback port (or `port`, 0 letting the
+ * kernel pick) and waits for its ready line; `port` is then the one the ready line names.
+ */
+export async function startServer(args: string[], options: { port?: number } = {}): Promise<RunningServer> {
+  const port = options.port ?? (await allocatePort());
+  const command = serverCommand(port, args);
   const child = spawn(command.file, command.args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';

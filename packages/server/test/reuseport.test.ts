@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ServerStatsFileSchema } from '@scaleup/core';
-import { isAlive, waitFor } from '@scaleup/core/io';
+import { waitFor } from '@scaleup/core/io';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { supportsReusePort } from '../src/options.ts';
 import { loadReusePort, type ReusePortAddon, reusePortPlan } from '../src/reuse-port.ts';
@@ -16,6 +16,7 @@ import {
   runCli,
   startServer,
   stopServer,
+  waitAllGone,
   waitForOutput,
 } from './helpers.ts';
 
@@ -125,11 +126,6 @@ async function snapshotWith(masterPid: number, stats: string, requests: number) 
   );
 }
 
-async function allGone(pids: number[]): Promise<boolean> {
-  for (const pid of pids) if (await isAlive(pid)) return false;
-  return true;
-}
-
 const REUSEPORT = ['--accept', 'reuseport', '--workers', '2'];
 
 describe('--accept reuseport through the native addon', () => {
@@ -229,10 +225,7 @@ describe('--accept reuseport through the native addon', () => {
 
     const exit = await stopServer(server, 'SIGTERM');
     expect(exit.code).toBe(0);
-    await waitFor(async () => ((await allGone([server.masterPid, ...workers])) ? true : undefined), {
-      timeoutMs: 10_000,
-      what: 'the master and its workers to exit after SIGTERM',
-    });
+    await waitAllGone([server.masterPid, ...workers], 'the master and its workers to exit after SIGTERM');
     await waitForListeners(server.port, [], 'no socket left after SIGTERM');
     const final = await readStats(stats);
     expect(final.event).toBe('stopped');
@@ -244,11 +237,7 @@ describe('--accept reuseport through the native addon', () => {
     const workers = await server.workerPids();
     expect(workers).toHaveLength(2);
     process.kill(server.masterPid, 'SIGKILL');
-    await waitFor(async () => ((await allGone(workers)) ? true : undefined), {
-      timeoutMs: 10_000,
-      intervalMs: 20,
-      what: 'reuseport workers to exit after the master died',
-    });
+    await waitAllGone(workers, 'reuseport workers to exit after the master died');
     await waitForListeners(server.port, [], 'no socket left after the master died');
   });
 

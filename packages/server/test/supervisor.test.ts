@@ -2,11 +2,9 @@ import { spawn } from 'node:child_process';
 import { readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { allocatePort, childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
+import { allocatePort, childPids, isAlive, waitFor } from '@scaleup/core/io';
 import { describe, expect, it } from 'vitest';
-import { REPO_ROOT } from './helpers.ts';
-
-const BIN = 'packages/server/src/bin.ts';
+import { REPO_ROOT, serverCommand, waitAllGone } from './helpers.ts';
 
 async function statsEvent(path: string): Promise<string | undefined> {
   try {
@@ -23,14 +21,7 @@ describe('master supervisor', () => {
   it('stops on SIGTERM during startup: no ready line, exits 0, leaves no worker', async () => {
     const stats = join(tmpdir(), `scaleup-supervisor-${process.pid}-${Date.now()}.json`);
     const port = await allocatePort();
-    const command = supervisedCommand(process.execPath, [
-      '--import',
-      'tsx',
-      BIN,
-      '--host',
-      '127.0.0.1',
-      '--port',
-      String(port),
+    const command = serverCommand(port, [
       '--workers',
       '2',
       '--resource',
@@ -68,13 +59,7 @@ describe('master supervisor', () => {
       expect(ended.code).toBe(0);
       expect(stdout).not.toContain('scaleup server ready');
       expect(await statsEvent(stats)).toBe('stopped');
-      await waitFor(
-        async () => {
-          for (const pid of seen) if (await isAlive(pid)) return undefined;
-          return true;
-        },
-        { timeoutMs: 10_000, intervalMs: 20, what: 'every worker to be gone' },
-      );
+      await waitAllGone([...seen], 'every worker to be gone');
     } finally {
       if (exit === undefined) child.kill('SIGKILL');
       for (const pid of seen) if (await isAlive(pid)) process.kill(pid, 'SIGKILL');

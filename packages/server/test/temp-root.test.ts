@@ -3,10 +3,9 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { isAlive, waitFor } from '@scaleup/core/io';
 import { afterEach, describe, expect, it } from 'vitest';
 import { makeTempRoot, pidAlive, sweepStaleTempRoots, TEMP_ROOT_PATTERN } from '../src/temp-root.ts';
-import { cleanupServers, http, type RunningServer, startServer } from './helpers.ts';
+import { cleanupServers, http, type RunningServer, startServer, waitAllGone } from './helpers.ts';
 
 /** Paths a test made, removed after it even when it fails. */
 const made: string[] = [];
@@ -94,13 +93,7 @@ describe('temp roots', () => {
     expect(existsSync(join(killedRoot, 'index.html'))).toBe(true);
     process.kill(killed.masterPid, 'SIGKILL');
     await killed.exited;
-    await waitFor(
-      async () => {
-        for (const pid of killedWorkers) if (await isAlive(pid)) return undefined;
-        return true;
-      },
-      { timeoutMs: 10_000, intervalMs: 20, what: 'the killed master’s worker to exit' },
-    );
+    await waitAllGone(killedWorkers, 'the killed master’s worker to exit');
     // Something of the pattern's shape that is not a temp root: left alone.
     const unrelated = join(tmpdir(), `scaleup-server-${killed.masterPid}-keep-me`);
     await mkdir(unrelated);

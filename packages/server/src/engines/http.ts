@@ -4,7 +4,7 @@ import type { Socket } from 'node:net';
 import { newRequestHead, type RequestHead } from '../http-parser.ts';
 import type { HttpCounters, HttpTimeouts } from '../http-server.ts';
 import type { Reply, Resource } from '../resource.ts';
-import { ALLOW_LINE, CLOSE, errorResponse, KEEP_ALIVE_11 } from '../responses.ts';
+import { ALLOW_LINE, CLOSE, errorResponse, isPrebuiltResponse, KEEP_ALIVE_11 } from '../responses.ts';
 import type { WorkerEngine } from './engine.ts';
 
 /** A response of ours taken apart into what `writeHead` and `end` take. */
@@ -51,7 +51,8 @@ export function splitResponse(buf: Buffer): ResponseParts {
 /**
  * Prebuilt responses are the same Buffer for every request within a second, so each is taken
  * apart once: the handler then does what a tuned node:http handler does (a ready header array, a
- * Buffer body, always a Content-Length).
+ * Buffer body, always a Content-Length). One built for a single request (a 206, a streamed file's
+ * head) is never seen again and is not remembered.
  */
 const partsCache = new WeakMap<Buffer, ResponseParts>();
 
@@ -59,7 +60,7 @@ function partsOf(buf: Buffer): ResponseParts {
   let parts = partsCache.get(buf);
   if (parts === undefined) {
     parts = splitResponse(buf);
-    partsCache.set(buf, parts);
+    if (isPrebuiltResponse(buf)) partsCache.set(buf, parts);
   }
   return parts;
 }
