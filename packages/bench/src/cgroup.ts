@@ -24,8 +24,13 @@ export function findCgroupLayout(base = '/sys/fs/cgroup'): CgroupLayout | { vers
   return { version: null, reason: `no cgroup cpu controller under ${base}` };
 }
 
-/** The files that cap a group at `cores` CPUs, with what to write into each. */
-export function quotaWrites(version: 1 | 2, cores: number): [file: string, content: string][] {
+/** The files that cap a group at `cores` CPUs (null: no cap), with what to write into each. */
+export function quotaWrites(version: 1 | 2, cores: number | null): [file: string, content: string][] {
+  if (cores === null) {
+    return version === 2
+      ? [['cpu.max', `max ${CPU_QUOTA_PERIOD_MICROSECONDS}`]]
+      : [['cpu.cfs_quota_us', '-1']];
+  }
   const quota = Math.round(cores * CPU_QUOTA_PERIOD_MICROSECONDS);
   if (version === 2) return [['cpu.max', `${quota} ${CPU_QUOTA_PERIOD_MICROSECONDS}`]];
   return [
@@ -44,9 +49,14 @@ export function quotaWrites(version: 1 | 2, cores: number): [file: string, conte
  * group behind, which costs nothing.
  */
 export class CpuQuotaGroup {
-  private constructor(readonly path: string) {}
+  private constructor(
+    readonly path: string,
+    private readonly version: 1 | 2,
+    private current: number | null,
+  ) {}
 
-  static async create(cores: number, base = '/sys/fs/cgroup'): Promise<CpuQuotaGroup> {
+  /** The group capped at `cores` CPUs; null: no cap yet (a calibration sets one per group). */
+  static async create(cores: number | null, base = '/sys/fs/cgroup'): Promise<CpuQuotaGroup> {
     const layout = findCgroupLayout(base);
     if (layout.version === null) throw new Error(`cannot cap the servers' CPU: ${layout.reason}`);
     const path = join(layout.root, `scaleup-bench-${process.pid}`);
@@ -62,7 +72,19 @@ export class CpuQuotaGroup {
         `cannot cap the servers' CPU with a cgroup at ${path}: ${(error as Error).message}${hint}`,
       );
     }
-    return new CpuQuotaGroup(path);
+    return new CpuQuotaGroup(path, layout.version, cores);
+  }
+
+  /** The cap now, in CPUs; null: none. */
+  get quotaCores(): number | null {
+    return this.current;
+  }
+
+  /** Changes the cap of the group (and of every process in it) to `cores` CPUs; null lifts it. */
+  async setQuota(cores: number | null): Promise<void> {
+    for (const [file, content] of quotaWrites(this.version, cores))
+      await writeFile(join(this.path, file), content);
+    this.current = cores;
   }
 
   /** Moves a process (all its threads) into the group. */

@@ -28,7 +28,12 @@ export async function createDefaultDeps(): Promise<RunnerDeps> {
           prepareLoad(spec, name);
         },
         run(spec, options) {
-          return runLoad(spec, { tool: name, rawOutputPath: options.rawOutputPath, signal: options.signal });
+          return runLoad(spec, {
+            tool: name,
+            rawOutputPath: options.rawOutputPath,
+            signal: options.signal,
+            ...(options.onSpawn === undefined ? {} : { onSpawn: options.onSpawn }),
+          });
         },
       };
     },

@@ -249,6 +249,8 @@ function scenarioOf(manifest: ImportManifest, s: number, repetitions: Repetition
     warmup: null,
     repetitions,
     summary: null,
+    profile: null,
+    profileProblem: null,
   };
 }
 
@@ -346,6 +348,7 @@ export async function importResults(
       loadCpus: null,
       serverCpuQuotaCores: null,
       description: 'as run by hand (imported): pinning unknown',
+      calibration: null,
     },
     plan: planOf(manifest, scenarios),
     scenarios,

@@ -15,6 +15,7 @@ export {
   readMachine,
 } from './environment.ts';
 export { estimateRemainingSeconds, formatDuration } from './eta.ts';
+export { checkHosts, type HostCheck, type HostCheckOptions } from './host-check.ts';
 export { type ImportOptions, importCaptures, importResults, readManifest } from './import.ts';
 export { parseProcNetCounters, tcpCounterDelta, tcpCountersFrom } from './kernel.ts';
 export { loadSpecFor } from './load-spec.ts';
@@ -28,6 +29,7 @@ export {
   type BenchEvent,
   BenchInterrupted,
   type BenchOptions,
+  type CpuProfileMode,
   type LoadProgress,
   type LoadToolPort,
   type NginxPort,

@@ -8,6 +8,8 @@ export function loadSpecFor(
     payloadBytes: number;
     connections: number;
     cpus: number[] | undefined;
+    /** Tool threads when not the profile's (a tool sized to its CPUs). */
+    threads?: number;
     allowedTargets?: string[];
   },
   warmup: boolean,
@@ -16,7 +18,7 @@ export function loadSpecFor(
   const spec: LoadSpec = {
     url: input.url,
     connections,
-    threads: Math.min(profile.threads, connections),
+    threads: Math.min(input.threads ?? profile.threads, connections),
     keepAlive: profile.keepAlive,
     method: 'GET',
     headers: {},

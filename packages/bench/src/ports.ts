@@ -7,10 +7,12 @@ import type {
   Repetition,
   RepetitionLoad,
   Scenario,
+  ScenarioProfile,
   Suite,
   ToolInfo,
   Topology,
 } from '@scaleup/core';
+import type { PerfDetection } from '@scaleup/driver';
 import type { ServerPlace, ServerUnderTest } from './servers.ts';
 
 /**
@@ -25,7 +27,15 @@ export interface LoadToolPort {
   version: string;
   /** Throws a UsageError-like error for a spec the tool cannot run, before anything starts. */
   validate(spec: LoadSpec): void;
-  run(spec: LoadSpec, options: { rawOutputPath: string; signal: AbortSignal }): Promise<RepetitionLoad>;
+  run(
+    spec: LoadSpec,
+    options: {
+      rawOutputPath: string;
+      signal: AbortSignal;
+      /** Hears the tool's pid once it runs on this machine (--cpu-profile tool samples it). */
+      onSpawn?: (pid: number) => void;
+    },
+  ): Promise<RepetitionLoad>;
 }
 
 export interface LoadProgress {
@@ -54,6 +64,8 @@ export interface RunnerDeps {
   detectTools(): Promise<ToolInfo[]>;
   loadTool(name: LoadToolName): Promise<LoadToolPort>;
   nginx: NginxPort;
+  /** Whether perf can record CPU profiles here; the driver's detectPerf when absent. */
+  detectPerf?: () => Promise<PerfDetection>;
 }
 
 export type BenchEvent =
@@ -85,6 +97,10 @@ export type BenchEvent =
       etaMaxSeconds: number | null;
     }
   | { type: 'rounds'; stop: GroupStop; target: number | null; more: boolean }
+  /** What the calibration of a group decided, in one line. */
+  | { type: 'calibration'; group: string; decision: string }
+  /** A scenario's profiled repetition (--cpu-profile) is done: its profile, or why there is none. */
+  | { type: 'profile'; scenarioId: string; profile: ScenarioProfile | null; problem: string | null }
   | { type: 'warning'; message: string };
 
 /** Where a run's processes go: the hosts named on the command line, a profile or the suite. */
@@ -122,7 +138,14 @@ export interface BenchOptions {
   onEvent: (event: BenchEvent) => void;
   /** Injected clock for tests; defaults to the real one. */
   now?: () => Date;
+  /**
+   * --cpu-profile: one extra, uncounted repetition per scenario sampled with perf ('server': the
+   * server's processes; 'tool': the load tool's too). Absent: no profiles.
+   */
+  cpuProfile?: CpuProfileMode | undefined;
 }
+
+export type CpuProfileMode = 'server' | 'tool';
 
 export class BenchInterrupted extends Error {
   override name = 'BenchInterrupted';

@@ -13,11 +13,14 @@ import { writeFileAtomic } from '@scaleup/core/io';
 import { finishResult, mergeLoads, prepareLoad, unreadableRun } from '@scaleup/driver';
 import type { Host, HostProcess } from '@scaleup/hosts';
 import type { LoadToolPort } from './ports.ts';
+import { bundleCommand, type RemoteBundle } from './servers.ts';
 
-/** A host that runs the load tool: its scaleup checkout, and where it reaches the server. */
+/** A host that runs the load tool: the bundle shipped there or its checkout, and where it reaches the server. */
 export interface LoadHost {
   host: Host;
   checkout: string;
+  /** The bundle shipped to the host; the checkout's CLI (through tsx) runs without it. */
+  bundle?: RemoteBundle | undefined;
   node: string;
   /** The server's address as this host reaches it (replaces the URL's host). */
   targetAddress: string;
@@ -85,8 +88,15 @@ interface Running {
 
 function start(load: LoadHost, tool: LoadToolName, spec: LoadSpec): Running {
   const args = remoteLoadArgs(tool, spec);
-  const cli = ['--import', 'tsx', `${load.checkout}/packages/cli/src/bin.ts`, ...args];
-  const proc = load.host.spawn(load.node, cli, { cwd: load.checkout, stdin: 'pipe' });
+  const command =
+    load.bundle === undefined
+      ? {
+          file: load.node,
+          args: ['--import', 'tsx', `${load.checkout}/packages/cli/src/bin.ts`, ...args],
+          cwd: load.checkout,
+        }
+      : bundleCommand(load.node, load.bundle, args);
+  const proc = load.host.spawn(command.file, command.args, { cwd: command.cwd, stdin: 'pipe' });
   const running: Running = {
     load,
     process: proc,

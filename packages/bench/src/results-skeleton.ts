@@ -141,5 +141,7 @@ function plannedResult(
     warmup: null,
     repetitions: [],
     summary: null,
+    profile: null,
+    profileProblem: null,
   };
 }

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { type ResultsFile, UsageError } from '@scaleup/core';
 import { TimeBudget } from './budget.ts';
+import { openProfiler, type Profiler } from './cpu-profile.ts';
 import type { BenchOptions, RunnerDeps } from './ports.ts';
 import { RunProgress } from './progress.ts';
 import { SyscallCounter } from './server-cost.ts';
@@ -41,7 +42,21 @@ async function prepareRemoteHosts(options: BenchOptions): Promise<PreparedHosts 
     ...remote,
     connections: peakConnections(options.profile),
     needNginx: options.scenarios.some((s) => s.server.kind === 'nginx'),
+    tool: options.tool,
   });
+}
+
+/** Asked before the first group: a run without perf says so once, at its start, and goes on. */
+async function profilerFor(
+  options: BenchOptions,
+  deps: RunnerDeps,
+  place: RunContext['run']['place'],
+  store: { warn(message: string): void },
+): Promise<Profiler | null> {
+  if (options.cpuProfile === undefined) return null;
+  const profiler = await openProfiler(options.cpuProfile, place, deps.detectPerf);
+  if (profiler.problem !== null) store.warn(profiler.problem);
+  return profiler;
 }
 
 async function runPrepared(
@@ -52,7 +67,7 @@ async function runPrepared(
   const now = options.now ?? (() => new Date());
   const dirs = { rawDir: join(options.outDir, 'raw'), logDir: join(options.outDir, 'logs') };
   const run = await planRun(options, deps, prepared);
-  const { store, quotaGroup } = await openResults(options, run, prepared, dirs, now);
+  const { store, quotaGroup, calibration } = await openResults(options, run, prepared, dirs, now);
   const timeBudget = run.plan.adaptive?.timeBudgetSeconds;
   const budget = timeBudget == null ? null : new TimeBudget(timeBudget);
   const context: RunContext = {
@@ -66,6 +81,13 @@ async function runPrepared(
     budget,
     now,
     syscalls: new SyscallCounter(run.place.host, (message) => store.warn(message)),
+    calibration: {
+      method: calibration,
+      description: run.topology.description,
+      loadCpus: null,
+      serverCpus: null,
+    },
+    profiler: await profilerFor(options, deps, run.place, store),
   };
   try {
     for (const [index, group] of run.plan.groups.entries()) {

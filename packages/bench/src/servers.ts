@@ -69,6 +69,41 @@ export interface ServerPlace {
   urlAddress: string;
   /** The scaleup CLI with these arguments, as this place runs it. */
   cli(args: string[]): { file: string; args: string[]; cwd: string };
+  /** Where per-run files go on that host (a shipped bundle's run directory); /tmp otherwise. */
+  workDir?: string;
+}
+
+/** A bundle shipped to the host (hosts/ship.ts) and the run's working directory there. */
+export interface RemoteBundle {
+  /** The bundle's directory on the host, holding scaleup.mjs. */
+  dir: string;
+  runDir: string;
+  /** The native addon shipped with it, when the host's platform matches this machine's. */
+  addon: boolean;
+}
+
+/**
+ * The bundled CLI with the run directory as its temp and working directory, and the addon the
+ * bundle carries (or none: the server then writes every response and says why). `env` keeps
+ * this an argument array, and execs, so the pid the group leader reports stays the CLI's.
+ */
+export function bundleCommand(
+  node: string,
+  bundle: RemoteBundle,
+  args: string[],
+): { file: string; args: string[]; cwd: string } {
+  const addon = `${bundle.dir}/${bundle.addon ? 'zerocopy.node' : 'zerocopy.node.not-shipped'}`;
+  return {
+    file: 'env',
+    args: [
+      `TMPDIR=${bundle.runDir}`,
+      `SCALEUP_NATIVE_ADDON=${addon}`,
+      node,
+      `${bundle.dir}/scaleup.mjs`,
+      ...args,
+    ],
+    cwd: bundle.runDir,
+  };
 }
 
 let local: Host | undefined;
@@ -85,12 +120,34 @@ export function localPlace(address = '127.0.0.1', listenAddress = address): Serv
   };
 }
 
-/** Another host: its checkout's CLI through its own node (tsx resolves from the checkout). */
+/**
+ * Another host: the bundle shipped there, or its checkout's CLI through its own node (tsx
+ * resolves from the checkout).
+ */
 export function remotePlace(
   host: Host,
-  options: { checkout: string; node?: string; urlAddress: string; listenAddress?: string },
+  options: {
+    checkout: string;
+    node?: string;
+    urlAddress: string;
+    listenAddress?: string;
+    bundle?: RemoteBundle | undefined;
+  },
 ): ServerPlace {
   const node = options.node ?? 'node';
+  const { bundle } = options;
+  if (bundle !== undefined) {
+    return {
+      host,
+      // No checkout there: command servers' relative paths resolve in the run directory.
+      checkout: bundle.runDir,
+      node,
+      listenAddress: options.listenAddress ?? '0.0.0.0',
+      urlAddress: options.urlAddress,
+      cli: (args) => bundleCommand(node, bundle, args),
+      workDir: bundle.runDir,
+    };
+  }
   return {
     host,
     checkout: options.checkout,
@@ -205,8 +262,10 @@ async function isAliveOn(host: Host, pid: number): Promise<boolean> {
 }
 
 /** A private directory on the place's host for a server's stats file; removed when it stops. */
-async function tempDirOn(host: Host): Promise<string> {
-  const made = await host.exec('mktemp', ['-d', '/tmp/scaleup-bench-server-XXXXXX'], { timeoutMs: 15_000 });
+async function tempDirOn(host: Host, parent = '/tmp'): Promise<string> {
+  const made = await host.exec('mktemp', ['-d', `${parent}/scaleup-bench-server-XXXXXX`], {
+    timeoutMs: 15_000,
+  });
   const dir = made.stdout.trim();
   if (made.exitCode !== 0 || dir === '')
     throw new Error(`cannot make a temporary directory on ${host.name}: ${made.stderr.trim()}`);
@@ -243,6 +302,8 @@ export interface ScaleupServerOptions {
   cpus: number[] | undefined;
   place: ServerPlace;
   logPath: string;
+  /** Workers write /tmp/perf-<pid>.map (--perf-basic-prof), so CPU profiles name JavaScript. */
+  perfMap?: boolean;
 }
 
 /** The server's stats file on its host, or undefined while it is absent or half-written. */
@@ -266,7 +327,7 @@ async function signalSnapshot(host: Host, masterPid: number): Promise<void> {
 export async function startScaleupServer(options: ScaleupServerOptions): Promise<ServerUnderTest> {
   const { place } = options;
   const { host } = place;
-  const workDir = await tempDirOn(host);
+  const workDir = await tempDirOn(host, place.workDir);
   const statsFile = `${workDir}/stats.json`;
   // Port 0: the server's master binds and reports the port in its stats file, on any host.
   const cli = place.cli([
@@ -281,6 +342,7 @@ export async function startScaleupServer(options: ScaleupServerOptions): Promise
     ],
     ...['--accept', options.accept, '--send', options.send, '--silence'],
     ...(options.engine === 'http' ? ['--engine', 'http'] : []),
+    ...(options.perfMap === true ? ['--perf-basic-prof'] : []),
     ...['--interval', String(STATS_INTERVAL_SECONDS), '--stats-file', statsFile],
   ]);
   const server = new SupervisedServer(place, `scaleup server (${options.resource})`, cli, {

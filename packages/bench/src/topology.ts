@@ -18,6 +18,7 @@ export function planTopology(
       serverCpus: null,
       loadCpus: null,
       serverCpuQuotaCores,
+      calibration: null,
       description: `unpinned on ${cpus.length} CPUs (as the seed ran)${quota}`,
     };
   }
@@ -27,6 +28,7 @@ export function planTopology(
       serverCpus: null,
       loadCpus: null,
       serverCpuQuotaCores,
+      calibration: null,
       description: `unpinned: only ${cpus.length} CPU available, nothing to split${quota}`,
     };
   }
@@ -38,6 +40,7 @@ export function planTopology(
     serverCpus,
     loadCpus,
     serverCpuQuotaCores,
+    calibration: null,
     description: `server and nginx pinned to CPU ${serverCpus.join(',')}; load tool pinned to CPU ${loadCpus.join(',')}${quota}`,
   };
 }

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readProcessCpu } from '@scaleup/core/io';
@@ -50,6 +50,24 @@ describe('finding a cgroup cpu controller', () => {
       ['cpu.cfs_period_us', '100000'],
       ['cpu.cfs_quota_us', '150000'],
     ]);
+  });
+
+  it('writes no cap as each version spells it', () => {
+    expect(quotaWrites(2, null)).toEqual([['cpu.max', 'max 100000']]);
+    expect(quotaWrites(1, null)).toEqual([['cpu.cfs_quota_us', '-1']]);
+  });
+
+  it('changes the quota of a group it made, and lifts it', async () => {
+    const base = await fakeTree({ 'cgroup.controllers': 'cpu memory\n' });
+    const group = await CpuQuotaGroup.create(null, base);
+    const cpuMax = () => readFile(join(group.path, 'cpu.max'), 'utf8');
+    expect(group.quotaCores).toBeNull();
+    expect(await cpuMax()).toBe('max 100000');
+    await group.setQuota(0.45);
+    expect(group.quotaCores).toBe(0.45);
+    expect(await cpuMax()).toBe('45000 100000');
+    await group.setQuota(null);
+    expect(await cpuMax()).toBe('max 100000');
   });
 
   it('names the problem when the group cannot be made', async () => {

@@ -162,4 +162,54 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
     },
     150_000,
   );
+
+  // Needs root and a cgroup cpu controller (CI runs as root).
+  it.skipIf(process.getuid?.() !== 0 || findCgroupLayout().version === null)(
+    'calibrates from the warm-up: a quota chosen where wrk ran flat out, recorded, the servers held to it',
+    async () => {
+      const out = await tempDir();
+      const cli = scaleupCliCommand([
+        ...['bench', '--profile', 'smoke', '--calibrate', '--connections', '128', '--only', '2a,nginx-2'],
+        ...['--out', out, '--no-report'],
+      ]);
+      const child = execa(cli.file, cli.args, { reject: false, timeout: 120_000 });
+      started.push(child.pid!);
+      const run = await child;
+      expect(run.exitCode, run.stderr).toBe(0);
+      const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+      const calibration = results.topology.calibration!;
+      expect(calibration.method).toBe('server-quota');
+      const group = calibration.groups[0]!;
+      expect(calibration.groups).toHaveLength(1);
+      expect(run.stderr).toContain(`calibration ${group.decision}`);
+      for (const cost of group.costs) {
+        expect(cost.serverCpuMicrosPerResponse, cost.resultId).toBeGreaterThan(0);
+        expect(cost.toolCpuMicrosPerResponse, cost.resultId).toBeGreaterThan(0);
+      }
+      expect(group.headroomFraction).not.toBeNull();
+      // Whether wrk saturates depends on the machine: the quota must follow what was measured.
+      if (group.toolBusyFraction! <= 0.8) {
+        expect(group.serverQuotaCores).toBeNull();
+        return;
+      }
+      const quota = group.serverQuotaCores!;
+      expect(quota).toBeGreaterThanOrEqual(0.1);
+      expect(quota).toBeLessThan(1);
+      expect(results.topology.serverCpuQuotaCores).toBe(quota);
+      expect(results.topology.description).toContain(`servers capped at ${quota} CPU`);
+      for (const scenario of results.scenarios) {
+        for (const rep of scenario.repetitions) {
+          const cpuSeconds = rep.serverCpu.reduce((sum, p) => sum + p.userSeconds + p.systemSeconds, 0);
+          // Held to the quota by the group they ran in, with slack for 100 ms periods and ticks.
+          expect(cpuSeconds / rep.load.elapsedSeconds, scenario.id).toBeLessThan(quota + 0.15);
+          expect(rep.verdict.valid).toBe(true);
+        }
+      }
+      const layout = findCgroupLayout();
+      if (layout.version !== null) {
+        expect(await readdir(layout.root)).not.toContain(`scaleup-bench-${child.pid}`);
+      }
+    },
+    150_000,
+  );
 });

@@ -46,6 +46,11 @@ const commands: CommandEntry[] = [
     load: async () => (await import('./commands/profile.ts')).profileCommand,
   },
   {
+    name: 'hosts',
+    summary: 'check other hosts before a run: ssh, node, tools, tuning, clock, what would be copied',
+    load: async () => (await import('./commands/hosts.ts')).hostsCommand,
+  },
+  {
     name: 'preflight',
     summary: "check this machine against the seed's tuning and the run's needs (changes nothing)",
     load: async () => (await import('./commands/preflight.ts')).preflightCommand,

@@ -40,6 +40,13 @@ describe('bench settings: suite, profile and flags in one chain, validated once'
     expect(settings({ adaptive: false, 'target-ci': '3' }).profile.targetCiPercent).toBe(3);
   });
 
+  it('calibrates with the default profile; --no-calibrate keeps the split, --calibrate asks for it', () => {
+    expect(settings({}).profile.calibrate).toBe(true);
+    expect(settings({ calibrate: false }).profile.calibrate).toBe(false);
+    expect(settings({ profile: 'smoke' }).profile.calibrate).toBeUndefined();
+    expect(settings({ profile: 'smoke', calibrate: true }).profile.calibrate).toBe(true);
+  });
+
   it('merges hosts: the command line over the profile over the suite', () => {
     const withHosts = { hosts: { load: ['lab-a'], server: 'lab-s', sshConfig: 'lab.conf' } };
     const fromSuite = settings({}, withHosts).remote;

@@ -1,3 +1,17 @@
+export {
+  busiestTool,
+  type CalibrationChoice,
+  type CalibrationSetting,
+  calibrationText,
+  chooseCalibration,
+  costsText,
+  MIN_SERVER_QUOTA_CORES,
+  type QuotaChoice,
+  serverQuotaFor,
+  TOOL_BUSY_TARGET,
+  type ToolCoresChoice,
+  toolCoresFor,
+} from './calibration.ts';
 export { type CostInput, parseContextSwitches, repetitionCost } from './cost.ts';
 export { destinationProblem } from './destination.ts';
 export { UsageError } from './errors.ts';
@@ -69,6 +83,14 @@ export {
 } from './profile.ts';
 export { quoted } from './quoted.ts';
 export {
+  CALIBRATION_METHODS,
+  type Calibration,
+  type CalibrationCost,
+  CalibrationCostSchema,
+  type CalibrationGroup,
+  CalibrationGroupSchema,
+  type CalibrationMethod,
+  CalibrationSchema,
   type Environment,
   EnvironmentSchema,
   type Estimate,
@@ -106,6 +128,8 @@ export {
   ResultsSchemaError,
   type ScalingCurve,
   ScalingCurveSchema,
+  type ScenarioProfile,
+  ScenarioProfileSchema,
   type ScenarioResult,
   ScenarioResultSchema,
   type ScenarioSummary,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LoadResultSchema, LoadToolNameSchema } from './load.ts';
+import { ProfileBreakdownSchema } from './profile.ts';
 import { ACCEPT_MODES, SEND_MODES, SERVER_ENGINES } from './server-stats.ts';
 
 /**
@@ -311,6 +312,28 @@ export const ScenarioSummarySchema = z
   .strict();
 export type ScenarioSummary = z.infer<typeof ScenarioSummarySchema>;
 
+/**
+ * A CPU profile of the server's processes under load (bench --cpu-profile), recorded during one
+ * extra repetition that no statistic counts. `folded` paths are relative to the results directory.
+ */
+export const ScenarioProfileSchema = z
+  .object({
+    /** Folded stacks of every server process: `profiles/<scenario id>.folded`. */
+    folded: z.string(),
+    samples: count,
+    sampleHz: z.number().positive(),
+    /** The perf event sampled (cpu-clock: a software clock, no hardware counters needed). */
+    event: z.string(),
+    breakdown: ProfileBreakdownSchema,
+    /** The load tool's own profile (--cpu-profile tool), `profiles/<scenario id>.tool.folded`. */
+    tool: z
+      .object({ folded: z.string(), samples: count, breakdown: ProfileBreakdownSchema })
+      .strict()
+      .nullable(),
+  })
+  .strict();
+export type ScenarioProfile = z.infer<typeof ScenarioProfileSchema>;
+
 export const ScenarioResultSchema = z
   .object({
     /** Unique per result: the scenario id, with its point in a sweep (`2a@w2,c64`). */
@@ -361,6 +384,10 @@ export const ScenarioResultSchema = z
       .nullable(),
     repetitions: z.array(RepetitionSchema),
     summary: ScenarioSummarySchema.nullable(),
+    /** Null without --cpu-profile, when the scenario was skipped, or when profiling failed. */
+    profile: ScenarioProfileSchema.nullable().default(null),
+    /** Why a profile was asked for and is missing (or partial: the tool's failed), in one line. */
+    profileProblem: z.string().nullable().default(null),
   })
   .strict();
 export type ScenarioResult = z.infer<typeof ScenarioResultSchema>;
@@ -406,6 +433,50 @@ export const LoadPlanSchema = z
   .strict();
 export type LoadPlan = z.infer<typeof LoadPlanSchema>;
 
+export const CALIBRATION_METHODS = ['none', 'tool-cores', 'server-quota', 'load-hosts'] as const;
+export type CalibrationMethod = (typeof CALIBRATION_METHODS)[number];
+
+/** What one server's last warm-up run cost each side, the figures a group's calibration used. */
+export const CalibrationCostSchema = z
+  .object({
+    resultId: z.string(),
+    serverCpuMicrosPerResponse: nonNegative.nullable(),
+    toolCpuMicrosPerResponse: nonNegative.nullable(),
+    /** The tool's CPU over its cores' time (1 = flat out), uncalibrated. */
+    toolBusyFraction: nonNegative.nullable(),
+  })
+  .strict();
+export type CalibrationCost = z.infer<typeof CalibrationCostSchema>;
+
+/** What the warm-up of one payload group measured, what was chosen from it, and what it reached. */
+export const CalibrationGroupSchema = z
+  .object({
+    group: z.string(),
+    costs: z.array(CalibrationCostSchema),
+    /** The busiest the tool was against any server of the group before calibrating. */
+    toolBusyFraction: nonNegative.nullable(),
+    /** server-quota: the CPU quota every server of the group ran under; null: no cap needed. */
+    serverQuotaCores: z.number().positive().nullable(),
+    /** tool-cores: the CPUs the tool was given (and as many threads); null otherwise. */
+    toolCpus: z.array(count).nullable(),
+    /** 1 - the tool's busiest fraction in one more warm-up run under the choice; null: not rechecked. */
+    headroomFraction: z.number().nullable(),
+    /** The decision in words, as the CLI printed it. */
+    decision: z.string(),
+  })
+  .strict();
+export type CalibrationGroup = z.infer<typeof CalibrationGroupSchema>;
+
+/** How the run kept the load tool from being the bottleneck (or why it did not). */
+export const CalibrationSchema = z
+  .object({
+    method: z.enum(CALIBRATION_METHODS),
+    reason: z.string(),
+    groups: z.array(CalibrationGroupSchema),
+  })
+  .strict();
+export type Calibration = z.infer<typeof CalibrationSchema>;
+
 export const TopologySchema = z
   .object({
     pinned: z.boolean(),
@@ -414,6 +485,8 @@ export const TopologySchema = z
     /** The cgroup CPU quota the servers ran under (profile serverCpuQuotaCores), null for none. */
     serverCpuQuotaCores: z.number().positive().nullable().default(null),
     description: z.string(),
+    /** What calibrating the split from the warm-up decided; null for runs before it existed. */
+    calibration: CalibrationSchema.nullable().default(null),
   })
   .strict();
 export type Topology = z.infer<typeof TopologySchema>;
@@ -500,6 +573,23 @@ export const HostEnvironmentSchema = z
       .strict()
       .nullable(),
     tuning: z.array(TuningCheckSchema),
+    /**
+     * What of scaleup ran there: a bundle shipped over ssh (version: its sha256, zeroCopyAddon:
+     * whether the native addon went with it) or a checkout (version: its commit, when known).
+     * null in files written before it was recorded.
+     */
+    code: z
+      .object({
+        kind: z.enum(['bundle', 'checkout']),
+        version: z.string().nullable(),
+        zeroCopyAddon: z.boolean().nullable(),
+        /** Bytes copied to the host for this run: 0 when its cache had the bundle. */
+        copiedBytes: count.nullable(),
+        note: z.string().nullable(),
+      })
+      .strict()
+      .nullable()
+      .default(null),
   })
   .strict();
 export type HostEnvironment = z.infer<typeof HostEnvironmentSchema>;

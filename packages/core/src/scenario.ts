@@ -188,6 +188,11 @@ export const ProfileSchema = z
      * quota, so that on a small machine the servers and not the load tool are the bottleneck.
      */
     serverCpuQuotaCores: z.number().min(0.05).max(1024).optional(),
+    /**
+     * Calibrate the topology from the warm-up so the load tool keeps 20% headroom: size its CPU
+     * share where there are cores to spare, else cap every server with one cgroup quota per group.
+     */
+    calibrate: z.boolean().optional(),
     /** Hosts the profile runs on (see HostsSchema). */
     hosts: HostsSchema.optional(),
   })

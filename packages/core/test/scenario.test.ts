@@ -27,10 +27,12 @@ describe('the shipped suite and profiles', () => {
     expect(Object.keys(profiles)).toEqual(
       expect.arrayContaining(['seed', 'default', 'server-bound', 'smoke']),
     );
-    // server-bound is the default with the servers capped, nothing else changed.
+    // server-bound is the default with the servers capped at a fixed quota instead of a
+    // calibrated one, nothing else changed.
     const { serverCpuQuotaCores, description: _, ...rest } = profiles['server-bound']!;
-    const { description: __, ...defaults } = profiles.default!;
+    const { description: __, calibrate, ...defaults } = profiles.default!;
     expect(serverCpuQuotaCores).toBe(0.6);
+    expect(calibrate).toBe(true);
     expect(rest).toEqual(defaults);
   });
 

@@ -204,6 +204,8 @@ function result(id: string, point: Partial<Point>, reps: Repetition[], baseline 
     warmup: null,
     repetitions: reps,
     summary: null,
+    profile: null,
+    profileProblem: null,
   };
 }
 

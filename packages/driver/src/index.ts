@@ -17,12 +17,14 @@ export { histogramQuantile, mergeHistograms, mergeLoads } from './merge.ts';
 export { buildOpenloop, OPENLOOP_BINARY, OPENLOOP_SOURCE } from './openloop-build.ts';
 export {
   detectPerf,
+  PERF_EVENT,
   PERF_INSTALL,
   PERF_SAMPLE_HZ,
   type PerfCount,
   type PerfDetection,
   PerfError,
   type PerfRecordPlan,
+  type ProfileWindow,
   paranoidProblem,
   parsePerfStatCount,
   perfFailure,
@@ -33,6 +35,7 @@ export {
   type RecordedProfile,
   recordProfile,
   SYSCALL_EVENT,
+  startProfile,
 } from './perf.ts';
 export {
   bodyBytesFit,

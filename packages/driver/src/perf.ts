@@ -8,7 +8,7 @@ import {
   type ProfileBreakdown,
   profileBreakdown,
 } from '@scaleup/core';
-import { childPids, isAlive, supervisedCommand } from '@scaleup/core/io';
+import { childPids, isAlive, supervisedCommand, waitFor } from '@scaleup/core/io';
 import { execa } from 'execa';
 import { probeOutput, whichOnPath } from './detect.ts';
 
@@ -25,6 +25,8 @@ export type PerfDetection =
   | { ok: false; problem: string; fix: string };
 
 export const PERF_SAMPLE_HZ = 999;
+/** A software clock: sampling that needs no hardware counter (missing in many VMs). */
+export const PERF_EVENT = 'cpu-clock';
 
 /** What perf_event_paranoid allows a user other than root: <= 1 lets it sample the kernel too. */
 export function paranoidProblem(paranoid: number | null, uid: number): string | null {
@@ -71,7 +73,7 @@ export function perfRecordArgs(plan: PerfRecordPlan): string[] {
   if (plan.pids.length === 0) throw new Error('perf record needs at least one pid');
   return [
     'record',
-    ...['-e', 'cpu-clock', '-F', String(plan.frequencyHz ?? PERF_SAMPLE_HZ), '-g'],
+    ...['-e', PERF_EVENT, '-F', String(plan.frequencyHz ?? PERF_SAMPLE_HZ), '-g'],
     ...['-p', plan.pids.join(','), '-o', plan.output],
     // With -p, the command only sets how long to record.
     ...['--', 'sleep', String(plan.seconds)],
@@ -125,6 +127,41 @@ export interface RecordedProfile {
 
 export class PerfError extends Error {}
 
+/** perf script over a recording, folded: perf.script lands beside perf.data in `dir`. */
+async function foldRecording(
+  perf: string,
+  dir: string,
+  data: string,
+  meta: { pids: readonly number[]; seconds: number; top?: number | undefined },
+): Promise<RecordedProfile> {
+  const scriptPath = join(dir, 'perf.script');
+  const script = await execa(perf, perfScriptArgs(data), {
+    reject: false,
+    stdin: 'ignore',
+    stdout: { file: scriptPath },
+    timeout: 300_000,
+  });
+  if (script.exitCode !== 0) {
+    throw new PerfError(
+      `perf script failed (exit ${script.exitCode}): ${script.stderr.trim().split('\n')[0]}`,
+    );
+  }
+  const stacks = foldPerfScript(await readFile(scriptPath, 'utf8'));
+  return {
+    pids: [...meta.pids],
+    seconds: meta.seconds,
+    stacks,
+    breakdown: profileBreakdown(stacks, meta.top),
+  };
+}
+
+async function sizeOf(path: string): Promise<number> {
+  return stat(path).then(
+    (s) => s.size,
+    () => 0,
+  );
+}
+
 /**
  * Samples `pids` for `seconds` and folds the result. The raw perf.data and the perf script text
  * live in a private temporary directory that is removed afterwards.
@@ -136,53 +173,111 @@ export async function recordProfile(options: {
   frequencyHz?: number;
   top?: number;
 }): Promise<RecordedProfile> {
+  const window = await startProfile({ ...options, maxSeconds: options.seconds });
+  return window.finish();
+}
+
+/**
+ * A recording under way: stop() ends it now, finish() lets it run to its bound; both fold it.
+ * cancel() ends it and keeps nothing.
+ */
+export interface ProfileWindow {
+  stop(): Promise<RecordedProfile>;
+  finish(): Promise<RecordedProfile>;
+  cancel(): Promise<void>;
+}
+
+const WINDOW_START_MS = 15_000;
+const WINDOW_STOP_MS = 30_000;
+
+/** The pid of perf's workload once it runs `sleep`: perf enables its events just before. */
+async function recordingStarted(perfPid: number, exited: () => boolean): Promise<number | null> {
+  return waitFor(
+    async () => {
+      if (exited()) return null;
+      const children = await readFile(`/proc/${perfPid}/task/${perfPid}/children`, 'utf8').catch(() => '');
+      const child = Number(children.trim().split(/\s+/)[0]);
+      if (!Number.isInteger(child) || child <= 0) return undefined;
+      const comm = await readFile(`/proc/${child}/comm`, 'utf8').catch(() => '');
+      return comm.trim() === 'sleep' ? child : undefined;
+    },
+    { timeoutMs: WINDOW_START_MS, intervalMs: 10, what: 'perf record to start sampling' },
+  );
+}
+
+/**
+ * Starts sampling `pids` (every thread of each, with call graphs) until stop(), or `maxSeconds`
+ * at most: for a window whose length is known only when it ends (a load run). Resolves once perf
+ * samples; a perf that refuses is a PerfError with its own reason.
+ */
+export async function startProfile(options: {
+  perf: string;
+  pids: readonly number[];
+  maxSeconds: number;
+  frequencyHz?: number;
+  top?: number;
+}): Promise<ProfileWindow> {
   const dir = await mkdtemp(join(tmpdir(), 'scaleup-profile-'));
-  try {
-    const data = join(dir, 'perf.data');
-    const record = supervisedCommand(
-      options.perf,
-      perfRecordArgs({
-        pids: options.pids,
-        seconds: options.seconds,
-        output: data,
-        frequencyHz: options.frequencyHz,
-      }),
-      // perf writes what it has on SIGINT: a dying caller still leaves a readable file.
-      { deathSignal: 'INT' },
-    );
-    const recorded = await execa(record.file, record.args, {
-      reject: false,
-      stdin: 'ignore',
-      timeout: (options.seconds + 60) * 1000,
-    });
-    const size = await stat(data).then(
-      (s) => s.size,
-      () => 0,
-    );
-    if (recorded.exitCode !== 0 || size === 0)
-      throw new PerfError(perfFailure(recorded.stderr, recorded.exitCode));
-    const scriptPath = join(dir, 'perf.script');
-    const script = await execa(options.perf, perfScriptArgs(data), {
-      reject: false,
-      stdin: 'ignore',
-      stdout: { file: scriptPath },
-      timeout: 300_000,
-    });
-    if (script.exitCode !== 0) {
-      throw new PerfError(
-        `perf script failed (exit ${script.exitCode}): ${script.stderr.trim().split('\n')[0]}`,
-      );
-    }
-    const stacks = foldPerfScript(await readFile(scriptPath, 'utf8'));
-    return {
-      pids: [...options.pids],
-      seconds: options.seconds,
-      stacks,
-      breakdown: profileBreakdown(stacks, options.top),
-    };
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const data = join(dir, 'perf.data');
+  const seconds = options.maxSeconds;
+  const record = supervisedCommand(
+    options.perf,
+    perfRecordArgs({ pids: options.pids, seconds, output: data, frequencyHz: options.frequencyHz }),
+    // perf writes what it has on SIGINT: a dying caller still leaves a readable file.
+    { deathSignal: 'INT' },
+  );
+  const child = execa(record.file, record.args, {
+    reject: false,
+    stdin: 'ignore',
+    timeout: (seconds + 60) * 1000,
+  });
+  let exited = false;
+  void child.then(() => {
+    exited = true;
+  });
+  const started = Date.now();
+  const cleanUp = () => rm(dir, { recursive: true, force: true });
+  const sleeper = await recordingStarted(child.pid ?? -1, () => exited).catch(() => null);
+  if (sleeper === null) {
+    if (!exited) child.kill('SIGKILL');
+    const outcome = await child;
+    await cleanUp();
+    throw new PerfError(perfFailure(String(outcome.stderr), outcome.exitCode));
   }
+  const end = async (now: boolean) => {
+    if (!now) return child;
+    // Ending perf's workload ends the recording; perf then writes perf.data and exits.
+    try {
+      if (!exited) process.kill(sleeper, 'SIGTERM');
+    } catch {
+      // Already gone: perf reached its bound and is ending on its own.
+    }
+    const timer = setTimeout(() => child.kill('SIGKILL'), WINDOW_STOP_MS);
+    return child.finally(() => clearTimeout(timer));
+  };
+  const fold = async (now: boolean) => {
+    try {
+      const outcome = await end(now);
+      // perf exits with its workload's status (killed: 143): the data file says whether it recorded.
+      if ((await sizeOf(data)) === 0)
+        throw new PerfError(perfFailure(String(outcome.stderr), outcome.exitCode));
+      return await foldRecording(options.perf, dir, data, {
+        pids: options.pids,
+        seconds: now ? (Date.now() - started) / 1000 : seconds,
+        top: options.top,
+      });
+    } finally {
+      await cleanUp();
+    }
+  };
+  return {
+    stop: () => fold(true),
+    finish: () => fold(false),
+    async cancel() {
+      await end(true);
+      await cleanUp();
+    },
+  };
 }
 
 /** The tracepoint every system call enters through: counting it needs no hardware counter. */

@@ -1,9 +1,30 @@
+export {
+  BUNDLE_ADDON,
+  BUNDLE_CLI,
+  BUNDLE_LEADER,
+  type Bundle,
+  type BundleFile,
+  buildBundle,
+  defaultBundleCache,
+  localPlatform,
+  type Shipment,
+  shipmentFor,
+} from './bundle.ts';
+export { distributionFamily, type InstallAdvice, installAdvice } from './install-lines.ts';
 export { localHost } from './local.ts';
 export { type PreflightNeeds, type PreflightReport, preflightHost } from './preflight.ts';
 export { LEADER_IN_CHECKOUT, LEADER_PATH } from './protocol.ts';
 export { remoteCommandLine, shellQuote } from './quote.ts';
+export {
+  type BundleProbe,
+  type InstalledBundle,
+  installBundle,
+  openRunDir,
+  probeBundle,
+  type RunDir,
+} from './ship.ts';
 export { signalOn } from './signal.ts';
-export { type SshHostOptions, sshHost } from './ssh.ts';
+export { type SshHost, type SshHostOptions, sshHost } from './ssh.ts';
 export { within } from './time.ts';
 export type {
   ExecOptions,
@@ -13,5 +34,6 @@ export type {
   HostProcess,
   Lines,
   ProcessExit,
+  ShellOptions,
   SpawnOptions,
 } from './types.ts';

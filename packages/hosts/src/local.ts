@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import { availableParallelism, cpus, hostname, release, totalmem } from 'node:os';
 import { supervisedCommand } from '@scaleup/core/io';
-import type { ResultPromise } from 'execa';
+import { execa, type ResultPromise } from 'execa';
+import { execResultOf } from './exec-result.ts';
 import { LeaderHost, type LeaderRouteOptions, startLeaderChild } from './leader-host.ts';
 import { LEADER_PATH } from './protocol.ts';
-import type { ExecResult, Host, HostFacts } from './types.ts';
+import type { ExecResult, Host, HostFacts, ShellOptions } from './types.ts';
 
 const NAME = 'local';
 
@@ -44,8 +45,17 @@ class LocalHost extends LeaderHost implements Host {
     };
   }
 
-  shell(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    return this.exec('/bin/sh', ['-c', script], { timeoutMs: options.timeoutMs ?? 15_000 });
+  async shell(script: string, options: ShellOptions = {}): Promise<ExecResult> {
+    if (options.input === undefined)
+      return this.exec('/bin/sh', ['-c', script], { timeoutMs: options.timeoutMs ?? 15_000 });
+    const result = await execa('/bin/sh', ['-c', script], {
+      reject: false,
+      input: options.input,
+      timeout: options.timeoutMs ?? 15_000,
+      forceKillAfterDelay: 1000,
+      stripFinalNewline: false,
+    });
+    return execResultOf(result);
   }
 
   async readFile(path: string): Promise<string | null> {

@@ -1,3 +1,4 @@
+import { distributionFamily, installAdvice } from './install-lines.ts';
 import { shellQuote } from './quote.ts';
 import type { Host } from './types.ts';
 
@@ -19,6 +20,8 @@ export interface PreflightNeeds {
   minNodeMajor?: number;
   /** The deadline for the whole check, connection included (default 20 000). */
   timeoutMs?: number;
+  /** Whether the group leader must already be there (a checkout); false when a bundle brings it. */
+  leader?: boolean;
 }
 
 export interface PreflightReport {
@@ -27,6 +30,12 @@ export interface PreflightReport {
   problems: string[];
   nodeVersion: string | null;
   binaries: Record<string, { path: string | null; version: string | null }>;
+  /** The host's distribution family from its /etc/os-release (debian, fedora, alpine...), if known. */
+  distribution: string | null;
+  /** The line that installs what is missing there (node and binaries), or null when nothing is. */
+  installLine: string | null;
+  /** Whether the probe ran as root there (the install line has no sudo then). */
+  root: boolean;
 }
 
 const BINARY_NAME = /^[A-Za-z0-9_.+-]+$/;
@@ -38,6 +47,8 @@ function probeScript(host: Host, binaries: string[]): string {
     'T=; command -v timeout >/dev/null 2>&1 && T="timeout 5"',
     `if command -v ${shellQuote(node)} >/dev/null 2>&1; then report node "$($T ${shellQuote(node)} -v 2>&1 </dev/null | head -n 1)"; else report node-missing -; fi`,
     `if [ -f ${shellQuote(leader)} ]; then report leader yes; else report leader no; fi`,
+    'report uid "$(id -u 2>/dev/null)"',
+    `report os "$(grep -E '^(ID|ID_LIKE)=' /etc/os-release 2>/dev/null | tr '\\n' ';')"`,
   ];
   for (const [i, name] of binaries.entries()) {
     const quoted = shellQuote(name);
@@ -60,7 +71,15 @@ export async function preflightHost(host: Host, needs: PreflightNeeds = {}): Pro
   const timeoutMs = needs.timeoutMs ?? 20_000;
   const minNode = needs.minNodeMajor ?? 20;
   const wanted = needs.binaries ?? [];
-  const report: PreflightReport = { host: host.name, problems: [], nodeVersion: null, binaries: {} };
+  const report: PreflightReport = {
+    host: host.name,
+    problems: [],
+    nodeVersion: null,
+    binaries: {},
+    distribution: null,
+    installLine: null,
+    root: false,
+  };
   const problem = (text: string) => report.problems.push(`${host.name}: ${text}`);
   const valid = wanted.filter((name) => {
     if (BINARY_NAME.test(name)) return true;
@@ -91,15 +110,19 @@ export async function preflightHost(host: Host, needs: PreflightNeeds = {}): Pro
     return report;
   }
   const [node, leader] = host.leaderCommand;
+  report.root = facts.get('uid') === '0';
+  report.distribution = distributionFamily((facts.get('os') ?? '').split(';').join('\n'));
+  const missing: string[] = [];
   const nodeVersion = facts.get('node');
   if (nodeVersion === undefined || !/^v\d+/.test(nodeVersion)) {
+    missing.push('node');
     problem(`${node} not found on PATH (non-interactive shell); install Node >= ${minNode} there`);
   } else {
     report.nodeVersion = nodeVersion;
     const major = Number(/^v(\d+)/.exec(nodeVersion)?.[1]);
     if (major < minNode) problem(`${node} is ${nodeVersion}; the group leader needs Node >= ${minNode}`);
   }
-  if (facts.get('leader') !== 'yes') {
+  if (needs.leader !== false && facts.get('leader') !== 'yes') {
     const checkout = leader.replace(/\/packages\/hosts\/src\/group-leader\.mjs$/, '');
     problem(
       `no scaleup checkout at ${checkout} (${leader} is missing); check it out there or pass remoteDir`,
@@ -109,7 +132,12 @@ export async function preflightHost(host: Host, needs: PreflightNeeds = {}): Pro
     const path = facts.get(`path${i}`) ?? null;
     const version = facts.get(`version${i}`) || null;
     report.binaries[name] = { path, version: path === null ? null : version };
-    if (path === null) problem(`${name} not found on PATH`);
+    if (path === null) {
+      missing.push(name);
+      problem(`${name} not found on PATH`);
+    }
   }
+  const advice = installAdvice(report.distribution, missing, report.root);
+  report.installLine = advice.line;
   return report;
 }

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { destinationProblem } from '@scaleup/core';
 import { supervisedCommand } from '@scaleup/core/io';
 import { execa, type ResultPromise } from 'execa';
+import { execResultOf } from './exec-result.ts';
 import { LeaderHost, type LeaderRouteOptions, startLeaderChild } from './leader-host.ts';
 import { LEADER_IN_CHECKOUT, REPO_DIR } from './protocol.ts';
 import { remoteCommandLine, shellQuote } from './quote.ts';
 import { pause, within } from './time.ts';
-import type { ExecResult, Host, HostFacts } from './types.ts';
+import type { ExecResult, Host, HostFacts, ShellOptions } from './types.ts';
 
 export interface SshHostOptions {
   /** An ssh config file (`ssh -F`); without it the user's own ~/.ssh/config applies. */
@@ -77,7 +78,7 @@ function parseRemoteNanos(text: string): number | null {
 class SshHost extends LeaderHost implements Host {
   readonly kind = 'ssh' as const;
   readonly name: string;
-  readonly leaderCommand: readonly [string, string];
+  #leaderCommand: readonly [string, string];
   readonly #options: Required<Omit<SshHostOptions, 'sshConfig'>> & { sshConfig: string | undefined };
   #controlDir: string | undefined;
   #master: ResultPromise | undefined;
@@ -100,7 +101,16 @@ class SshHost extends LeaderHost implements Host {
       heartbeatTimeoutMs: options.heartbeatTimeoutMs ?? 5000,
       multiplex: options.multiplex ?? true,
     };
-    this.leaderCommand = [this.#options.remoteNode, `${this.#options.remoteDir}/${LEADER_IN_CHECKOUT}`];
+    this.#leaderCommand = [this.#options.remoteNode, `${this.#options.remoteDir}/${LEADER_IN_CHECKOUT}`];
+  }
+
+  get leaderCommand(): readonly [string, string] {
+    return this.#leaderCommand;
+  }
+
+  /** Runs the group leader from a bundle shipped to the host instead of from a checkout there. */
+  useLeaderAt(path: string): void {
+    this.#leaderCommand = [this.#options.remoteNode, path];
   }
 
   /** The control socket of the multiplexed connection (for diagnostics and tests). */
@@ -208,7 +218,7 @@ class SshHost extends LeaderHost implements Host {
   }
 
   /** Runs one remote command line without the group leader, bounded; for probes only. */
-  async #raw(remote: string, timeoutMs: number): Promise<ExecResult> {
+  async #raw(remote: string, timeoutMs: number, input?: string | Uint8Array): Promise<ExecResult> {
     const deadline = Date.now() + timeoutMs;
     await within(this.#ensureMaster(), timeoutMs / 2);
     const command = supervisedCommand('ssh', [...this.#sshArgs('client'), '--', this.name, remote], {
@@ -216,18 +226,12 @@ class SshHost extends LeaderHost implements Host {
     });
     const result = await execa(command.file, command.args, {
       reject: false,
-      stdin: 'ignore',
+      ...(input === undefined ? { stdin: 'ignore' as const } : { input }),
       timeout: Math.max(500, deadline - Date.now()),
       forceKillAfterDelay: 1000,
       stripFinalNewline: false,
     });
-    const timedOut = result.timedOut ?? false;
-    return {
-      exitCode: timedOut ? null : (result.exitCode ?? null),
-      stdout: String(result.stdout ?? ''),
-      stderr: String(result.stderr ?? ''),
-      timedOut,
-    };
+    return execResultOf(result);
   }
 
   protected launch(leaderArgv: string[], logPath: string | undefined): Promise<{ child: ResultPromise }> {
@@ -260,8 +264,12 @@ class SshHost extends LeaderHost implements Host {
     };
   }
 
-  shell(script: string, options: { timeoutMs?: number } = {}): Promise<ExecResult> {
-    return this.#raw(remoteCommandLine(['/bin/sh', '-c', script]), options.timeoutMs ?? 15_000);
+  shell(script: string, options: ShellOptions = {}): Promise<ExecResult> {
+    return this.#raw(
+      remoteCommandLine(['/bin/sh', '-c', script]),
+      options.timeoutMs ?? 15_000,
+      options.input,
+    );
   }
 
   async readFile(path: string): Promise<string | null> {
@@ -386,7 +394,7 @@ class SshHost extends LeaderHost implements Host {
 }
 
 /** A host reached with the user's own OpenSSH client (their config, keys, agent and jump hosts). */
-export function sshHost(destination: string, options: SshHostOptions = {}): Host {
+export function sshHost(destination: string, options: SshHostOptions = {}): SshHost {
   return new SshHost(destination, options);
 }
 

@@ -25,6 +25,12 @@ export interface ExecOptions {
   cwd?: string;
 }
 
+export interface ShellOptions {
+  timeoutMs?: number;
+  /** The script's stdin (e.g. files to install there); /dev/null without it. */
+  input?: string | Uint8Array;
+}
+
 export interface ExecResult {
   /** null when the command was stopped for the timeout or the connection was lost. */
   exitCode: number | null;
@@ -93,6 +99,8 @@ export interface Host {
   readonly kind: 'local' | 'ssh';
   /** How the group leader is started there: [node, path of group-leader.mjs]. */
   readonly leaderCommand: readonly [string, string];
+  /** Runs the group leader from `path` on the host from now on (a shipped bundle's copy). */
+  useLeaderAt?(path: string): void;
   /**
    * Starts a supervised command; its WHOLE process group dies when stop() is called, when this
    * process dies (even by SIGKILL), and for ssh when the connection drops.
@@ -105,7 +113,7 @@ export interface Host {
    * checkout (preflight, facts). Bounded by timeoutMs (default 15 000); never throws for a
    * non-zero exit.
    */
-  shell(script: string, options?: { timeoutMs?: number }): Promise<ExecResult>;
+  shell(script: string, options?: ShellOptions): Promise<ExecResult>;
   /** A file's text (e.g. /proc/<pid>/stat), or null when absent or unreadable. */
   readFile(path: string): Promise<string | null>;
   /** Facts to record about the host. */

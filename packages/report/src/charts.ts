@@ -212,7 +212,14 @@ export function barChartSpec(input: BarDatum[], given: BarChartOptions): vl.TopL
   // Built loosely and checked by vega-lite at compile time: its layer types are not exported.
   return {
     ...frame(options),
-    title: { text: options.title, fontSize: 11, font: FONT_FAMILY, fontWeight: 'normal' },
+    // Wrapped well inside the chart: vega makes room for a title near the chart's width by
+    // shrinking the plot, to half its width and less (the comparison's long captions).
+    title: {
+      text: wrapText(options.title, options.width * 0.8, 11),
+      fontSize: 11,
+      font: FONT_FAMILY,
+      fontWeight: 'normal',
+    },
     data: { values },
     transform: [{ calculate: 'max(datum.value || 0, datum.ciHigh || 0)', as: 'top' }],
     layer: layers,

@@ -6,7 +6,16 @@ import {
   type ScenarioResult,
   UsageError,
 } from '@scaleup/core';
-import { displayResults, isLowerBound } from './display.ts';
+import {
+  displayResults,
+  EFFICIENCY_NOTE,
+  efficiencyView,
+  hasCosts,
+  isLowerBound,
+  NO_COST_DATA,
+  quotaNote,
+  type RatioView,
+} from './display.ts';
 import { environmentPairs, payloadLabel, reportDate, runPairs } from './model.ts';
 
 /**
@@ -318,6 +327,59 @@ export function changeMessages(comparison: Comparison): string[] {
         `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}: ${comparison.runs[i]!.label} vs ${comparison.runs[0]!.label}: ${changeText(change)}`,
       );
     });
+  }
+  return out;
+}
+
+/** A machine's efficiency for a scenario: its view, or no cost data at all in that run. */
+export type ComparedEfficiency = RatioView | { kind: 'no-costs' };
+
+/**
+ * The efficiency to nginx of one run's scenario, as every comparison view shows it: the run
+ * recorded no costs (shown n/a, never 0), the baseline, no pairs, or the ratio with its interval.
+ */
+export function comparedEfficiency(
+  comparison: Comparison,
+  s: { perRun: readonly (ScenarioResult | null)[] },
+  run: number,
+): ComparedEfficiency {
+  if (!hasCosts(comparison.runs[run]!.results)) return { kind: 'no-costs' };
+  const x = s.perRun[run] ?? null;
+  return x === null ? { kind: 'none' } : efficiencyView(x);
+}
+
+/** Whether any run of the comparison carries costs: only then do its views show efficiency. */
+export function comparisonHasCosts(comparison: Comparison): boolean {
+  return comparison.runs.some((run) => hasCosts(run.results));
+}
+
+/** "1.234 [1.200 – 1.300] 95.3%", "baseline", "–", or "n/a (no cost data)": one efficiency cell. */
+export function efficiencyText(e: ComparedEfficiency): string {
+  if (e.kind === 'no-costs') return `${NO_COST_DATA} (no cost data)`;
+  if (e.kind === 'baseline') return 'baseline';
+  if (e.kind === 'none') return '–';
+  return `${e.figure} ${e.interval}${e.note === null ? '' : ` (${e.note})`}`;
+}
+
+/**
+ * What a reader of the comparison needs to read the efficiency and the absolute figures: what
+ * efficiency is, which runs have no cost data, and per run under a CPU quota what its
+ * responses/s are per.
+ */
+export function costMessages(comparison: Comparison): string[] {
+  const out: string[] = [];
+  if (comparisonHasCosts(comparison)) {
+    out.push(`${EFFICIENCY_NOTE[0]!.toUpperCase()}${EFFICIENCY_NOTE.slice(1)}.`);
+    const without = comparison.runs.filter((run) => !hasCosts(run.results)).map((run) => run.label);
+    if (without.length > 0) {
+      out.push(
+        `${without.join(', ')} recorded no cost per response (a run from before costs, or an import), so ${without.length === 1 ? 'its' : 'their'} efficiency is ${NO_COST_DATA}.`,
+      );
+    }
+  }
+  for (const run of comparison.runs) {
+    const note = quotaNote(run.results);
+    if (note !== null) out.push(`${run.label}: ${note}`);
   }
   return out;
 }

@@ -1,7 +1,17 @@
-import type { ScenarioResult } from '@scaleup/core';
+import type { Ratio, ScenarioResult } from '@scaleup/core';
 import { type BarDatum, barChartSvg, lineChartSvg } from './charts.ts';
-import { type Comparison, changeText, protocolMessages, unsharedMessages } from './compare-model.ts';
-import { ratioView } from './display.ts';
+import {
+  type Comparison,
+  changeText,
+  comparedEfficiency,
+  comparisonHasCosts,
+  costMessages,
+  efficiencyText,
+  type PartialScenario,
+  protocolMessages,
+  unsharedMessages,
+} from './compare-model.ts';
+import { quotaNote, ratioView } from './display.ts';
 import { textWidth } from './font.ts';
 import { confidenceText, fmt, fmtCi } from './format.ts';
 import { machineLabel, payloadLabel } from './model.ts';
@@ -83,6 +93,7 @@ export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8
   const protocol = protocolMessages(comparison);
   titleBlock(doc, comparison, protocol);
   await ratioChart(doc, comparison);
+  if (comparisonHasCosts(comparison)) await efficiencyChart(doc, comparison);
   ratiosPage(doc, comparison, protocol);
   if (comparison.curves.length > 0) await curvesPage(doc, comparison);
   mediansAndDifferences(doc, comparison, protocol);
@@ -109,6 +120,16 @@ function titleBlock(doc: PDFKit.PDFDocument, comparison: Comparison, protocol: s
       doc.y + 2,
       { width: contentWidth(doc), align: 'center' },
     );
+  const quotas = comparison.runs.flatMap((run) => {
+    const note = quotaNote(run.results);
+    return note === null ? [] : [`${run.label}: ${note}`];
+  });
+  if (quotas.length > 0) {
+    doc
+      .fontSize(8)
+      .fillColor('#333333')
+      .text(quotas.join(' '), MARGIN, doc.y + 2, { width: contentWidth(doc), align: 'center' });
+  }
   if (protocol.length > 0) {
     doc
       .fontSize(8.5)
@@ -122,39 +143,64 @@ function titleBlock(doc: PDFKit.PDFDocument, comparison: Comparison, protocol: s
   }
 }
 
-/** Every machine's ratio per scenario in one grouped bar chart, then what was not shared. */
-async function ratioChart(doc: PDFKit.PDFDocument, comparison: Comparison): Promise<void> {
+/** Where a chart of every machine's figure per scenario goes, and what it says it shows. */
+interface ChartPlace {
+  title: string;
+  yTitle: string;
+  top: number;
+  height: number;
+}
+
+/**
+ * One grouped bar chart: per scenario (the baselines are the 1.0 line), a bar per machine with
+ * its interval as whiskers; a machine with no figure for a scenario has no bar there.
+ */
+async function perMachineChart(
+  doc: PDFKit.PDFDocument,
+  comparison: Comparison,
+  pick: (s: PartialScenario, run: number) => Ratio | null,
+  place: ChartPlace,
+): Promise<void> {
   const names = comparison.runs.map((r) => r.label);
   const compared = comparison.rows.filter((s) => !s.baseline);
+  if (compared.length === 0) return;
   const categories = compared.map((s) => `${s.label}, ${payloadLabel(s.payloadBytes)}`);
   const data: BarDatum[] = compared.flatMap((s, i) =>
-    s.perRun.map((x, r) => {
-      const ratio = x?.summary?.ratioToBaseline ?? null;
+    names.map((name, r) => {
+      const ratio = pick(s, r);
       return {
         category: categories[i]!,
-        series: names[r]!,
+        series: name,
         value: ratio?.ratio ?? null,
         ciLow: ratio?.ciLow ?? null,
         ciHigh: ratio?.ciHigh ?? null,
       };
     }),
   );
+  const svg = await barChartSvg(data, {
+    title: place.title,
+    yTitle: place.yTitle,
+    format: '.2f',
+    width: contentWidth(doc),
+    height: place.height,
+    categories,
+    series: names,
+    rule: 1,
+  });
+  drawSvg(doc, svg, MARGIN, place.top, contentWidth(doc), place.height);
+}
+
+/** Every machine's ratio per scenario in one grouped bar chart, then what was not shared. */
+async function ratioChart(doc: PDFKit.PDFDocument, comparison: Comparison): Promise<void> {
   const top = doc.y + 8;
   const height = doc.page.height - MARGIN - 80 - top;
-  if (compared.length) {
-    const svg = await barChartSvg(data, {
-      title:
-        'Served responses/s relative to nginx at the same payload (1.0 = as fast as nginx); whiskers: the interval of the median per-round ratio',
-      yTitle: 'Ratio to nginx',
-      format: '.2f',
-      width: contentWidth(doc),
-      height,
-      categories,
-      series: names,
-      rule: 1,
-    });
-    drawSvg(doc, svg, MARGIN, top, contentWidth(doc), height);
-  }
+  await perMachineChart(doc, comparison, (s, r) => s.perRun[r]?.summary?.ratioToBaseline ?? null, {
+    title:
+      'Served responses/s relative to nginx at the same payload (1.0 = as fast as nginx); whiskers: the interval of the median per-round ratio',
+    yTitle: 'Ratio to nginx',
+    top,
+    height,
+  });
   doc.y = top + height + 6;
   const notes = unsharedMessages(comparison);
   paragraph(
@@ -166,13 +212,38 @@ async function ratioChart(doc: PDFKit.PDFDocument, comparison: Comparison): Prom
   );
 }
 
+/**
+ * Every machine's efficiency to nginx per scenario, grouped like the ratio chart, on a page of its
+ * own; a machine without cost data has no bar and the caption says so.
+ */
+async function efficiencyChart(doc: PDFKit.PDFDocument, comparison: Comparison): Promise<void> {
+  doc.addPage();
+  heading(doc, 'Efficiency to nginx on the same machine, per machine');
+  paragraph(doc, costMessages(comparison).join(' '), 8);
+  const top = doc.y + 4;
+  const height = doc.page.height - MARGIN - 20 - top;
+  const efficiencyOf = (s: PartialScenario, run: number) => {
+    const e = comparedEfficiency(comparison, s, run);
+    return e.kind === 'ratio' ? e.ratio : null;
+  };
+  await perMachineChart(doc, comparison, efficiencyOf, {
+    title:
+      "nginx's server CPU per response over this server's (above 1: cheaper per response); whiskers: the interval of the median per-round ratio",
+    yTitle: 'Efficiency vs nginx',
+    top,
+    height,
+  });
+  doc.y = top + height + 6;
+}
+
 /** Each machine's ratio with its interval, and each later run's change against the first. */
 function ratiosPage(doc: PDFKit.PDFDocument, comparison: Comparison, protocol: string[]): void {
   const { runs } = comparison;
   const names = runs.map((r) => r.label);
   const compared = comparison.rows.filter((s) => !s.baseline);
+  const costs = comparisonHasCosts(comparison);
   doc.addPage();
-  heading(doc, 'Ratios to nginx, per machine');
+  heading(doc, costs ? 'Ratios and efficiency to nginx, per machine' : 'Ratios to nginx, per machine');
   paragraph(
     doc,
     protocol.length > 0
@@ -180,6 +251,8 @@ function ratiosPage(doc: PDFKit.PDFDocument, comparison: Comparison, protocol: s
       : `Each later run against ${names[0]}: "no change detected" when the interval of the ratio of ratios contains 1, else the change with its interval (at least ${Math.round(runs[0]!.results.plan.confidenceTarget * 100)}% together).`,
     8,
   );
+  const notes = costMessages(comparison);
+  if (notes.length > 0) paragraph(doc, notes.join(' '), 8);
   table(
     doc,
     [
@@ -190,7 +263,10 @@ function ratiosPage(doc: PDFKit.PDFDocument, comparison: Comparison, protocol: s
       `${s.id} ${s.label}, ${payloadLabel(s.payloadBytes)}`,
       ...s.perRun.map((x, i) => {
         const change = comparison.shared.find((c) => c.key === s.key)?.change[i] ?? null;
-        return `${ratioCellText(x)}${change !== null ? `\n${changeText(change)}` : ''}`;
+        const efficiency = costs
+          ? `\nefficiency ${efficiencyText(comparedEfficiency(comparison, s, i))}`
+          : '';
+        return `${ratioCellText(x)}${change !== null ? `\n${changeText(change)}` : ''}${efficiency}`;
       }),
     ]),
   );

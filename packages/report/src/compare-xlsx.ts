@@ -1,5 +1,14 @@
 import type ExcelJS from 'exceljs';
-import { type Comparison, changeText, type PartialScenario, protocolPairs } from './compare-model.ts';
+import {
+  type Comparison,
+  changeText,
+  comparedEfficiency,
+  comparisonHasCosts,
+  costMessages,
+  type PartialScenario,
+  protocolPairs,
+} from './compare-model.ts';
+import { NO_COST_DATA } from './display.ts';
 import { confidenceText } from './format.ts';
 import { addColumns, addTable, type Column, FORMATS, finishWorkbook, newWorkbook } from './xlsx-sheet.ts';
 
@@ -13,9 +22,33 @@ const SCENARIO_COLUMNS: Column<PartialScenario>[] = [
 
 const ratioOf = (s: PartialScenario, run: number) => s.perRun[run]?.summary?.ratioToBaseline ?? null;
 
+/**
+ * A run's efficiency to nginx beside its ratio: the figure, its interval and confidence; "n/a" in
+ * each where the run recorded no costs (never 0, never blank as if unmeasured here by chance).
+ */
+function efficiencyColumns(comparison: Comparison, run: number): Column<PartialScenario>[] {
+  const label = comparison.runs[run]!.label;
+  const view = (s: PartialScenario) => comparedEfficiency(comparison, s, run);
+  const cell =
+    (pick: (r: { ratio: number; ciLow: number; ciHigh: number; text: string }) => number | string) =>
+    (s: PartialScenario) => {
+      const e = view(s);
+      if (e.kind === 'no-costs') return NO_COST_DATA;
+      if (e.kind !== 'ratio') return null;
+      return pick({ ...e.ratio, text: confidenceText(e.ratio) });
+    };
+  return [
+    { header: `${label}: efficiency to nginx`, format: FORMATS.ratio, value: cell((e) => e.ratio) },
+    { header: `${label}: efficiency CI low`, format: FORMATS.ratio, value: cell((e) => e.ciLow) },
+    { header: `${label}: efficiency CI high`, format: FORMATS.ratio, value: cell((e) => e.ciHigh) },
+    { header: `${label}: efficiency confidence`, value: cell((e) => e.text) },
+  ];
+}
+
 /** Per run its ratio with the interval and confidence; later runs their change against the first. */
 function ratioColumns(comparison: Comparison): Column<PartialScenario>[] {
   const { runs } = comparison;
+  const costs = comparisonHasCosts(comparison);
   const changeOf = (key: string, run: number) =>
     comparison.shared.find((s) => s.key === key)?.change[run] ?? null;
   const perRun = runs.flatMap((run, i): Column<PartialScenario>[] => [
@@ -33,6 +66,7 @@ function ratioColumns(comparison: Comparison): Column<PartialScenario>[] {
         return r ? confidenceText(r) : null;
       },
     },
+    ...(costs ? efficiencyColumns(comparison, i) : []),
     ...(i === 0
       ? []
       : [
@@ -91,12 +125,16 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
     comparison.date,
     `scaleup comparison of ${runs.map((r) => r.label).join(', ')}`,
   );
-  addColumns(
+  const ratios = addColumns(
     workbook,
     'Ratios to nginx',
     ratioColumns(comparison),
     rows.filter((s) => !s.baseline),
   );
+  // What efficiency is, which runs have no cost data, and what a quota makes of responses/s.
+  const notes = costMessages(comparison);
+  if (notes.length > 0) ratios.addRow([]);
+  for (const note of notes) ratios.addRow([note]);
   addColumns(workbook, 'Medians', medianColumns(comparison), rows);
   addOtherSheets(workbook, comparison);
   return finishWorkbook(workbook, [], comparison.date);

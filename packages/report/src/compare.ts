@@ -6,6 +6,7 @@ import {
   buildComparison,
   type Comparison,
   changeMessages,
+  costMessages,
   protocolMessages,
   unsharedMessages,
 } from './compare-model.ts';
@@ -39,6 +40,8 @@ export interface ComparisonPaths {
   protocol: string[];
   /** Per compared scenario and later run: its change against the first run, in words. */
   changes: string[];
+  /** What the efficiency means, the runs without cost data (n/a), the runs under a CPU quota. */
+  costs: string[];
 }
 
 /** Writes comparison.xlsx and comparison.pdf into `outDir` from run directories or results. */
@@ -65,5 +68,6 @@ export async function writeComparison(
     notes: unsharedMessages(comparison),
     protocol: protocolMessages(comparison),
     changes: changeMessages(comparison),
+    costs: costMessages(comparison),
   };
 }

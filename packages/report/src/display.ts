@@ -1,8 +1,16 @@
-import type { Ratio, ResultsFile, ScenarioResult, StatSummary } from '@scaleup/core';
+import {
+  DEFAULT_CONFIDENCE,
+  type Ratio,
+  type ResultsFile,
+  type ScenarioResult,
+  type StatSummary,
+  summarize,
+} from '@scaleup/core';
 import {
   COST_DIGITS,
   DIGITS,
   displayText,
+  exact,
   fmt,
   intervalText,
   LABEL_MAX,
@@ -125,6 +133,41 @@ export function serverCpuView(s: ScenarioResult) {
   const cost = s.summary?.serverCpuMicrosPerResponse ?? null;
   return cost === null ? null : { stat: cost, ...statText(cost, COST_DIGITS) };
 }
+
+/**
+ * The load tool's CPU per successful response (µs) against this server: median over valid
+ * repetitions with its rank interval, as core summarises the server's. Null where no repetition
+ * recorded it. Shown beside the server's cost: a tool that spends as much per response as the
+ * server is what makes a throughput figure a lower bound.
+ */
+export function toolCpuView(s: ScenarioResult, confidence = DEFAULT_CONFIDENCE) {
+  const values = s.repetitions.flatMap((rep) => {
+    const v = rep.verdict.valid ? (rep.cost?.toolCpuMicrosPerResponse ?? null) : null;
+    return v === null ? [] : [v];
+  });
+  if (values.length === 0) return null;
+  const stat: StatSummary = summarize(values, confidence);
+  return { stat, ...statText(stat, COST_DIGITS) };
+}
+
+/**
+ * Under a cgroup CPU quota the absolute figures are per share of a core: one sentence every
+ * report puts near its throughput figures, or null without a quota.
+ */
+export function quotaNote(results: ResultsFile): string | null {
+  const quota = results.topology.serverCpuQuotaCores;
+  const tail =
+    'absolute responses/s are per that share of a core, not what the machine can serve; the ratio to nginx and the efficiency are what compare across machines.';
+  if (quota !== null) return `Every server ran under a CPU quota of ${exact(quota, 2)} CPU: ${tail}`;
+  // A calibrated run can cap each payload group at its own quota (then the run records none).
+  const groups = (results.topology.calibration?.groups ?? []).flatMap((g) =>
+    g.serverQuotaCores === null ? [] : [`${g.group}: ${exact(g.serverQuotaCores, 2)} CPU`],
+  );
+  return groups.length === 0 ? null : `Servers ran under a CPU quota (${groups.join('; ')}): ${tail}`;
+}
+
+/** What a compare cell says where a run recorded no cost at all: not measured, never 0. */
+export const NO_COST_DATA = 'n/a';
 
 /**
  * The efficiency column: the baseline itself, no efficiency (no costs recorded or no pairs), or

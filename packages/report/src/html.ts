@@ -10,6 +10,7 @@ import {
   lowerBoundMark,
   MARKS,
   p99View,
+  quotaNote,
   type RatioView,
   ratioView,
   serverCpuView,
@@ -17,7 +18,8 @@ import {
   upperBoundMark,
   validText,
 } from './display.ts';
-import type { Exporter } from './exporter.ts';
+import type { Exporter, RenderContext } from './exporter.ts';
+import { FLAME_SCRIPT, FLAME_STYLE, profilesSection } from './flame-html.ts';
 import { FONT_FAMILY, fontData } from './font.ts';
 import {
   COST_DIGITS,
@@ -266,7 +268,7 @@ async function costFigures(results: ResultsFile, firstIndex: number): Promise<st
         ? d
         : {
             ...d,
-            tooltip: `${d.category}; ${chart.yTitle}: ${exact(d.value, digits)}${d.ciLow === null || d.ciHigh === null ? '' : `; interval ${exact(d.ciLow, digits)} – ${exact(d.ciHigh, digits)}`}`,
+            tooltip: `${d.category}${d.series ? ` (${d.series})` : ''}; ${chart.yTitle}: ${exact(d.value, digits)}${d.ciLow === null || d.ciHigh === null ? '' : `; interval ${exact(d.ciLow, digits)} – ${exact(d.ciHigh, digits)}`}`,
           },
     );
     const svg = await barChartSvg(data, {
@@ -276,6 +278,7 @@ async function costFigures(results: ResultsFile, firstIndex: number): Promise<st
       width: BAR_WIDTH,
       height: BAR_HEIGHT,
       categories: chart.categories,
+      ...(chart.series === undefined ? {} : { series: chart.series }),
       ...(chart.rule === undefined ? {} : { rule: chart.rule }),
     });
     figures.push(figure(svg, firstIndex + figures.length, chart.title));
@@ -348,7 +351,13 @@ function summarySection(results: ResultsFile): string {
   });
   const parts = [
     paragraph(
-      `Machine: ${machineLabel(results)}. Medians over valid repetitions; under each, the interval of the median and the confidence it reaches. ≥: ${LOWER_BOUND_NOTE}.`,
+      [
+        `Machine: ${machineLabel(results)}.`,
+        quotaNote(results),
+        `Medians over valid repetitions; under each, the interval of the median and the confidence it reaches. ≥: ${LOWER_BOUND_NOTE}.`,
+      ]
+        .filter((part) => part !== null)
+        .join(' '),
     ).replace('</p>', ' <span class="hint">Click a column to sort.</span></p>'),
     table(columns, rows, { sortable: true, id: 'summary-table' }),
     paragraph(intervalExplanation(results), 'note'),
@@ -760,8 +769,11 @@ function sha256(text: string): string {
   return createHash('sha256').update(text, 'utf8').digest('base64');
 }
 
-export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
+export async function renderHtml(input: ResultsFile, context: RenderContext = {}): Promise<Uint8Array> {
   const results = displayResults(input);
+  // A run without profiles gets no profile section, style or script: its page stays as it was.
+  const profiles = profilesSection(results, context.profiles, escapeHtml);
+  const scripts = profiles === '' ? [SCRIPT] : [SCRIPT, FLAME_SCRIPT];
   const title = `Scaling a multi-process Node server against nginx on ${machineLabel(results)}`;
   const bars = await seedCharts(results);
   const costs = await costFigures(results, bars.length);
@@ -770,7 +782,7 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
     section(
       'charts',
       'Served responses and megabytes per second',
-      `<p class="note">${escapeHtml('Bars: medians over valid repetitions; whiskers: the order-statistic interval of the median (the confidence it reaches is in the table below).')} <span class="hint">Hover a bar for its exact figures.</span></p>\n<div class="charts">${bars.join('\n')}</div>`,
+      `<p class="note">${escapeHtml(['Bars: medians over valid repetitions; whiskers: the order-statistic interval of the median (the confidence it reaches is in the table below).', quotaNote(results)].filter((part) => part !== null).join(' '))} <span class="hint">Hover a bar for its exact figures.</span></p>\n<div class="charts">${bars.join('\n')}</div>`,
     ),
     costs.length === 0
       ? ''
@@ -781,6 +793,7 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
         ),
     summarySection(results),
     scaling,
+    profiles,
     warningsSection(results),
     environmentSection(results),
     section('methodology', 'Methodology', list(METHODOLOGY)),
@@ -791,6 +804,7 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
     ...(costs.length > 0 ? [['costs', 'Cost per response']] : []),
     ['summary', 'Medians and ratios'],
     ...(scaling ? [['scaling', 'Scaling']] : []),
+    ...(profiles ? [['profiles', 'Where the CPU goes']] : []),
     ['warnings', `Warnings (${concerns(results).length})`],
     ['environment', 'Environment'],
     ['methodology', 'Methodology'],
@@ -802,7 +816,7 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
     "style-src 'unsafe-inline'",
     'font-src data:',
     'img-src data:',
-    `script-src 'sha256-${sha256(SCRIPT)}'`,
+    `script-src ${scripts.map((script) => `'sha256-${sha256(script)}'`).join(' ')}`,
     "base-uri 'none'",
     "form-action 'none'",
   ].join('; ');
@@ -815,7 +829,7 @@ export async function renderHtml(input: ResultsFile): Promise<Uint8Array> {
 <meta name="generator" content="scaleup report ${escapeHtml(results.run.scaleupVersion)}">
 <title>${escapeHtml(`scaleup results: ${machineLabel(results)}`)}</title>
 <link rel="icon" href="data:,">
-<style>${fontCss()}${STYLE}</style>
+<style>${fontCss()}${STYLE}${profiles === '' ? '' : FLAME_STYLE}</style>
 </head>
 <body>
 <header>
@@ -827,7 +841,7 @@ ${paragraph(subtitle(results), 'sub')}
 ${sections.join('\n')}
 </main>
 <footer>${escapeHtml(`scaleup ${results.run.scaleupVersion} · ${results.environment.hostname} · run ${results.run.id} · made from results.json alone (no network, no clock)`)}</footer>
-<script>${SCRIPT}</script>
+${scripts.map((script) => `<script>${script}</script>`).join('\n')}
 </body>
 </html>
 `;

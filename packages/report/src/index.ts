@@ -22,6 +22,9 @@ export {
   type ComparedScenario,
   type Comparison,
   changeMessages,
+  comparedEfficiency,
+  costMessages,
+  efficiencyText,
   protocolMessages,
   type UnsharedScenario,
   unsharedMessages,
@@ -39,13 +42,28 @@ export {
   lowerBoundMark,
   MARKS,
   type Marks,
+  NO_COST_DATA,
   p99View,
+  quotaNote,
   ratioView,
   rpsView,
   serverCpuView,
+  toolCpuView,
   validText,
 } from './display.ts';
-export type { Exporter } from './exporter.ts';
+export type { Exporter, RenderContext } from './exporter.ts';
+export { FLAME_SCRIPT, flameSvg, profilesSection } from './flame-html.ts';
+export {
+  FLAME_KIND_LABELS,
+  type FlameFrame,
+  type FlameGraph,
+  type FlameKind,
+  type FlameLayoutOptions,
+  fitLabel,
+  frameColour,
+  isWithin,
+  layoutFlameGraph,
+} from './flamegraph.ts';
 export { FONT_FAMILY, FONT_PATH } from './font.ts';
 export {
   confidenceText,
@@ -70,6 +88,28 @@ export {
   type ServerRow,
 } from './model.ts';
 export { pdfExporter, renderPdf } from './pdf.ts';
+export { profilePages } from './pdf-profile.ts';
+export {
+  FOLDED_MAX_BYTES,
+  FOLDED_MAX_STACKS,
+  type LoadedProfile,
+  type ProfileFiles,
+  readFoldedFile,
+  readProfiles,
+} from './profile-files.ts';
+export {
+  type DiffRow,
+  diffProfiles,
+  PROFILE_NOTE,
+  type ProfileContent,
+  type ProfileDiff,
+  type ProfilePair,
+  type ProfileRow,
+  profileContent,
+  profilePairs,
+  profileProblems,
+  profileRows,
+} from './profile-view.ts';
 export {
   exporters,
   type LoadedResults,
@@ -83,3 +123,4 @@ export {
 } from './write.ts';
 export { DATA_SHEET, renderXlsx, xlsxExporter } from './xlsx.ts';
 export { addChartSheets, type BarChartSpec, barChartXml } from './xlsx-charts.ts';
+export { addProfileSheets, PROFILE_FUNCTIONS_SHEET, PROFILES_SHEET } from './xlsx-profile.ts';

@@ -6,15 +6,18 @@ import {
   hasCosts,
   LOWER_BOUND_NOTE,
   p99View,
+  quotaNote,
   type RatioView,
   ratioView,
   rpsView,
   serverCpuView,
   validText,
 } from './display.ts';
-import type { Exporter } from './exporter.ts';
+import type { Exporter, RenderContext } from './exporter.ts';
 import { COST_DIGITS, fmt, type IntervalEstimate, intervalParts } from './format.ts';
 import { concerns, hasShortIntervals, payloadLabel } from './model.ts';
+import type { ProfileFiles } from './profile-files.ts';
+import { PROFILE_NOTE, pct, profileContent, SHARE_CLASSES, topText, whoText } from './profile-view.ts';
 
 /**
  * results.md: a compact summary to paste into an issue, a pull request or a README, the way
@@ -153,7 +156,38 @@ function nginxLine(results: ResultsFile): string {
   return presets.size === 0 ? 'none in this run' : [...presets].join('; ');
 }
 
-export function renderMarkdown(input: ResultsFile): string {
+/** The breakdown of every profile, one row each, and the profiles asked for and missing. */
+function profileLines(results: ResultsFile, files: ProfileFiles | undefined): string[] {
+  const content = profileContent(results, files);
+  if (content === null) return [];
+  const { rows, table, problems } = content;
+  const lines = ['**Where the CPU goes**', ''];
+  if (rows.length > 0) {
+    lines.push(
+      row(['Scenario', 'Samples', ...SHARE_CLASSES.map(([label]) => label), 'Top self', 'Top total']),
+      row([':---', '---:', '---:', '---:', '---:', '---:', ':---', ':---']),
+    );
+    for (const r of table) {
+      lines.push(
+        row(
+          [
+            `${r.scenario.id} ${whoText(r)}`,
+            fmt(r.samples),
+            ...SHARE_CLASSES.map(([, key]) => pct(r.breakdown[key])),
+            topText(r.breakdown.topSelf, 'self', 3).join('; '),
+            topText(r.breakdown.topTotal, 'total', 3).join('; '),
+          ].map(cell),
+        ),
+      );
+    }
+    lines.push('', escapeLine(PROFILE_NOTE));
+  }
+  for (const problem of problems) lines.push(`- ${escapeLine(problem)}`);
+  lines.push('');
+  return lines;
+}
+
+export function renderMarkdown(input: ResultsFile, context: RenderContext = {}): string {
   const results = displayResults(input);
   const lines: string[] = [];
   lines.push(`# scaleup: ${escapeMarkdown(results.environment.hostname)}`, '');
@@ -200,12 +234,14 @@ export function renderMarkdown(input: ResultsFile): string {
   const notes = [
     `Medians over valid repetitions. Intervals: distribution-free order-statistic intervals of the median, with the confidence each really reaches (${target}% asked). vs nginx: median over rounds of server / nginx in the same round.`,
     `≥: ${LOWER_BOUND_NOTE}.`,
+    ...[quotaNote(results)].filter((note) => note !== null),
     ...(costs ? [`Efficiency vs ${EFFICIENCY_NOTE.replace(/^efficiency: /, 'nginx: ')}.`] : []),
   ];
   if (hasShortIntervals(results)) {
     notes.push(`*: short of ${target}%, too few valid repetitions for that level.`);
   }
   lines.push(escapeLine(notes.join(' ')), '');
+  lines.push(...profileLines(results, context.profiles));
   const warnings = concerns(results);
   lines.push('**Warnings**', '');
   if (warnings.length === 0) lines.push('None.');
@@ -216,5 +252,5 @@ export function renderMarkdown(input: ResultsFile): string {
 export const markdownExporter: Exporter = {
   name: 'md',
   extension: '.md',
-  render: async (results) => new TextEncoder().encode(renderMarkdown(results)),
+  render: async (results, context) => new TextEncoder().encode(renderMarkdown(results, context)),
 };

@@ -8,7 +8,14 @@ import {
   type StatSummary,
 } from '@scaleup/core';
 import type { BarDatum, LineDatum } from './charts.ts';
-import { EFFICIENCY_NOTE, efficiencyView, hasCosts, isLowerBound, serverCpuView } from './display.ts';
+import {
+  EFFICIENCY_NOTE,
+  efficiencyView,
+  hasCosts,
+  isLowerBound,
+  serverCpuView,
+  toolCpuView,
+} from './display.ts';
 import { COST_D3_FORMAT } from './format.ts';
 
 /**
@@ -413,36 +420,61 @@ export interface BarChartDefinition {
   format: string;
   categories: string[];
   data: BarDatum[];
+  /** Series beside each other in a category (the server's cost, the tool's), in this order. */
+  series?: string[];
   /** A dashed reference line (1.0: as cheap per response as nginx). */
   rule?: number;
 }
 
+/** The cost chart's title at a payload, the same in the pdf, the page and the workbook. */
+export function costChartTitle(payload: number): string {
+  return `CPU per response (µs, ${payloadLabel(payload)} payload): server and load tool`;
+}
+
+export function efficiencyChartTitle(payload: number): string {
+  return `Efficiency to nginx (${payloadLabel(payload)} payload)`;
+}
+
+/** The two series of a cost chart: what the server spent per response, and the load tool. */
+export function costSeries(results: ResultsFile): { server: string; tool: string | null } {
+  const tool = results.scenarios.some((s) =>
+    s.repetitions.some((r) => r.cost?.toolCpuMicrosPerResponse != null),
+  );
+  return { server: 'server CPU', tool: tool ? `${results.plan.tool} CPU (load tool)` : null };
+}
+
 /**
  * The cost charts of a run with costs, as data every exporter draws the same way: per payload,
- * the server's CPU per response (median, whiskers: its interval) for every server, then the
- * efficiency to nginx with its interval for every other server, against a dashed 1.0. None for
- * a run without costs.
+ * the CPU per response (median, whiskers: its interval) of every server with the load tool's
+ * against it beside it, then the efficiency to nginx with its interval for every other server,
+ * against a dashed 1.0. None for a run without costs.
  */
 export function costCharts(results: ResultsFile): BarChartDefinition[] {
   if (!hasCosts(results)) return [];
   const table = buildTable(results);
+  const names = costSeries(results);
   const charts: BarChartDefinition[] = [];
+  const bar = (category: string, series: string, st: StatSummary | null): BarDatum => ({
+    category,
+    series,
+    value: st?.median ?? null,
+    ciLow: st?.ciLow ?? null,
+    ciHigh: st?.ciHigh ?? null,
+  });
   for (const payload of table.payloads) {
-    const cpu = table.rows.map((row): BarDatum => {
+    const cpu = table.rows.flatMap((row): BarDatum[] => {
       const s = row.cells.get(payload);
-      const st = s === undefined ? null : (serverCpuView(s)?.stat ?? null);
-      return {
-        category: row.label,
-        value: st?.median ?? null,
-        ciLow: st?.ciLow ?? null,
-        ciHigh: st?.ciHigh ?? null,
-      };
+      const server = bar(row.label, names.server, s === undefined ? null : (serverCpuView(s)?.stat ?? null));
+      if (names.tool === null) return [server];
+      const tool = s === undefined ? null : toolCpuView(s, results.plan.confidenceTarget);
+      return [server, bar(row.label, names.tool, tool?.stat ?? null)];
     });
     charts.push({
-      title: `Server CPU per response (µs, ${payloadLabel(payload)} payload)`,
-      yTitle: 'server CPU µs',
+      title: costChartTitle(payload),
+      yTitle: 'CPU µs per response',
       format: COST_D3_FORMAT,
       categories: table.rows.map((r) => r.label),
+      series: names.tool === null ? [names.server] : [names.server, names.tool],
       data: cpu,
     });
   }
@@ -460,7 +492,7 @@ export function costCharts(results: ResultsFile): BarChartDefinition[] {
       };
     });
     charts.push({
-      title: `Efficiency to nginx (${payloadLabel(payload)} payload)`,
+      title: efficiencyChartTitle(payload),
       yTitle: 'efficiency vs nginx',
       format: ',.2f',
       categories: rows.map((r) => r.label),

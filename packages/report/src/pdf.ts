@@ -7,6 +7,7 @@ import {
   efficiencyView,
   hasCosts,
   LOWER_BOUND_NOTE,
+  quotaNote,
   type RatioView,
   ratioView,
   rpsView,
@@ -15,7 +16,7 @@ import {
   upperBoundMark,
   validText,
 } from './display.ts';
-import type { Exporter } from './exporter.ts';
+import type { Exporter, RenderContext } from './exporter.ts';
 import { textWidth } from './font.ts';
 import { D3_FORMAT, fmt, fmtCi, METHODOLOGY } from './format.ts';
 import {
@@ -53,6 +54,7 @@ import {
   paragraph,
   table,
 } from './pdf-doc.ts';
+import { profilePages } from './pdf-profile.ts';
 
 /** Page 1: the seed's page, the headline charts in a grid, now with CI whiskers. */
 export async function chartsPage(
@@ -66,7 +68,8 @@ export async function chartsPage(
   const rounds =
     results.stopping.length > 0 ? results.stopping.map((g) => g.rounds).join('/') : String(p.repetitions);
   const connections = p.sweep.connections.join(',');
-  const subtitle = `Run ${results.run.id} · ${results.run.startedAt} · profile ${results.run.profile} · ${p.tool}, ${connections} connections, ${load} per repetition, ${rounds} rounds · bars: medians, whiskers: order-statistic interval of the median (confidence in the table)`;
+  const quota = quotaNote(results);
+  const subtitle = `Run ${results.run.id} · ${results.run.startedAt} · profile ${results.run.profile} · ${p.tool}, ${connections} connections, ${load} per repetition, ${rounds} rounds · bars: medians, whiskers: order-statistic interval of the median (confidence in the table)${quota === null ? '' : ` · ${quota}`}`;
   // One line each when the font can shrink enough; long CPU names wrap rather than overflow.
   const fit = (text: string, max: number, min: number) =>
     Math.max(min, Math.min(max, (max * contentWidth(doc)) / Math.max(1, textWidth(text, max))));
@@ -165,6 +168,7 @@ export async function costPage(doc: PDFKit.PDFDocument, results: ResultsFile): P
       width,
       height,
       categories: chart.categories,
+      ...(chart.series === undefined ? {} : { series: chart.series }),
       ...(chart.rule === undefined ? {} : { rule: chart.rule }),
     });
     const x = MARGIN + (i % columns) * (width + gap);
@@ -320,7 +324,7 @@ export async function scalingPage(doc: PDFKit.PDFDocument, results: ResultsFile)
   }
 }
 
-export async function renderPdf(input: ResultsFile): Promise<Uint8Array> {
+export async function renderPdf(input: ResultsFile, context: RenderContext = {}): Promise<Uint8Array> {
   const results = displayResults(input);
   const doc = createDoc({
     title: `scaleup results: ${machineLabel(results)}`,
@@ -332,6 +336,7 @@ export async function renderPdf(input: ResultsFile): Promise<Uint8Array> {
   await scalingPage(doc, results);
   headlinePage(doc, results);
   workPage(doc, results);
+  profilePages(doc, results, context.profiles);
   warningsPage(doc, results);
   return finishDoc(doc, `scaleup · ${results.environment.hostname} · run ${results.run.id}`);
 }
@@ -343,7 +348,13 @@ function headlinePage(doc: PDFKit.PDFDocument, results: ResultsFile): void {
   heading(doc, 'Medians, intervals and ratios to nginx');
   paragraph(
     doc,
-    `Machine: ${machineLabel(results)}. Medians over valid repetitions; brackets: the interval of the median and the confidence it reaches. ≥: ${LOWER_BOUND_NOTE}. ${intervalExplanation(results)}`,
+    [
+      `Machine: ${machineLabel(results)}.`,
+      quotaNote(results),
+      `Medians over valid repetitions; brackets: the interval of the median and the confidence it reaches. ≥: ${LOWER_BOUND_NOTE}. ${intervalExplanation(results)}`,
+    ]
+      .filter((part) => part !== null)
+      .join(' '),
   );
   table(
     doc,

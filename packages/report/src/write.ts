@@ -6,6 +6,7 @@ import type { Exporter } from './exporter.ts';
 import { htmlExporter } from './html.ts';
 import { markdownExporter } from './markdown.ts';
 import { pdfExporter } from './pdf.ts';
+import { readProfiles } from './profile-files.ts';
 import { xlsxExporter } from './xlsx.ts';
 
 export const RESULTS_FILE = 'results.json';
@@ -89,7 +90,9 @@ export async function writeReports<F extends ReportFormat = ReportFormat>(
   const dir = resolve(outDir ?? (path !== null ? join(path, '..') : '.'));
   await mkdir(dir, { recursive: true });
   // Render everything before writing anything: a failure leaves no half-updated set behind.
-  const rendered = await Promise.all(chosen.map(async (e) => [e, await e.render(results)] as const));
+  // Folded stacks are named relative to results.json; results given as a value have no directory.
+  const context = path === null ? {} : { profiles: await readProfiles(results, join(path, '..')) };
+  const rendered = await Promise.all(chosen.map(async (e) => [e, await e.render(results, context)] as const));
   const written: Record<string, string> = {};
   for (const [exporter, bytes] of rendered) {
     const file = join(dir, `results${exporter.extension}`);

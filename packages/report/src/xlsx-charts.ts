@@ -19,8 +19,32 @@ export interface BarChartSpec {
   categories: string[];
   values: (number | null)[];
   /** Whisker half-lengths below and above each bar (the CI), or null for none. */
-  errors: { minusRef: string; plusRef: string; minus: (number | null)[]; plus: (number | null)[] } | null;
+  errors: ErrorBars | null;
   formatCode: string;
+  /** The first series' name where it is not the title (its header cell says it). */
+  seriesName?: string;
+  /** More series clustered beside the first (the tool's cost beside the server's), with a legend. */
+  others?: BarSeries[];
+  /** The value axis's title; none when omitted. */
+  yTitle?: string;
+}
+
+/** Whisker half-lengths below and above each bar (the CI), as references and cached values. */
+export interface ErrorBars {
+  minusRef: string;
+  plusRef: string;
+  minus: (number | null)[];
+  plus: (number | null)[];
+}
+
+/** One more series of a clustered bar chart, on the first series' categories. */
+export interface BarSeries {
+  nameRef: string;
+  name: string;
+  valuesRef: string;
+  values: (number | null)[];
+  errors: ErrorBars | null;
+  colour: string;
 }
 
 /** Several series against one category axis (worker or connection counts), as lines with markers. */
@@ -82,7 +106,7 @@ function numPoints(values: (number | null)[]): string {
     .join('')}`;
 }
 
-function errBars(errors: NonNullable<BarChartSpec['errors']>): string {
+function errBars(errors: ErrorBars): string {
   const ref = (f: string, values: (number | null)[]) =>
     `<c:numRef><c:f>${xmlEscape(f)}</c:f><c:numCache><c:formatCode>General</c:formatCode>${numPoints(values)}</c:numCache></c:numRef>`;
   return (
@@ -102,19 +126,36 @@ function titleXml(text: string, size: number, bold: boolean): string {
   );
 }
 
+function barSeriesXml(ser: BarSeries, index: number, spec: BarChartSpec): string {
+  return (
+    `<c:ser><c:idx val="${index}"/><c:order val="${index}"/>` +
+    `<c:tx><c:strRef><c:f>${xmlEscape(ser.nameRef)}</c:f>${strCache([ser.name])}</c:strRef></c:tx>` +
+    `<c:spPr><a:solidFill><a:srgbClr val="${ser.colour}"/></a:solidFill></c:spPr>` +
+    '<c:invertIfNegative val="0"/>' +
+    (ser.errors ? errBars(ser.errors) : '') +
+    `<c:cat><c:strRef><c:f>${xmlEscape(spec.categoriesRef)}</c:f>${strCache(spec.categories)}</c:strRef></c:cat>` +
+    `<c:val><c:numRef><c:f>${xmlEscape(ser.valuesRef)}</c:f><c:numCache><c:formatCode>${xmlEscape(spec.formatCode)}</c:formatCode>${numPoints(ser.values)}</c:numCache></c:numRef></c:val>` +
+    '</c:ser>'
+  );
+}
+
 export function barChartXml(spec: BarChartSpec, axisBase: number): string {
   const catAx = axisBase;
   const valAx = axisBase + 1;
   const title = titleXml(spec.title, 1400, true);
-  const series =
-    '<c:ser><c:idx val="0"/><c:order val="0"/>' +
-    `<c:tx><c:strRef><c:f>${xmlEscape(spec.seriesNameRef)}</c:f>${strCache([spec.title])}</c:strRef></c:tx>` +
-    '<c:spPr><a:solidFill><a:srgbClr val="4F81BD"/></a:solidFill></c:spPr>' +
-    '<c:invertIfNegative val="0"/>' +
-    (spec.errors ? errBars(spec.errors) : '') +
-    `<c:cat><c:strRef><c:f>${xmlEscape(spec.categoriesRef)}</c:f>${strCache(spec.categories)}</c:strRef></c:cat>` +
-    `<c:val><c:numRef><c:f>${xmlEscape(spec.valuesRef)}</c:f><c:numCache><c:formatCode>${xmlEscape(spec.formatCode)}</c:formatCode>${numPoints(spec.values)}</c:numCache></c:numRef></c:val>` +
-    '</c:ser>';
+  const first: BarSeries = {
+    nameRef: spec.seriesNameRef,
+    name: spec.seriesName ?? spec.title,
+    valuesRef: spec.valuesRef,
+    values: spec.values,
+    errors: spec.errors,
+    colour: '4F81BD',
+  };
+  const others = spec.others ?? [];
+  const series = [first, ...others].map((ser, i) => barSeriesXml(ser, i, spec)).join('');
+  // One series is named by the title; several need a legend to tell them apart.
+  const legend = others.length > 0 ? '<c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend>' : '';
+  const yTitle = spec.yTitle === undefined ? '' : axisTitle(spec.yTitle);
   return (
     XML_HEAD +
     `<c:chartSpace xmlns:c="${NS.chart}" xmlns:a="${NS.drawing}" xmlns:r="${NS.rel}">` +
@@ -126,10 +167,10 @@ export function barChartXml(spec: BarChartSpec, axisBase: number): string {
     `<c:axPos val="b"/><c:numFmt formatCode="General" sourceLinked="0"/><c:tickLblPos val="nextTo"/><c:crossAx val="${valAx}"/>` +
     '<c:crosses val="autoZero"/><c:auto val="1"/><c:lblAlgn val="ctr"/><c:lblOffset val="100"/><c:noMultiLvlLbl val="0"/></c:catAx>' +
     `<c:valAx><c:axId val="${valAx}"/><c:scaling><c:orientation val="minMax"/><c:min val="0"/></c:scaling><c:delete val="0"/>` +
-    '<c:axPos val="l"/><c:majorGridlines><c:spPr><a:ln><a:prstDash val="dash"/></a:ln></c:spPr></c:majorGridlines>' +
+    `<c:axPos val="l"/><c:majorGridlines><c:spPr><a:ln><a:prstDash val="dash"/></a:ln></c:spPr></c:majorGridlines>${yTitle}` +
     `<c:numFmt formatCode="${xmlEscape(spec.formatCode)}" sourceLinked="0"/><c:tickLblPos val="nextTo"/>` +
     `<c:crossAx val="${catAx}"/><c:crosses val="autoZero"/><c:crossBetween val="between"/></c:valAx>` +
-    '</c:plotArea><c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>'
+    `</c:plotArea>${legend}<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>`
   );
 }
 

@@ -1,11 +1,12 @@
 import type { ResultsFile } from '@scaleup/core';
 import type ExcelJS from 'exceljs';
-import { displayResults, efficiencyView, hasCosts, serverCpuView } from './display.ts';
-import type { Exporter } from './exporter.ts';
+import { displayResults, hasCosts, quotaNote } from './display.ts';
+import type { Exporter, RenderContext } from './exporter.ts';
 import { confidenceText } from './format.ts';
 import {
   buildTable,
   concerns,
+  costSeries,
   environmentPairs,
   HOST_COLUMNS,
   hostRows,
@@ -23,6 +24,8 @@ import {
   stat,
 } from './model.ts';
 import type { BarChartSpec } from './xlsx-charts.ts';
+import { type CostOptions, costData, whiskerColumns } from './xlsx-costs.ts';
+import { addProfileSheets } from './xlsx-profile.ts';
 import { scalingSheet } from './xlsx-scaling.ts';
 import {
   addColumns,
@@ -50,28 +53,10 @@ interface DataColumns {
   charts: BarChartSpec[];
 }
 
-/** Columns for the charts' error bars: Excel wants distances from the bar, not bounds. */
-function whiskerColumns(metric: Metric, payload: number): [Column<Row>, Column<Row>] {
+/** The whisker columns of a headline chart. */
+function headlineWhiskers(metric: Metric, payload: number): [Column<Row>, Column<Row>] {
   const what = `${metricLabel(metric)} ${payloadLabel(payload)}`;
-  const st = (row: Row) => stat(row.cells.get(payload), metric);
-  return [
-    {
-      header: `${what}: chart whisker below`,
-      format: FORMATS[metric],
-      value: (row) => {
-        const s = st(row);
-        return s ? s.median - s.ciLow : null;
-      },
-    },
-    {
-      header: `${what}: chart whisker above`,
-      format: FORMATS[metric],
-      value: (row) => {
-        const s = st(row);
-        return s ? s.ciHigh - s.median : null;
-      },
-    },
-  ];
+  return whiskerColumns(what, FORMATS[metric], (row) => stat(row.cells.get(payload), metric));
 }
 
 /** The coverage each interval really reaches ('*': short of the level asked, too few repetitions). */
@@ -99,7 +84,7 @@ function confidenceColumns(payload: number): Column<Row>[] {
  * (responses/s and MB/s at each payload, the seed's chart titles), then their confidence
  * intervals, then the ratio to nginx on this machine.
  */
-export function dataColumns(table: ResultsTable, costs = false): DataColumns {
+export function dataColumns(table: ResultsTable, costs: CostOptions | null = null): DataColumns {
   const columns: Column<Row>[] = [{ header: 'Server', value: (row) => row.label }];
   const headline: { metric: Metric; payload: number; column: number; whisker: number }[] = [];
   for (const metric of METRICS) {
@@ -135,7 +120,7 @@ export function dataColumns(table: ResultsTable, costs = false): DataColumns {
   for (const payload of table.payloads) columns.push(...confidenceColumns(payload));
   for (const h of headline) {
     h.whisker = columns.length;
-    columns.push(...whiskerColumns(h.metric, h.payload));
+    columns.push(...headlineWhiskers(h.metric, h.payload));
   }
   for (const payload of table.payloads) {
     columns.push({
@@ -147,53 +132,14 @@ export function dataColumns(table: ResultsTable, costs = false): DataColumns {
       },
     });
   }
+  const charts = headline.map((h) => barChart(table, h));
   // Last, so a run with costs keeps every other column where a run without them has it.
-  if (costs) for (const payload of table.payloads) columns.push(...costColumns(payload));
-  return { columns, charts: headline.map((h) => barChart(table, h)) };
-}
-
-/** Server CPU per response and the efficiency to nginx at a payload, each with its interval. */
-function costColumns(payload: number): Column<Row>[] {
-  const at = payloadLabel(payload);
-  const cpu = (row: Row) => {
-    const s = row.cells.get(payload);
-    return s === undefined ? null : (serverCpuView(s)?.stat ?? null);
-  };
-  const efficiency = (row: Row) => {
-    const s = row.cells.get(payload);
-    const view = s === undefined ? null : efficiencyView(s);
-    return view?.kind === 'ratio' ? view.ratio : null;
-  };
-  return [
-    ...(['median', 'ciLow', 'ciHigh'] as const).map(
-      (part): Column<Row> => ({
-        header: `Server CPU µs/response ${at}${part === 'median' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
-        format: FORMATS.cost,
-        value: (row) => cpu(row)?.[part] ?? null,
-      }),
-    ),
-    {
-      header: `Server CPU µs/response ${at}: CI confidence`,
-      value: (row) => {
-        const st = cpu(row);
-        return st ? confidenceText(st) : null;
-      },
-    },
-    ...(['ratio', 'ciLow', 'ciHigh'] as const).map(
-      (part): Column<Row> => ({
-        header: `Efficiency to nginx ${at}${part === 'ratio' ? '' : `: CI ${part === 'ciLow' ? 'low' : 'high'}`}`,
-        format: FORMATS.ratio,
-        value: (row) => efficiency(row)?.[part] ?? null,
-      }),
-    ),
-    {
-      header: `Efficiency to nginx ${at}: CI confidence`,
-      value: (row) => {
-        const e = efficiency(row);
-        return e ? confidenceText(e) : null;
-      },
-    },
-  ];
+  if (costs !== null) {
+    const cost = costData(table, columns.length, costs, DATA_SHEET);
+    columns.push(...cost.columns);
+    charts.push(...cost.charts);
+  }
+  return { columns, charts };
 }
 
 /** A native bar chart bound to a headline column of the Data sheet and its whisker columns. */
@@ -221,7 +167,7 @@ function barChart(
   };
 }
 
-export async function renderXlsx(input: ResultsFile): Promise<Uint8Array> {
+export async function renderXlsx(input: ResultsFile, context: RenderContext = {}): Promise<Uint8Array> {
   const results = displayResults(input);
   const date = reportDate(results);
   const table = buildTable(results);
@@ -230,17 +176,22 @@ export async function renderXlsx(input: ResultsFile): Promise<Uint8Array> {
   addScenarioSheets(workbook, results);
   const scaling = scalingSheet(workbook, results);
   addMeasurementSheets(workbook, results);
+  addProfileSheets(workbook, results, context.profiles);
   runSheets(workbook, results);
   return finishWorkbook(workbook, [...data.charts, ...scaling], date);
 }
 
 /** The seed's sheet: the headline table, then the notes a reader needs to trust it. */
 function dataSheet(workbook: ExcelJS.Workbook, results: ResultsFile, table: ResultsTable): DataColumns {
-  const data = dataColumns(table, hasCosts(results));
+  const costs = hasCosts(results)
+    ? { series: costSeries(results), confidence: results.plan.confidenceTarget }
+    : null;
+  const data = dataColumns(table, costs);
   const sheet = addColumns(workbook, DATA_SHEET, data.columns, table.rows);
   sheet.getColumn(1).width = Math.max(24, ...table.rows.map((r) => r.label.length + 2));
   const notes = [
     `Machine: ${machineLabel(results)}; run ${results.run.id}, ${results.run.startedAt}; profile ${results.run.profile}, suite ${results.run.suite}.`,
+    ...[quotaNote(results)].filter((note) => note !== null),
     `Figures are medians over valid repetitions. ${intervalExplanation(results)}`,
     'MB/s counts 10^6 bytes of succeeded responses, headers and body.',
     ...results.scenarios

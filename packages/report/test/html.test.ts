@@ -1,7 +1,5 @@
-import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Readable, Writable } from 'node:stream';
 import { pathToFileURL } from 'node:url';
 import { inflateSync } from 'node:zlib';
 import { parseResults, type ResultsFile } from '@scaleup/core';
@@ -11,6 +9,7 @@ import { confidenceText, fmt } from '../src/format.ts';
 import { renderHtml } from '../src/html.ts';
 import { concerns, intervalExplanation, scalingCharts } from '../src/model.ts';
 import { buildResults, machineA } from './fixtures/build.ts';
+import { Browser } from './fixtures/chromium.ts';
 import { fixturesDir, hasCommand, tempDir } from './fixtures/files.ts';
 
 const chromium = hasCommand('chromium');
@@ -115,189 +114,6 @@ describe('results.html as a file', () => {
     expect(page).not.toContain('Scaling: the curve, not the point');
   });
 });
-
-/** A minimal Chrome DevTools Protocol client over --remote-debugging-pipe (fds 3 and 4). */
-class Browser {
-  private nextId = 0;
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-  private readonly listeners = new Set<(message: CdpEvent) => void>();
-  private stderr = '';
-
-  private constructor(
-    private readonly child: ChildProcess,
-    private readonly profile: string,
-  ) {
-    let buffer = '';
-    (child.stdio[4] as Readable).on('data', (chunk: Buffer) => {
-      buffer += chunk.toString('utf8');
-      for (let end = buffer.indexOf('\0'); end >= 0; end = buffer.indexOf('\0')) {
-        const message = JSON.parse(buffer.slice(0, end)) as CdpEvent & {
-          id?: number;
-          result?: unknown;
-          error?: { message: string };
-        };
-        buffer = buffer.slice(end + 1);
-        const waiting = message.id === undefined ? undefined : this.pending.get(message.id);
-        if (waiting !== undefined) {
-          this.pending.delete(message.id!);
-          if (message.error) waiting.reject(new Error(`${message.error.message}\n${this.stderr}`));
-          else waiting.resolve(message.result);
-        } else {
-          for (const listener of this.listeners) listener(message);
-        }
-      }
-    });
-    child.stderr!.on('data', (chunk: Buffer) => {
-      this.stderr = (this.stderr + chunk.toString('utf8')).slice(-4000);
-    });
-    child.on('exit', () => {
-      for (const waiting of this.pending.values())
-        waiting.reject(new Error(`chromium exited\n${this.stderr}`));
-      this.pending.clear();
-    });
-  }
-
-  static launch(): Browser {
-    const profile = tempDir('scaleup-report-chromium-');
-    const child = spawn(
-      'chromium',
-      [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--disable-default-apps',
-        '--disable-extensions',
-        '--hide-scrollbars',
-        '--mute-audio',
-        // A safety net under the assertions: no host name resolves while the page is open.
-        '--host-resolver-rules=MAP * ~NOTFOUND',
-        `--user-data-dir=${profile}`,
-        '--remote-debugging-pipe',
-        'about:blank',
-      ],
-      // Its own process group, so a failed test can end chromium and its helpers by this one id.
-      { stdio: ['ignore', 'ignore', 'pipe', 'pipe', 'pipe'], detached: true },
-    );
-    return new Browser(child, profile);
-  }
-
-  send<T = Record<string, unknown>>(method: string, params: object = {}, sessionId?: string): Promise<T> {
-    const id = ++this.nextId;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      (this.child.stdio[3] as Writable).write(
-        `${JSON.stringify({ id, method, params, ...(sessionId ? { sessionId } : {}) })}\0`,
-      );
-    });
-  }
-
-  on(listener: (message: CdpEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
-  /** A fresh tab with its own session, recording every request and every error it sees. */
-  async open(url: string, options: { width: number; height: number; mobile?: boolean; scripts?: boolean }) {
-    const { targetId } = await this.send<{ targetId: string }>('Target.createTarget', { url: 'about:blank' });
-    const { sessionId } = await this.send<{ sessionId: string }>('Target.attachToTarget', {
-      targetId,
-      flatten: true,
-    });
-    const send = <T = Record<string, unknown>>(method: string, params: object = {}) =>
-      this.send<T>(method, params, sessionId);
-    const requests: string[] = [];
-    const errors: string[] = [];
-    // Loads by loader id: the blank tab's own load event must not pass for the page's.
-    const loads = new Set<string>();
-    const off = this.on((m) => {
-      if (m.sessionId !== sessionId) return;
-      const p = m.params as {
-        request: { url: string };
-        name: string;
-        loaderId: string;
-        exceptionDetails: unknown;
-        entry: { level: string; text: string };
-        type: string;
-        args: unknown;
-      };
-      if (m.method === 'Network.requestWillBeSent') requests.push(p.request.url);
-      if (m.method === 'Page.lifecycleEvent' && p.name === 'load') loads.add(p.loaderId);
-      if (m.method === 'Runtime.exceptionThrown') errors.push(JSON.stringify(p.exceptionDetails));
-      if (m.method === 'Log.entryAdded' && p.entry.level === 'error') errors.push(p.entry.text);
-      if (m.method === 'Runtime.consoleAPICalled' && p.type === 'error') errors.push(JSON.stringify(p.args));
-    });
-    await Promise.all([
-      send('Network.enable'),
-      send('Page.enable'),
-      send('Runtime.enable'),
-      send('Log.enable'),
-    ]);
-    await send('Network.setCacheDisabled', { cacheDisabled: true });
-    await send('Emulation.setDeviceMetricsOverride', {
-      width: options.width,
-      height: options.height,
-      deviceScaleFactor: 1,
-      mobile: options.mobile ?? false,
-    });
-    if (options.scripts === false) await send('Emulation.setScriptExecutionDisabled', { value: true });
-    await send('Page.setLifecycleEventsEnabled', { enabled: true });
-    const { loaderId } = await send<{ loaderId: string }>('Page.navigate', { url });
-    for (let waited = 0; !loads.has(loaderId); waited += 20) {
-      if (waited > 30_000) throw new Error(`${url} did not load`);
-      await delay(20);
-    }
-    const evaluate = async <T>(expression: string): Promise<T> => {
-      const { result, exceptionDetails } = await send<{
-        result: { value: T };
-        exceptionDetails?: unknown;
-      }>('Runtime.evaluate', { expression, returnByValue: true, awaitPromise: true });
-      if (exceptionDetails) throw new Error(`evaluate failed: ${JSON.stringify(exceptionDetails)}`);
-      return result.value;
-    };
-    await evaluate('document.fonts.ready.then(() => true)');
-    return {
-      requests,
-      errors,
-      send,
-      evaluate,
-      close: async () => {
-        off();
-        await this.send('Target.closeTarget', { targetId });
-      },
-    };
-  }
-
-  async close(): Promise<void> {
-    const exited = new Promise<void>((resolve) => {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) resolve();
-      else this.child.once('exit', () => resolve());
-    });
-    await Promise.race([this.send('Browser.close').catch(() => undefined), delay(5000)]);
-    const timer = setTimeout(() => {
-      try {
-        process.kill(-this.child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }, 5000);
-    await exited;
-    clearTimeout(timer);
-    rmSync(this.profile, { recursive: true, force: true });
-  }
-}
-
-interface CdpEvent {
-  method?: string;
-  params?: unknown;
-  sessionId?: string;
-}
-
-const delay = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
 /** Decodes an 8-bit RGB or RGBA PNG (what Chromium writes): width, height and RGBA pixels. */
 function decodePng(png: Buffer): { width: number; height: number; pixels: Buffer } {

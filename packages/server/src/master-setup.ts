@@ -197,7 +197,9 @@ export async function prepareMaster(
 }
 
 function workerEntry(): string {
-  return fileURLToPath(new URL('./worker-main.ts', import.meta.url));
+  // Bundled for another host (hosts/src/bundle.ts), the worker is a sibling .mjs of the CLI.
+  const bundled = import.meta.url.endsWith('.mjs');
+  return fileURLToPath(new URL(bundled ? './worker-main.mjs' : './worker-main.ts', import.meta.url));
 }
 
 /** Workers run TypeScript too: make sure they load tsx even when this process got it another way. */

@@ -1,6 +1,7 @@
-import type { Environment, Plan, Profile, Topology } from '@scaleup/core';
+import type { CalibrationMethod, Environment, Plan, Profile, Topology } from '@scaleup/core';
 import type { TimeBudget } from '../budget.ts';
 import type { CpuQuotaGroup } from '../cgroup.ts';
+import type { Profiler } from '../cpu-profile.ts';
 import type { BenchOptions, LoadToolPort, RunnerDeps } from '../ports.ts';
 import type { RunProgress } from '../progress.ts';
 import type { SyscallCounter } from '../server-cost.ts';
@@ -22,6 +23,19 @@ export interface PlannedRun {
   allowedTargets: string[];
 }
 
+/**
+ * What calibrating the current group changed, read by every load run and repetition after it.
+ * tool-cores: the CPUs of the tool (one thread each) and of the servers; null: the plan's.
+ * A server quota lives in the quota group itself.
+ */
+export interface CalibrationState {
+  readonly method: CalibrationMethod;
+  /** The topology's line as planned, before any calibration is added to it. */
+  readonly description: string;
+  loadCpus: number[] | null;
+  serverCpus: number[] | null;
+}
+
 /** Everything a group's steps share; what changes as the run goes lives in its own objects. */
 export interface RunContext {
   readonly options: BenchOptions;
@@ -36,4 +50,7 @@ export interface RunContext {
   readonly now: () => Date;
   /** Counts the servers' system calls per repetition, on their host. */
   readonly syscalls: SyscallCounter;
+  /** --cpu-profile: perf for the run, or why there is none; null without the flag. */
+  readonly profiler: Profiler | null;
+  readonly calibration: CalibrationState;
 }

@@ -1,12 +1,13 @@
 import type { PlanGroup } from '@scaleup/core';
 import { BenchInterrupted } from '../ports.ts';
+import { warmUpAndCalibrate } from './calibrate.ts';
 import type { RunContext } from './context.ts';
+import { profileGroup } from './profile.ts';
 import { measureRounds } from './rounds.ts';
 import { type RunningServers, startGroup } from './start.ts';
-import { warmUpGroup } from './warm.ts';
 
 /**
- * One payload group: its servers started and verified, warmed up, measured in interleaved rounds
+ * One payload group: its servers started and verified, warmed up (and calibrated), measured in interleaved rounds
  * until the plan says stop, and stopped, whatever happened.
  */
 export async function runGroup(
@@ -18,10 +19,11 @@ export async function runGroup(
   let roundsDone = 0;
   try {
     await startGroup(context, group, running);
-    await warmUpGroup(context, group, running);
+    await warmUpAndCalibrate(context, group, running);
     await measureRounds(context, group, running, remainingGroups, (round) => {
       roundsDone = round;
     });
+    await profileGroup(context, group, running);
   } catch (error) {
     if (error instanceof BenchInterrupted) {
       context.store.results.stopping.push({

@@ -109,7 +109,7 @@ export interface MeasureInput {
 }
 
 /** The longest a load run can last: what bounds the system call count's window. */
-function windowBoundSeconds(spec: LoadSpec): number {
+export function windowBoundSeconds(spec: LoadSpec): number {
   return (spec.durationSeconds ?? 0) + spec.timeoutSeconds + 60;
 }
 

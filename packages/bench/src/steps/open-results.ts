@@ -1,25 +1,28 @@
 import { mkdir } from 'node:fs/promises';
-import { maximumRuns, plannedRuns } from '@scaleup/core';
-import { CpuQuotaGroup } from '../cgroup.ts';
+import { type CalibrationMethod, maximumRuns, plannedRuns } from '@scaleup/core';
+import type { CpuQuotaGroup } from '../cgroup.ts';
 import { collectEnvironment } from '../environment.ts';
 import type { BenchOptions } from '../ports.ts';
 import { resultsSkeleton } from '../results-skeleton.ts';
 import { ResultsStore } from '../store.ts';
 import { checkTuningFor } from '../tuning.ts';
 import { openingWarnings } from '../warnings.ts';
+import { openCalibration } from './calibrate.ts';
 import type { RunPlan } from './plan.ts';
 import type { PreparedHosts } from './prepare-hosts.ts';
 
 export interface OpenedResults {
   store: ResultsStore;
   quotaGroup: CpuQuotaGroup | null;
+  calibration: CalibrationMethod;
 }
 
 /**
  * The first results.json: this machine and every host, the plan, one result per point and what
  * the run warns of before it measures; then the plan is announced. The cgroup quota comes first:
  * without root or a cpu controller the run cannot be what the profile asks for, and nothing
- * should be written then (an empty group a crash leaves behind costs nothing).
+ * should be written then (an empty group a crash leaves behind costs nothing). A calibration
+ * that cannot have its quota group runs uncalibrated instead, and warns once.
  */
 export async function openResults(
   options: BenchOptions,
@@ -29,10 +32,7 @@ export async function openResults(
   now: () => Date,
 ): Promise<OpenedResults> {
   const { profile, plan } = run;
-  const quotaGroup =
-    profile.serverCpuQuotaCores === undefined
-      ? null
-      : await CpuQuotaGroup.create(profile.serverCpuQuotaCores);
+  const { choice, quotaGroup } = await openCalibration(run, prepared !== null);
   await mkdir(dirs.rawDir, { recursive: true });
   await mkdir(dirs.logDir, { recursive: true });
   const environment = await collectEnvironment({
@@ -62,6 +62,9 @@ export async function openResults(
     }),
     startedAt: now(),
   });
+  results.topology.calibration = { method: choice.method, reason: choice.reason, groups: [] };
+  // Said once for the run, not per group.
+  if (choice.warning !== null) results.warnings.push(choice.warning);
   const store = new ResultsStore(results, options.outDir, (message) =>
     options.onEvent({ type: 'warning', message }),
   );
@@ -79,5 +82,5 @@ export async function openResults(
     outDir: options.outDir,
     points: plan.groups.reduce((sum, g) => sum + g.instances.length, 0),
   });
-  return { store, quotaGroup };
+  return { store, quotaGroup, calibration: choice.method };
 }

@@ -6,11 +6,24 @@ import {
   type ToolInfo,
   UsageError,
 } from '@scaleup/core';
-import { type Host, type PreflightReport, preflightHost, sshHost } from '@scaleup/hosts';
+import {
+  type Bundle,
+  buildBundle,
+  type Host,
+  type InstalledBundle,
+  installAdvice,
+  installBundle,
+  openRunDir,
+  type PreflightReport,
+  preflightHost,
+  type RunDir,
+  shellQuote,
+  sshHost,
+} from '@scaleup/hosts';
 import { type MachineReading, readMachine } from '../environment.ts';
 import type { RemoteOptions } from '../ports.ts';
 import type { LoadHost } from '../remote-load.ts';
-import { localPlace, REPO_DIR, remotePlace, type ServerPlace } from '../servers.ts';
+import { localPlace, REPO_DIR, type RemoteBundle, remotePlace, type ServerPlace } from '../servers.ts';
 import { checkTuning } from '../tuning.ts';
 
 export interface PreparedHosts {
@@ -25,7 +38,12 @@ export interface PreparedHosts {
   close(): Promise<void>;
 }
 
-type PrepareOptions = RemoteOptions & { connections: number; needNginx: boolean };
+type PrepareOptions = RemoteOptions & {
+  connections: number;
+  needNginx: boolean;
+  /** --tool: its binary missing on a load host is a preflight problem, not a choice. */
+  tool?: LoadToolName | undefined;
+};
 
 const TOOL_BINARIES: Record<LoadToolName, string | null> = {
   autocannon: null,
@@ -40,8 +58,14 @@ const TOOL_BINARIES: Record<LoadToolName, string | null> = {
 interface Connected {
   options: PrepareOptions;
   checkout: string;
+  /** No --remote-dir: the hosts get a bundle over ssh instead of needing a checkout. */
+  bundled: boolean;
   names: string[];
   hosts: Map<string, Host>;
+  /** Per host, once shipped: the bundle there and the run's working directory. */
+  shipped: Map<string, { installed: InstalledBundle; runDir: RunDir }>;
+  /** Per host with a checkout (--remote-dir): its commit, when git there can tell. */
+  commits: Map<string, string>;
 }
 
 interface Checked extends Connected {
@@ -50,6 +74,9 @@ interface Checked extends Connected {
   /** The server host's address as the load reaches it; null with the servers here. */
   serverAddress: string | null;
 }
+
+/** Tools that run from a checkout's node_modules or native build: not in the bundle. */
+const CHECKOUT_ONLY_TOOLS: readonly LoadToolName[] = ['autocannon', 'openloop'];
 
 /**
  * Connects to every host, checks each before anything starts (ssh, node, the checkout, the
@@ -61,10 +88,13 @@ interface Checked extends Connected {
 export async function prepareHosts(options: PrepareOptions): Promise<PreparedHosts> {
   const connected = connectHosts(options);
   const close = async () => {
+    // The run directories first: their keepers remove them while the connections are still up.
+    await Promise.allSettled([...connected.shipped.values()].map((s) => s.runDir.close()));
     await Promise.allSettled([...connected.hosts.values()].map((h) => h.close()));
   };
   try {
     const reports = await preflightAll(connected);
+    if (connected.bundled) await shipBundles(connected);
     const machines = new Map<string, MachineReading>();
     for (const name of connected.names) machines.set(name, await readMachine(connected.hosts.get(name)!));
     const checked: Checked = {
@@ -104,12 +134,70 @@ function connectHosts(options: PrepareOptions): Connected {
       }),
     ]),
   );
-  return { options, checkout, names, hosts };
+  return {
+    options,
+    checkout,
+    bundled: options.remoteDir === undefined,
+    names,
+    hosts,
+    shipped: new Map(),
+    commits: new Map(),
+  };
+}
+
+/**
+ * Builds the bundle here once and makes sure every host has it (copied only where its cache
+ * lacks it, verified there by sha256), then opens each host's run directory.
+ */
+async function shipBundles(connected: Connected): Promise<void> {
+  let bundle: Bundle;
+  try {
+    bundle = await buildBundle();
+  } catch (error) {
+    throw new Error(`cannot build the bundle for the other hosts: ${(error as Error).message}`);
+  }
+  const problems: string[] = [];
+  await Promise.all(
+    connected.names.map(async (name) => {
+      const host = connected.hosts.get(name)!;
+      try {
+        const installed = await installBundle(host, bundle);
+        connected.shipped.set(name, { installed, runDir: await openRunDir(host) });
+      } catch (error) {
+        problems.push((error as Error).message);
+      }
+    }),
+  );
+  if (problems.length > 0)
+    throw new UsageError(
+      `${problems.length} host problem${problems.length === 1 ? '' : 's'}, nothing started:\n${problems.map((p) => `  ${p}`).join('\n')}`,
+    );
+}
+
+/** The commit of the checkout a host runs from, for hosts[]; nothing when git cannot say. */
+async function recordCommit(connected: Connected, name: string): Promise<void> {
+  const host = connected.hosts.get(name)!;
+  const git = await host
+    .shell(`git -C ${shellQuote(connected.checkout)} rev-parse HEAD 2>/dev/null`, { timeoutMs: 10_000 })
+    .catch(() => null);
+  const commit = git?.stdout.trim() ?? '';
+  if (/^[0-9a-f]{40}$/.test(commit)) connected.commits.set(name, commit);
+}
+
+/** The bundle on a host as servers and load run it, or undefined with a checkout there. */
+function remoteBundle(connected: Connected, name: string): RemoteBundle | undefined {
+  const shipped = connected.shipped.get(name);
+  if (shipped === undefined) return undefined;
+  return {
+    dir: shipped.installed.dir,
+    runDir: shipped.runDir.dir,
+    addon: shipped.installed.shipment.withAddon,
+  };
 }
 
 /** Preflight on every host at once; every problem of every host in one UsageError. */
 async function preflightAll(connected: Connected): Promise<Map<string, PreflightReport>> {
-  const { options, checkout } = connected;
+  const { options, checkout, bundled } = connected;
   const problems: string[] = [];
   const reports = await Promise.all(
     connected.names.map(async (name) => {
@@ -118,16 +206,21 @@ async function preflightAll(connected: Connected): Promise<Map<string, Preflight
         ...(options.loadHosts.includes(name) ? LOAD_TOOLS.flatMap((t) => TOOL_BINARIES[t] ?? []) : []),
         ...(name === options.serverHost && options.needNginx ? ['nginx'] : []),
       ];
-      const report = await preflightHost(host, { binaries });
+      const report = await preflightHost(host, { binaries, leader: !bundled });
       // A load tool missing on a host is the tool choice's business (autocannon always works).
-      const hostProblems = report.problems.filter(
-        (p) => !/: (wrk|h2load|weighttp) not found on PATH$/.test(p),
-      );
+      const forced = options.tool === undefined ? null : TOOL_BINARIES[options.tool];
+      const hostProblems = report.problems.filter((p) => {
+        const tool = /: (wrk|h2load|weighttp) not found on PATH$/.exec(p)?.[1];
+        return tool === undefined || tool === forced;
+      });
       problems.push(...hostProblems);
-      if (hostProblems.length === 0) {
+      const install = installLineFor(report, hostProblems);
+      if (install !== null) problems.push(`${name}: install what is missing there with: ${install}`);
+      if (hostProblems.length === 0 && !bundled) {
         const tsx = await host.readFile(`${checkout}/node_modules/tsx/package.json`);
         if (tsx === null)
           problems.push(`${name}: the checkout at ${checkout} is not set up (run scripts/setup.sh there)`);
+        else await recordCommit(connected, name);
       }
       return [name, report] as const;
     }),
@@ -138,6 +231,16 @@ async function preflightAll(connected: Connected): Promise<Map<string, Preflight
     );
   }
   return new Map(reports);
+}
+
+/** The install line for what these problems say is missing (node, the tools), on that host's distribution. */
+function installLineFor(report: PreflightReport, problems: string[]): string | null {
+  const missing = problems.flatMap((p) => {
+    const binary = /: (\S+) not found on PATH/.exec(p)?.[1];
+    return binary === undefined ? [] : [binary];
+  });
+  if (missing.length === 0) return null;
+  return installAdvice(report.distribution, missing, report.root).line;
 }
 
 function serverAddressOf(connected: Connected, machines: Map<string, MachineReading>): string | null {
@@ -158,6 +261,7 @@ function serverPlace(checked: Checked): ServerPlace {
   if (options.serverHost !== null) {
     return remotePlace(checked.hosts.get(options.serverHost)!, {
       checkout: checked.checkout,
+      bundle: remoteBundle(checked, options.serverHost),
       urlAddress: checked.serverAddress!,
       listenAddress: '0.0.0.0',
     });
@@ -177,6 +281,7 @@ function loadHosts(checked: Checked): LoadHost[] {
     return {
       host: checked.hosts.get(name)!,
       checkout: checked.checkout,
+      bundle: remoteBundle(checked, name),
       node: 'node',
       targetAddress: target,
     };
@@ -188,13 +293,29 @@ function toolsOnLoadHosts(checked: Checked): ToolInfo[] {
   const { loadHosts: names } = checked.options;
   return LOAD_TOOLS.map((tool): ToolInfo => {
     const binary = TOOL_BINARIES[tool];
+    if (binary === null && checked.bundled && CHECKOUT_ONLY_TOOLS.includes(tool))
+      return {
+        name: tool,
+        version: null,
+        path: null,
+        missing: `${tool} runs from a scaleup checkout on the load hosts (give --remote-dir); the shipped bundle lacks it`,
+      };
     if (binary === null) return { name: tool, version: 'from the checkout', path: null, missing: null };
     const missingOn = names.filter((n) => checked.reports.get(n)?.binaries[binary]?.path == null);
+    const lines = missingOn.flatMap((n) => {
+      const report = checked.reports.get(n);
+      const line =
+        report === undefined ? null : installAdvice(report.distribution, [binary], report.root).line;
+      return line === null ? [] : [`${n}: ${line}`];
+    });
     return {
       name: tool,
       version: checked.reports.get(names[0]!)?.binaries[binary]?.version ?? null,
       path: null,
-      missing: missingOn.length === 0 ? null : `${binary} is not on PATH on ${missingOn.join(', ')}`,
+      missing:
+        missingOn.length === 0
+          ? null
+          : `${binary} is not on PATH on ${missingOn.join(', ')}${lines.length > 0 ? ` (install: ${lines.join('; ')})` : ''}`,
     };
   });
 }
@@ -233,6 +354,7 @@ function hostEnvironment(checked: Checked, name: string): HostEnvironment {
       nginx === undefined
         ? null
         : { version: nginx.version, path: nginx.path, missing: nginx.path === null ? 'not on PATH' : null },
+    code: hostCode(checked, name),
     tuning: checkTuning({
       sysctls: machine.sysctls,
       openFilesSoft: machine.openFilesSoft,
@@ -240,5 +362,28 @@ function hostEnvironment(checked: Checked, name: string): HostEnvironment {
       connections: options.connections,
       backlog: SERVER_DEFAULT_BACKLOG,
     }),
+  };
+}
+
+/** What of scaleup ran on the host, for hosts[] in results.json. */
+function hostCode(checked: Checked, name: string): HostEnvironment['code'] {
+  const shipped = checked.shipped.get(name);
+  if (shipped === undefined)
+    return {
+      kind: 'checkout',
+      version: checked.commits.get(name) ?? null,
+      zeroCopyAddon: null,
+      copiedBytes: null,
+      note: `checkout at ${checked.checkout}`,
+    };
+  const { installed } = shipped;
+  return {
+    kind: 'bundle',
+    version: installed.shipment.hash,
+    zeroCopyAddon: installed.shipment.withAddon,
+    copiedBytes: installed.copiedBytes,
+    note: installed.shipment.withAddon
+      ? null
+      : `no zero-copy addon for ${installed.platform} (built here for another platform or not built): the server writes every response`,
   };
 }

@@ -7,7 +7,7 @@ import type { ServerUnderTest } from '../servers.ts';
 import type { RunContext } from './context.ts';
 import { measureRepetition } from './measure.ts';
 import type { RunningServers } from './start.ts';
-import { specInput } from './warm.ts';
+import { serverCoresOf, specInput } from './warm.ts';
 
 /**
  * Rounds of the group (A B C, A B C, ...): each measures every running point once, saves, and
@@ -95,10 +95,7 @@ async function measureInstance(
     tool: context.run.tool,
     rawOutputPath: join(context.rawDir, `${fileSafe(instance.id)}-r${round + 1}.txt`),
     // Under a quota the servers' budget is the quota, and busy is measured against it.
-    serverCores:
-      context.run.topology.serverCpuQuotaCores ??
-      instance.point.serverCpus?.length ??
-      context.run.serverCores,
+    serverCores: serverCoresOf(context, instance),
     signal: options.signal,
     now: context.now,
     onProgress: (p) => options.onEvent({ type: 'rep-progress', scenarioId: instance.id, round, progress: p }),

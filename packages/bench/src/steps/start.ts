@@ -41,6 +41,7 @@ export async function startGroup(
       backlog: SERVER_DEFAULT_BACKLOG,
       place: context.run.place,
       logDir: context.logDir,
+      perfMap: options.cpuProfile !== undefined,
     }).catch((error: Error) => error);
     if (server instanceof Error) {
       await skipInstances(context, instances, server.message);
@@ -80,6 +81,8 @@ export interface StartContext {
   backlog: number;
   place: ServerPlace;
   logDir: string;
+  /** Our workers write perf maps (--cpu-profile), so their JavaScript frames have names. */
+  perfMap?: boolean;
 }
 
 /** The server of a planned point: scaleup through its CLI, a real nginx, or the user's command. */
@@ -101,6 +104,7 @@ export async function startServer(planned: PlannedServer, context: StartContext)
         cpus,
         place: context.place,
         logPath,
+        perfMap: context.perfMap === true,
       });
     case 'nginx': {
       if (context.nginxInfo.missing !== null) throw new Error(`nginx skipped: ${context.nginxInfo.missing}`);

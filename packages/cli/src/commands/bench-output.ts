@@ -12,6 +12,7 @@ import {
   isShort,
   LOWER_BOUND_NOTE,
   p99View,
+  quotaNote,
   ratioView,
   rpsView,
   validText,
@@ -165,6 +166,8 @@ function summaryNotes(results: ResultsFile): string[] {
     );
   }
   if (measured.some(isLowerBound)) notes.push(`>= ${LOWER_BOUND_NOTE}`);
+  const quota = quotaNote(results);
+  if (quota !== null) notes.push(quota);
   const adaptive = results.stopping.filter((g) => g.stoppedBy !== 'fixed');
   if (adaptive.length > 0) {
     const groups = adaptive.map(

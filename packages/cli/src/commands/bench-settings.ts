@@ -57,6 +57,7 @@ const FLAG_OF: Record<string, string> = {
   nginxPreset: '--nginx-preset',
   pinning: '--no-pin',
   serverCpuQuotaCores: '--server-quota',
+  calibrate: '--no-calibrate',
   'hosts.load': '--load-host',
   'hosts.server': '--server-host',
   'hosts.sshConfig': '--ssh-config',
@@ -147,6 +148,7 @@ function flagLayer(flags: BenchFlags): Layer {
         ? undefined
         : choiceOption<'stock' | 'tuned'>(str('nginx-preset'), 'nginx-preset', ['stock', 'tuned'], 'tuned'),
     pinning: flags.pin === false ? 'none' : undefined,
+    calibrate: typeof flags.calibrate === 'boolean' ? flags.calibrate : undefined,
     serverCpuQuotaCores:
       str('server-quota') === undefined
         ? undefined

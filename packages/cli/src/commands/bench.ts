@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import {
   type BenchEvent,
   BenchInterrupted,
+  type CpuProfileMode,
   createDefaultDeps,
   createRunDirectory,
   DEFAULT_PROFILES_PATH,
@@ -33,6 +34,7 @@ import { announceSuite } from '../suite-trust.ts';
 import { runImportCommand } from './bench-import.ts';
 import { repetitionLine, roundsLine, scalingLines, summaryTable } from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
+import { profileLine, takeCpuProfile } from './bench-profile.ts';
 import { type BenchSettings, resolveSettings } from './bench-settings.ts';
 
 const HELP = `usage: pnpm bench [options]        (pnpm bench:all runs the whole suite, then the reports)
@@ -70,7 +72,11 @@ every tool run, then results.xlsx, results.pdf, results.html and results.md.
   --nginx-preset NAME   stock | tuned
   --no-pin              do not split and pin CPUs between servers and the load tool
   --server-quota CPUS   cap every server at this many CPUs with a cgroup quota (root), so the
-                        servers, not the load tool, are the bottleneck; e.g. 0.6
+                        servers, not the load tool, are the bottleneck; e.g. 0.6 (no calibration)
+  --no-calibrate        keep the even split: no tool share or server quota chosen from the
+                        warm-up (the default profile calibrates: the tool keeps 20% headroom,
+                        with a cgroup quota per group on two cores; docs/methodology.md);
+                        --calibrate asks for it with any profile
   --load-host DEST      run the load tool on DEST over ssh (repeatable: the hosts start
                         together and their results are merged); DEST is an ssh destination
                         or a Host of the ssh config
@@ -80,6 +86,12 @@ every tool run, then results.xlsx, results.pdf, results.html and results.md.
   --server-address ADDR the address the load reaches the servers at (default: found over ssh)
   --out DIR             write the run here instead of results/<date-time>-<host>/
                         (results/ is $SCALEUP_RESULTS_DIR when set)
+  --cpu-profile [tool]  after each scenario's measured rounds, one extra uncounted repetition
+                        with every server process sampled by perf (cpu-clock, call stacks,
+                        kernel frames); our workers get --perf-basic-prof for JavaScript names.
+                        Writes profiles/<scenario>.folded and a breakdown in results.json;
+                        'tool' profiles the load tool too (profiles/<scenario>.tool.folded).
+                        Without perf the run goes on without profiles (docs/profiling.md)
   --no-report           stop after results.json
   --json                print the final results.json to stdout (progress stays on stderr)
   -h, --help            this text
@@ -157,6 +169,12 @@ function progressPrinter(stream: NodeJS.WriteStream) {
       case 'rounds':
         print(roundsLine(event));
         break;
+      case 'calibration':
+        print(`calibration ${event.decision}`);
+        break;
+      case 'profile':
+        print(profileLine(event.scenarioId, event.profile, event.problem));
+        break;
       case 'rep-done':
         print(
           repetitionLine({
@@ -202,6 +220,7 @@ const FLAGS = {
   'nginx-preset': { type: 'string' },
   'server-quota': { type: 'string' },
   pin: { type: 'boolean' },
+  calibrate: { type: 'boolean' },
   out: { type: 'string' },
   report: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -216,6 +235,8 @@ interface BenchInputs {
   scenarios: Scenario[];
   settings: BenchSettings;
   tool: LoadToolName | undefined;
+  /** --cpu-profile, taken out of argv before the strict parse. */
+  cpuProfile?: CpuProfileMode | undefined;
 }
 
 /** Where the run is written, and whether this command made that directory. */
@@ -310,6 +331,7 @@ async function runWithSignals(
         signal: controller.signal,
         remote: inputs.settings.remote,
         onEvent: progressPrinter(process.stderr),
+        cpuProfile: inputs.cpuProfile,
       },
       await createDefaultDeps(),
     );
@@ -365,12 +387,13 @@ export const benchCommand: Command = {
   async run(argv) {
     if (argv[0] === 'overhead') return runOverheadCommand(argv.slice(1));
     if (argv[0] === 'import') return runImportCommand(argv.slice(1));
-    const { values } = parseCommandArgs(argv, FLAGS);
+    const { argv: rest, cpuProfile } = takeCpuProfile(argv);
+    const { values } = parseCommandArgs(rest, FLAGS);
     if (values.help) {
       process.stdout.write(`${HELP}\n`);
       return 0;
     }
-    const inputs = await benchInputs(values);
+    const inputs = { ...(await benchInputs(values)), cpuProfile };
     const run = await openRunDir(values, inputs);
     const results = await runWithSignals(argv, inputs, run);
     if (typeof results === 'number') return results;

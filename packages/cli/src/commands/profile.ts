@@ -36,7 +36,7 @@ any other Node program with 'node --perf-basic-prof'. Needs perf (apt-get instal
 and root, or kernel.perf_event_paranoid <= 1.`;
 
 /** Text from perf (function and thread names) is data: no control characters reach the terminal. */
-function clean(text: string): string {
+export function clean(text: string): string {
   // biome-ignore lint/suspicious/noControlCharactersInRegex: they are what is removed
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }

@@ -43,3 +43,14 @@ describe('the bench summary table with costs', () => {
     );
   });
 });
+
+describe('the bench summary table under a CPU quota', () => {
+  it('says absolute responses/s are per share of a core only when the servers ran under a quota', () => {
+    expect(summaryTable(sample())).not.toMatch(/CPU quota/);
+    const capped = sample();
+    capped.topology.serverCpuQuotaCores = 0.75;
+    expect(summaryTable(capped).split('\n')).toContain(
+      'Every server ran under a CPU quota of 0.75 CPU: absolute responses/s are per that share of a core, not what the machine can serve; the ratio to nginx and the efficiency are what compare across machines.',
+    );
+  });
+});

@@ -21,6 +21,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { connect } from 'node:net';
+import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { supervisedCommand, waitFor } from '@scaleup/core/io';
 
@@ -35,6 +36,13 @@ const SSHD = '/usr/sbin/sshd';
 export interface NamespaceSpec {
   /** sshd's ClientAliveInterval (seconds; 0 = off); its ClientAliveCountMax is 3. */
   clientAliveSeconds?: number;
+  /**
+   * Directories every session of this host's sshd sees empty (a tmpfs over each, in a mount
+   * namespace of its own): a bare host without the checkout, node_modules or a shared home.
+   */
+  hide?: string[];
+  /** Files (binaries) this host does not have: a non-executable empty file is bound over each. */
+  mask?: string[];
 }
 
 export interface TestNamespace {
@@ -196,6 +204,48 @@ function canConnect(host: string, port: number): Promise<boolean> {
 }
 
 /**
+ * The user's ~/.bashrc, which bash reads for every ssh command. Seen here: a pyenv init there
+ * takes a lock file that a killed session (the lost-connection tests kill them) leaves behind,
+ * and every later login then waits about a minute for it. A test host's sessions start from a
+ * plain shell instead: an empty file is bound over it for this sshd alone.
+ */
+function shellStartupFiles(): string[] {
+  const bashrc = join(homedir(), '.bashrc');
+  return existsSync(bashrc) ? [bashrc] : [];
+}
+
+/**
+ * With something to hide: sshd starts in a private mount namespace (it dies with its sshd, and
+ * the tmpfs mounts with it) after a fixed script mounts over each path given as an argument.
+ */
+function hidingPrefix(spec: NamespaceSpec, dir: string): string[] {
+  const hide = spec.hide ?? [];
+  // A startup file in a hidden directory is gone already (and cannot be bound over).
+  const hidden = (file: string) => hide.some((dir) => file === dir || file.startsWith(`${dir}/`));
+  const mask = [...(spec.mask ?? []), ...shellStartupFiles().filter((file) => !hidden(file))];
+  if (hide.length === 0 && mask.length === 0) return [];
+  const empty = join(dir, 'masked-binary');
+  writeFileSync(empty, '', { mode: 0o644 });
+  const script =
+    'set -e; while [ "$1" != -- ]; do mount -t tmpfs none "$1"; shift; done; shift; ' +
+    'while [ "$1" != -- ]; do mount --bind "$0" "$1"; shift; done; shift; exec "$@"';
+  return [
+    'unshare',
+    '-m',
+    '--propagation',
+    'private',
+    '/bin/sh',
+    '-c',
+    script,
+    empty,
+    ...hide,
+    '--',
+    ...mask,
+    '--',
+  ];
+}
+
+/**
  * Makes one namespace per spec, each with a running sshd; the lab's teardown runs from the
  * caller's afterAll and, should that never come, from this process's exit and signal hooks.
  */
@@ -290,9 +340,13 @@ export async function createLab(specs: NamespaceSpec[]): Promise<NetnsLab> {
           '',
         ].join('\n'),
       );
-      const command = supervisedCommand('ip', ['netns', 'exec', name, SSHD, '-D', '-e', '-f', sshdConfig], {
-        deathSignal: 'TERM',
-      });
+      const command = supervisedCommand(
+        'ip',
+        ['netns', 'exec', name, ...hidingPrefix(spec, dir), SSHD, '-D', '-e', '-f', sshdConfig],
+        {
+          deathSignal: 'TERM',
+        },
+      );
       const sshdLog = openSync(join(dir, `sshd-${k}.log`), 'a');
       const sshd = spawn(command.file, command.args, { stdio: ['ignore', sshdLog, sshdLog] });
       closeSync(sshdLog);

@@ -1,0 +1,163 @@
+import { readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type Profile, type ResultsFile, selectScenarios, serverQuotaFor } from '@scaleup/core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { findCgroupLayout } from '../src/cgroup.ts';
+import { createDefaultDeps } from '../src/deps.ts';
+import type { BenchEvent, LoadToolPort, RunnerDeps } from '../src/ports.ts';
+import { runBench } from '../src/runner.ts';
+import { REPO_DIR } from '../src/servers.ts';
+import { loadProfiles, loadSuite } from '../src/suite-files.ts';
+
+const dirs: string[] = [];
+afterEach(async () => {
+  for (const dir of dirs.splice(0)) await rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * A load tool that saturates: the real wrk drives the real servers, but the CPU it reports is
+ * that of a tool whose cost per response had it 97% busy at what each server served uncapped
+ * (its first run against that server). Under a quota the servers serve less and the same cost
+ * per response leaves it room, as a real tool's would.
+ */
+function saturatingTool(real: LoadToolPort): LoadToolPort {
+  const costByUrl = new Map<string, number>();
+  return {
+    ...real,
+    async run(spec, options) {
+      const load = await real.run(spec, options);
+      const responses = load.requests.succeeded;
+      if (responses === 0 || load.elapsedSeconds <= 0) return load;
+      const cost = costByUrl.get(spec.url) ?? (0.97 * load.elapsedSeconds) / responses;
+      costByUrl.set(spec.url, cost);
+      const seconds = Math.min(load.elapsedSeconds, cost * responses);
+      return {
+        ...load,
+        toolCpu: {
+          userSeconds: seconds,
+          systemSeconds: 0,
+          cores: 1,
+          utilisation: seconds / load.elapsedSeconds,
+        },
+      };
+    },
+  };
+}
+
+/** The quota file of the run's group, read while the servers are in it; null: no group. */
+function groupState(): { quota: string; procs: number[] } | null {
+  const layout = findCgroupLayout();
+  if (layout.version === null) return null;
+  const path = join(layout.root, `scaleup-bench-${process.pid}`);
+  try {
+    const quota = readFileSync(join(path, layout.version === 2 ? 'cpu.max' : 'cpu.cfs_quota_us'), 'utf8');
+    const procs = readFileSync(join(path, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
+    return { quota: quota.trim(), procs };
+  } catch {
+    return null;
+  }
+}
+
+async function calibratedRun(profile: Profile, onEvent: (event: BenchEvent) => void): Promise<ResultsFile> {
+  const outDir = await mkdtemp(join(tmpdir(), 'scaleup-calibrate-'));
+  dirs.push(outDir);
+  const real = await createDefaultDeps();
+  const deps: RunnerDeps = {
+    ...real,
+    loadTool: async (name) => saturatingTool(await real.loadTool(name)),
+  };
+  const suite = await loadSuite();
+  return runBench(
+    {
+      suite,
+      scenarios: selectScenarios(suite, ['2a', 'nginx-2']),
+      profileName: 'smoke',
+      profile,
+      tool: 'wrk',
+      outDir,
+      argv: [],
+      runId: 'calibrate',
+      scaleupVersion: '0.0.0',
+      repoDir: REPO_DIR,
+      signal: new AbortController().signal,
+      onEvent,
+    },
+    deps,
+  );
+}
+
+const canCap = process.getuid?.() === 0 && findCgroupLayout().version !== null;
+
+describe('calibration with a load tool that saturates (real servers and wrk, the tool CPU faked)', () => {
+  it('caps every server of the group with the quota that leaves the tool 20% headroom, and records it', async () => {
+    const smoke = (await loadProfiles()).smoke!;
+    const decisions: string[] = [];
+    const seenInGroup: ({ quota: string; procs: number[] } | null)[] = [];
+    const results = await calibratedRun({ ...smoke, repetitions: 1, calibrate: true }, (event) => {
+      if (event.type !== 'calibration') return;
+      decisions.push(event.decision);
+      seenInGroup.push(groupState());
+    });
+    const calibration = results.topology.calibration!;
+    if (!canCap) {
+      // Not root or no cpu controller: said once, pointing to another machine for the load.
+      expect(calibration.method).toBe('none');
+      expect(results.warnings.filter((w) => w.includes('--load-host'))).toHaveLength(1);
+      expect(decisions).toEqual([]);
+      return;
+    }
+    expect(calibration.method).toBe('server-quota');
+    expect(calibration.groups).toHaveLength(1);
+    const group = calibration.groups[0]!;
+    expect(group.group).toBe('40B');
+    expect(group.costs.map((c) => c.resultId).sort()).toEqual(['2a', 'nginx-2']);
+    for (const cost of group.costs) {
+      expect(cost.serverCpuMicrosPerResponse).toBeGreaterThan(0);
+      expect(cost.toolCpuMicrosPerResponse).toBeGreaterThan(0);
+      expect(cost.toolBusyFraction).toBeCloseTo(0.97, 5);
+    }
+    expect(group.toolBusyFraction).toBeCloseTo(0.97, 5);
+    // The quota follows from the recorded costs (tool on one core, servers on one).
+    const expected = serverQuotaFor(group.costs, 1, 1).quotaCores;
+    expect(expected).not.toBeNull();
+    expect(group.serverQuotaCores).toBe(expected);
+    expect(group.headroomFraction).not.toBeNull();
+    expect(group.toolCpus).toBeNull();
+    expect(results.topology.serverCpuQuotaCores).toBe(expected);
+    expect(results.topology.description).toContain(
+      `calibrated (server-quota): 40B servers capped at ${expected} CPU`,
+    );
+    expect(results.topology.description).toContain('per share of a core');
+    // One line for the group, and the quota set on the group holding the servers when it was said.
+    expect(decisions).toEqual([group.decision]);
+    expect(group.decision).toMatch(
+      new RegExp(`^40B: servers capped at ${expected} CPU: the tool was 97% busy`),
+    );
+    const state = seenInGroup[0];
+    expect(state).not.toBeNull();
+    const micros = String(Math.round(expected! * 100_000));
+    expect(state!.quota.startsWith(micros)).toBe(true);
+    expect(state!.procs.length).toBeGreaterThanOrEqual(2);
+    for (const scenario of results.scenarios) {
+      expect(scenario.warmup?.runs, scenario.id).toBe(2);
+      expect(scenario.repetitions).toHaveLength(1);
+      expect(scenario.repetitions[0]!.verdict.valid).toBe(true);
+    }
+  }, 120_000);
+
+  it('keeps the even split with calibration off: method none, no quota, no line', async () => {
+    const smoke = (await loadProfiles()).smoke!;
+    const decisions: string[] = [];
+    const results = await calibratedRun({ ...smoke, repetitions: 1, calibrate: false }, (event) => {
+      if (event.type === 'calibration') decisions.push(event.decision);
+    });
+    expect(results.topology.calibration?.method).toBe('none');
+    expect(results.topology.calibration?.groups).toEqual([]);
+    expect(results.topology.serverCpuQuotaCores).toBeNull();
+    expect(results.warnings.some((w) => w.includes('--load-host'))).toBe(false);
+    expect(decisions).toEqual([]);
+    for (const scenario of results.scenarios) expect(scenario.warmup?.runs).toBe(1);
+  }, 120_000);
+});
