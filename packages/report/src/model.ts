@@ -70,12 +70,20 @@ function baseKey(server: ServerDescription): string {
   }
 }
 
+/**
+ * The engine, named only when it is node:http: net is what every result before engines had, so
+ * their labels stay as they were, and two engines of one suite never share a label.
+ */
+function engineText(server: Extract<ServerDescription, { kind: 'scaleup' }>): string {
+  return server.engine === 'http' ? 'engine node:http, ' : '';
+}
+
 /** Configuration details that can split one base row into several (accept mode, preset, ...). */
 function variantKey(server: ServerDescription): string {
   switch (server.kind) {
     case 'scaleup':
       // Without zero-copy sends it is a different server at 4 KiB and up, so a row of its own.
-      return `accept ${server.accept}, ${server.workers} worker${server.workers === 1 ? '' : 's'}, backlog ${server.backlog}${server.zeroCopy ? '' : ', write() only'}`;
+      return `${engineText(server)}accept ${server.accept}, ${server.workers} worker${server.workers === 1 ? '' : 's'}, backlog ${server.backlog}${server.zeroCopy ? '' : ', write() only'}`;
     case 'nginx':
       return `${server.preset}, ${server.workers} worker${server.workers === 1 ? '' : 's'}`;
     case 'command':
@@ -173,7 +181,7 @@ export function machineLabel(results: ResultsFile): string {
 export function describeServer(server: ServerDescription): string {
   switch (server.kind) {
     case 'scaleup':
-      return `scaleup, ${server.resource} resource, accept ${server.accept}, ${server.workers} worker(s), backlog ${server.backlog}, ${server.zeroCopy ? 'sendfile for large responses' : 'write() only'}`;
+      return `scaleup, ${engineText(server)}${server.resource} resource, accept ${server.accept}, ${server.workers} worker(s), backlog ${server.backlog}, ${server.zeroCopy ? 'sendfile for large responses' : 'write() only'}`;
     case 'nginx':
       return `nginx ${server.version ?? ''} ${server.preset}, ${server.workers} worker(s)`.replace(
         /\s+/g,

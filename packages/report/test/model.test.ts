@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildTable, concerns, payloadLabel, reportDate } from '../src/model.ts';
+import { buildTable, concerns, describeServer, payloadLabel, reportDate } from '../src/model.ts';
 import { buildResults, machineA, machineB } from './fixtures/build.ts';
 
 describe('buildTable', () => {
@@ -31,6 +31,21 @@ describe('buildTable', () => {
 });
 
 describe('helpers', () => {
+  it('names the node:http engine, so its row never reads like the net engine beside it', () => {
+    const results = buildResults(machineB);
+    const http = structuredClone(results.scenarios.find((s) => s.id === '2a')!);
+    http.id = '2a-http';
+    http.scenarioId = '2a-http';
+    if (http.server.kind === 'scaleup') http.server.engine = 'http';
+    results.scenarios.push(http);
+    const labels = buildTable(results).rows.map((r) => r.label);
+    expect(labels).toContain('scaleup fixed resource (accept shared, 2 workers, backlog 511)');
+    expect(labels).toContain(
+      'scaleup fixed resource (engine node:http, accept shared, 2 workers, backlog 511)',
+    );
+    expect(describeServer(http.server)).toMatch(/^scaleup, engine node:http, fixed resource,/);
+  });
+
   it('labels payloads as the seed did', () => {
     expect(payloadLabel(40)).toBe('40 bytes');
     expect(payloadLabel(10000)).toBe('10 kB');
