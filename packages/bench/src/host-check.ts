@@ -4,6 +4,8 @@ import {
   type BundleProbe,
   buildBundle,
   installAdvice,
+  type NativeMode,
+  nativeModeFromEnv,
   type PreflightReport,
   preflightHost,
   probeBundle,
@@ -12,8 +14,8 @@ import {
 import { readMachine } from './environment.ts';
 import { checkTuning } from './tuning.ts';
 
-/** The binaries a host may be asked for: the load tools and nginx. */
-const CHECKED_BINARIES = ['wrk', 'h2load', 'weighttp', 'nginx'];
+/** The binaries a host may be asked for: the load tools, nginx, and a C compiler (see `native`). */
+const CHECKED_BINARIES = ['wrk', 'h2load', 'weighttp', 'nginx', 'cc'];
 
 export interface HostCheck {
   host: string;
@@ -37,6 +39,12 @@ export interface HostCheck {
     cached: boolean;
     zeroCopyAddon: boolean;
     platform: string;
+    /**
+     * openloop and the server's addon there: `shipped` (built here, same platform), `build`
+     * (compiled there by its cc on the first run), `none` (no cc: no openloop, the server
+     * would write()).
+     */
+    native: 'shipped' | 'build' | 'none';
   } | null;
 }
 
@@ -48,8 +56,9 @@ export interface HostCheckOptions {
   connections?: number;
 }
 
-function copyOf(probe: BundleProbe): HostCheck['copy'] {
+function copyOf(probe: BundleProbe, hasCompiler: boolean): NonNullable<HostCheck['copy']> {
   return {
+    native: probe.shipment.withOpenloop ? 'shipped' : hasCompiler ? 'build' : 'none',
     hash: probe.shipment.hash,
     bytes: probe.shipment.files.reduce((sum, f) => sum + f.bytes, 0),
     files: probe.shipment.files.length,
@@ -60,7 +69,10 @@ function copyOf(probe: BundleProbe): HostCheck['copy'] {
 }
 
 function fromPreflight(report: PreflightReport): HostCheck {
-  const missing = Object.entries(report.binaries).flatMap(([name, b]) => (b.path === null ? [name] : []));
+  // A compiler is needed only where the native builds are not shipped: decided after the probe.
+  const missing = Object.entries(report.binaries).flatMap(([name, b]) =>
+    b.path === null && name !== 'cc' ? [name] : [],
+  );
   const nodeMissing = report.nodeVersion === null ? ['node'] : [];
   return {
     host: report.host,
@@ -83,6 +95,7 @@ async function checkOne(
   name: string,
   options: HostCheckOptions,
   bundle: Promise<Bundle | null>,
+  mode: NativeMode,
 ): Promise<HostCheck> {
   const host = sshHost(name, {
     ...(options.sshConfig === undefined ? {} : { sshConfig: options.sshConfig }),
@@ -108,7 +121,17 @@ async function checkOne(
     const built = await bundle;
     if (built !== null && report.nodeVersion !== null) {
       try {
-        check.copy = copyOf(await probeBundle(host, built));
+        const copy = copyOf(await probeBundle(host, built, 20_000, mode), report.binaries.cc?.path != null);
+        check.copy = copy;
+        if (copy.native === 'none') {
+          const missing = Object.entries(report.binaries).flatMap(([n, b]) => (b.path === null ? [n] : []));
+          const node = report.nodeVersion === null ? ['node'] : [];
+          check.installLine = installAdvice(
+            report.distribution,
+            [...node, ...missing, 'zlib.h'],
+            report.root,
+          ).line;
+        }
       } catch (error) {
         check.problems.push((error as Error).message);
       }
@@ -127,10 +150,11 @@ export async function checkHosts(
   names: readonly string[],
   options: HostCheckOptions = {},
 ): Promise<HostCheck[]> {
+  const mode = nativeModeFromEnv();
   const bundle = options.remoteDir === undefined ? buildBundle() : Promise.resolve(null);
   // A failed build is every host's problem, reported once below, not an unhandled rejection.
   const safe = bundle.catch(() => null);
-  const checks = await Promise.all(names.map((name) => checkOne(name, options, safe)));
+  const checks = await Promise.all(names.map((name) => checkOne(name, options, safe, mode)));
   const failed = await bundle.then(
     () => null,
     (error: Error) => error.message,

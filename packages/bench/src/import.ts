@@ -236,6 +236,8 @@ function scenarioOf(manifest: ImportManifest, s: number, repetitions: Repetition
       serverCpus: null,
       loadCpus: null,
       accept: null,
+      offeredRate: null,
+      rateStep: null,
     },
     serverHost: manifest.machine.hostname,
     label: scenario.label,
@@ -308,6 +310,8 @@ function planOf(manifest: ImportManifest, scenarios: ScenarioResult[]): ResultsF
     adaptive: null,
     confidenceTarget: 0.95,
     loadHosts: [m.hostname],
+    rates: null,
+    slo: [],
   };
 }
 
@@ -354,6 +358,7 @@ export async function importResults(
     scenarios,
     stopping: [],
     scaling: [],
+    latencyCurves: [],
     warnings: [
       `imported from ${manifest.scenarios.reduce((n, s) => n + s.captures.length, 0)} captures of ${manifest.tool} run by hand on ${m.hostname}; the environment is what the manifest says`,
       ...manifest.notes,

@@ -74,6 +74,8 @@ export type BenchEvent =
       runs: number;
       maxRuns: number;
       tool: LoadToolName;
+      /** A rate sweep's warm-up tool (closed loop) when it is not `tool`; null otherwise. */
+      warmupTool: LoadToolName | null;
       topology: Topology;
       outDir: string;
       points: number;
@@ -97,6 +99,13 @@ export type BenchEvent =
       etaMaxSeconds: number | null;
     }
   | { type: 'rounds'; stop: GroupStop; target: number | null; more: boolean }
+  /** A rate sweep's server after warm-up: its closed-loop capacity and each step's offered rate. */
+  | {
+      type: 'rates';
+      server: string;
+      capacityPerSecond: number | null;
+      steps: { rateStep: string; offeredPerSecond: number | null }[];
+    }
   /** What the calibration of a group decided, in one line. */
   | { type: 'calibration'; group: string; decision: string }
   /** A scenario's profiled repetition (--cpu-profile) is done: its profile, or why there is none. */

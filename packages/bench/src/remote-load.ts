@@ -36,21 +36,30 @@ export function splitEvenly(count: number, parts: number): number[] {
   return Array.from({ length: parts }, (_, i) => Math.floor(count / parts) + (i < count % parts ? 1 : 0));
 }
 
-/** The spec one host runs: its share of the connections (and requests), its own view of the server. */
+/**
+ * The spec one host runs: its share of the connections (and requests, or of the offered rate and
+ * the connection bound in open loop), its own view of the server.
+ */
 export function hostSpec(
   spec: LoadSpec,
   target: string,
-  share: { connections: number; requests: number | undefined },
+  share: { connections: number; requests: number | undefined; hosts?: number },
 ): LoadSpec {
   const url = new URL(spec.url);
   url.hostname = target.includes(':') ? `[${target}]` : target;
   const { cpus: _, ...rest } = spec;
+  const hosts = share.hosts ?? 1;
   return {
     ...rest,
     url: url.toString(),
     connections: share.connections,
     threads: Math.min(spec.threads, share.connections),
     ...(share.requests === undefined ? {} : { requests: share.requests }),
+    // Each host offers its part on its own schedule; the merged histograms see the whole rate.
+    ...(spec.ratePerSecond === undefined ? {} : { ratePerSecond: spec.ratePerSecond / hosts }),
+    ...(spec.maxConnections === undefined
+      ? {}
+      : { maxConnections: Math.max(share.connections, Math.ceil(spec.maxConnections / hosts)) }),
   };
 }
 
@@ -63,6 +72,8 @@ export function remoteLoadArgs(tool: LoadToolName, spec: LoadSpec): string[] {
   const args = ['load', '--barrier', '--json', '--raw-inline', '--tool', tool];
   if (spec.durationSeconds !== undefined) args.push('--duration', String(spec.durationSeconds));
   if (spec.requests !== undefined) args.push('--requests', String(spec.requests));
+  if (spec.ratePerSecond !== undefined) args.push('--rate', String(spec.ratePerSecond));
+  if (spec.maxConnections !== undefined) args.push('--max-connections', String(spec.maxConnections));
   args.push('--connections', String(spec.connections), '--threads', String(spec.threads));
   if (spec.keepAlive) args.push('--keep-alive');
   args.push('--timeout', String(spec.timeoutSeconds), '--max-failed', '100');
@@ -161,7 +172,11 @@ export function remoteLoadPort(options: {
         start(
           load,
           tool,
-          hostSpec(spec, load.targetAddress, { connections: connections[i]!, requests: requests?.[i] }),
+          hostSpec(spec, load.targetAddress, {
+            connections: connections[i]!,
+            requests: requests?.[i],
+            hosts: options.hosts.length,
+          }),
         ),
       );
       const stopAll = () => Promise.allSettled(running.map((r) => r.process.stop(3000)));

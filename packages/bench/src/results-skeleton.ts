@@ -59,6 +59,7 @@ export function resultsSkeleton(input: {
     scenarios: plannedResults(options.scenarios, plan, profile, input.environment.nginx),
     stopping: [],
     scaling: [],
+    latencyCurves: [],
     warnings: input.warnings,
   };
 }
@@ -108,6 +109,8 @@ function loadPlanOf(profile: Profile, plan: Plan, tool: LoadToolName, loadHosts:
     adaptive: plan.adaptive,
     confidenceTarget: profile.confidence,
     loadHosts,
+    rates: plan.rates?.map((r) => r.text) ?? null,
+    slo: plan.slo,
   };
 }
 

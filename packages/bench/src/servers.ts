@@ -80,6 +80,10 @@ export interface RemoteBundle {
   runDir: string;
   /** The native addon shipped with it, when the host's platform matches this machine's. */
   addon: boolean;
+  /** The addon built on the host (its platform differs), when it has a C compiler. */
+  addonPath?: string | null;
+  /** openloop there: shipped beside the bundle or built on the host; null when it has none. */
+  openloop?: string | null;
 }
 
 /**
@@ -92,12 +96,16 @@ export function bundleCommand(
   bundle: RemoteBundle,
   args: string[],
 ): { file: string; args: string[]; cwd: string } {
-  const addon = `${bundle.dir}/${bundle.addon ? 'zerocopy.node' : 'zerocopy.node.not-shipped'}`;
+  const addon =
+    bundle.addonPath ?? `${bundle.dir}/${bundle.addon ? 'zerocopy.node' : 'zerocopy.node.not-shipped'}`;
+  // Never the bundle's fallback path (next to the cache, not ours): a host without one says so.
+  const openloop = bundle.openloop ?? `${bundle.dir}/openloop.not-available`;
   return {
     file: 'env',
     args: [
       `TMPDIR=${bundle.runDir}`,
       `SCALEUP_NATIVE_ADDON=${addon}`,
+      `SCALEUP_OPENLOOP=${openloop}`,
       node,
       `${bundle.dir}/scaleup.mjs`,
       ...args,

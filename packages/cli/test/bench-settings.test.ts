@@ -79,6 +79,42 @@ describe('bench settings: suite, profile and flags in one chain, validated once'
     expect(() => settings(flags)).toThrow(message);
   });
 
+  it('takes --rates and --slo (repeatable or comma-separated) over the profile, words as written', () => {
+    const { profile } = settings({ rates: '25%, 50%,20k', slo: ['p99=10ms,p99.9=50ms', 'max=1s'] });
+    expect(profile.rates).toEqual(['25%', '50%', '20k']);
+    expect(profile.slo).toEqual(['p99=10ms', 'p99.9=50ms', 'max=1s']);
+    const latency = settings({ profile: 'latency' }).profile;
+    expect(latency.rates).toEqual(['25%', '50%', '75%', '90%', '100%']);
+    expect(latency.slo).toEqual(['p99=1ms', 'p99=10ms']);
+    expect(settings({ profile: 'latency', rates: '10k' }).profile.rates).toEqual(['10k']);
+    expect(settings({}).profile.rates).toBeUndefined();
+  });
+
+  it('says every bad rate and objective at once, in one line, each with its value', () => {
+    let message = '';
+    try {
+      settings({ rates: '0%,fast,50%,50%', slo: ['p99=10', 'p101=1ms'] });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message.split('\n')).toHaveLength(1);
+    for (const part of [
+      'rate "0%": a share of capacity must be above 0%',
+      'rate "fast": give a share of capacity (75%) or responses per second (20000, 20k)',
+      '--rates names a rate twice: 50%',
+      'slo "p99=10": write it as a percentile and a bound',
+      'slo "p101=1ms": the percentile must be above 0 and at most 100',
+    ]) {
+      expect(message).toContain(part);
+    }
+    expect(() => settings({ slo: ['p99=1ms'] })).toThrow(
+      '--slo is judged over a rate sweep: give --rates too',
+    );
+    expect(() => settings({ profile: 'seed', rates: '50%' })).toThrow(
+      '--rates run open loop for a duration: give --duration, not --requests',
+    );
+  });
+
   // The defect: overrides were merged after validation, so a flag could make a profile that
   // ProfileSchema refuses (a ±200% target) and the run went ahead with it.
   it('refuses what the profiles file would refuse, whichever layer set it', () => {

@@ -16,6 +16,21 @@ export { type CostInput, parseContextSwitches, repetitionCost } from './cost.ts'
 export { destinationProblem } from './destination.ts';
 export { UsageError } from './errors.ts';
 export {
+  addHistograms,
+  type DecodedHistogram,
+  decodeHistogram,
+  histogramPairs,
+  mergeEncodedHistograms,
+  OPENLOOP_HISTOGRAM,
+  percentileOf,
+  percentileOfEncoded,
+  type SpectrumPoint,
+  spectrumLevels,
+  spectrumOf,
+  spectrumOfHistogram,
+} from './hdr.ts';
+export { capacityRatio, KEPT_UP_TOLERANCE, latencyCurves } from './latency-curves.ts';
+export {
   type InlineLoadReport,
   InlineLoadReportSchema,
   type Latency,
@@ -54,9 +69,16 @@ export {
   plannedRuns,
   pointCpus,
   powersOfTwoUpTo,
+  type ResolvedRate,
+  rateStepsOf,
+  resolveGroupRates,
+  resolveRateStep,
   resolveSweep,
   roundOf,
   type SkippedPoint,
+  slosOf,
+  warmupKeyOf,
+  withoutRateStep,
 } from './plan.ts';
 export {
   type FoldedStack,
@@ -82,6 +104,7 @@ export {
   syscallOf,
 } from './profile.ts';
 export { quoted } from './quoted.ts';
+export { parseRateStep, parseSlo, type RateStep, type Slo, SloSchema } from './rates.ts';
 export {
   CALIBRATION_METHODS,
   type Calibration,
@@ -91,6 +114,8 @@ export {
   CalibrationGroupSchema,
   type CalibrationMethod,
   CalibrationSchema,
+  type CapacityAtSlo,
+  CapacityAtSloSchema,
   type Environment,
   EnvironmentSchema,
   type Estimate,
@@ -101,6 +126,10 @@ export {
   HostEnvironmentSchema,
   type HostLoadResult,
   HostLoadResultSchema,
+  type LatencyCurve,
+  type LatencyCurvePoint,
+  LatencyCurvePointSchema,
+  LatencyCurveSchema,
   type LatencySummary,
   LatencySummarySchema,
   type LoadPlan,

@@ -1,3 +1,4 @@
+import { parseRateStep, parseSlo, type RateStep, type Slo } from './rates.ts';
 import type { Point } from './results.ts';
 import type { Profile, Scenario } from './scenario.ts';
 import type { AcceptMode } from './server-stats.ts';
@@ -56,6 +57,10 @@ export interface Plan {
   skipped: SkippedPoint[];
   rounds: { min: number; max: number };
   adaptive: { targetCiPercent: number; maxRepetitions: number; timeBudgetSeconds: number | null } | null;
+  /** Open-loop rate steps (profile.rates) in the order given; null: closed loop. */
+  rates: RateStep[] | null;
+  /** Latency objectives whose capacity the latency curves report. */
+  slo: Slo[];
 }
 
 export interface PlanInput {
@@ -122,80 +127,98 @@ export function resolveSweep(profile: Profile, cpus: readonly number[]): Plan['s
   };
 }
 
-function tag(
-  point: Point,
-  swept: { workers: boolean; connections: boolean; cpus: boolean; accept: boolean },
-) {
+type Swept = { workers: boolean; connections: boolean; cpus: boolean; accept: boolean; rates: boolean };
+
+function tag(point: Point, swept: Swept) {
   const parts: string[] = [];
   if (swept.workers) parts.push(`w${point.workers}`);
   if (swept.connections) parts.push(`c${point.connections}`);
   if (swept.cpus) parts.push(`cpu${point.serverCpus?.length ?? 'any'}`);
   if (swept.accept && point.accept !== null) parts.push(point.accept);
+  if (swept.rates && point.rateStep !== null) parts.push(`r${point.rateStep}`);
   return parts.join(',');
 }
 
-/**
- * Every scenario at every point of the sweep, grouped by payload. Worker sweeps under split
- * pinning give the server side as many CPUs as workers (or --server-cpus), the load tool the
- * rest; a point the machine cannot give its CPUs is skipped with the reason, never silently
- * oversubscribed.
- */
-export function buildPlan(input: PlanInput): Plan {
-  const { profile, cpus } = input;
-  const sweep = resolveSweep(profile, cpus);
-  const cpuCounts: (number | null)[] = sweep.serverCpus ?? [null];
-  const workerSweep = sweep.auto ? [] : sweep.workers;
-  const swept = {
-    workers: workerSweep.length > 1,
-    connections: sweep.connections.length > 1,
-    cpus: (sweep.serverCpus?.length ?? 0) > 1,
-    accept: (sweep.accept?.length ?? 0) > 1,
-  };
-  const anySwept = swept.workers || swept.connections || swept.cpus || swept.accept;
-  const groups = new Map<number, PlanGroup>();
-  const skipped: SkippedPoint[] = [];
-  const resolvedWorkers = new Set<number>();
+/** The profile's rate steps, parsed (the profile was validated: a bad one cannot reach here). */
+export function rateStepsOf(profile: Pick<Profile, 'rates'>): RateStep[] | null {
+  if (profile.rates === undefined) return null;
+  return profile.rates.map((raw) => {
+    const step = parseRateStep(raw);
+    if ('problem' in step) throw new Error(step.problem);
+    return step;
+  });
+}
 
-  for (const scenario of input.scenarios) {
-    let group = groups.get(scenario.payloadBytes);
-    if (group === undefined) {
-      group = {
-        key: `${scenario.payloadBytes}B`,
-        payloadBytes: scenario.payloadBytes,
-        servers: [],
-        instances: [],
-      };
-      groups.set(scenario.payloadBytes, group);
-    }
-    const accepts: (AcceptMode | null)[] =
-      scenario.server.kind === 'scaleup' ? (sweep.accept ?? [scenario.server.accept]) : [null];
-    const connectionValues =
-      scenario.baseline && profile.baselineConnections !== undefined && !swept.connections
-        ? [profile.baselineConnections]
-        : sweep.connections;
-    for (const cpuCount of cpuCounts) {
-      const workerValues = workerSweep.length > 0 ? workerSweep : [null];
-      for (const requestedWorkers of workerValues) {
-        // A worker sweep without --server-cpus gives each point one CPU per worker.
-        const serverCpuCount = cpuCount ?? (swept.workers ? requestedWorkers : null);
-        const split = pointCpus(profile.pinning, cpus, serverCpuCount);
-        const workers =
-          requestedWorkers ??
-          ('reason' in split ? (serverCpuCount ?? 1) : Math.max(1, split.serverCpus?.length ?? cpus.length));
-        resolvedWorkers.add(workers);
-        for (const accept of accepts) {
-          for (const connections of connectionValues) {
+/** The profile's latency objectives, parsed. */
+export function slosOf(profile: Pick<Profile, 'slo'>): Slo[] {
+  return (profile.slo ?? []).map((raw) => {
+    const slo = parseSlo(raw);
+    if ('problem' in slo) throw new Error(slo.problem);
+    return slo;
+  });
+}
+
+/** What one scenario contributes to its group (and to the skipped list) at every sweep point. */
+interface Expansion {
+  sweep: ReturnType<typeof resolveSweep>;
+  swept: Swept;
+  anySwept: boolean;
+  rates: (RateStep | null)[];
+  profile: Profile;
+  cpus: readonly number[];
+  skipped: SkippedPoint[];
+  resolvedWorkers: Set<number>;
+}
+
+function groupOf(groups: Map<number, PlanGroup>, scenario: Scenario): PlanGroup {
+  let group = groups.get(scenario.payloadBytes);
+  if (group === undefined) {
+    group = {
+      key: `${scenario.payloadBytes}B`,
+      payloadBytes: scenario.payloadBytes,
+      servers: [],
+      instances: [],
+    };
+    groups.set(scenario.payloadBytes, group);
+  }
+  return group;
+}
+
+function expandScenario(scenario: Scenario, group: PlanGroup, x: Expansion): void {
+  const { sweep, swept, profile, cpus } = x;
+  const workerSweep = sweep.auto ? [] : sweep.workers;
+  const accepts: (AcceptMode | null)[] =
+    scenario.server.kind === 'scaleup' ? (sweep.accept ?? [scenario.server.accept]) : [null];
+  const connectionValues =
+    scenario.baseline && profile.baselineConnections !== undefined && !swept.connections
+      ? [profile.baselineConnections]
+      : sweep.connections;
+  for (const cpuCount of sweep.serverCpus ?? [null]) {
+    for (const requestedWorkers of workerSweep.length > 0 ? workerSweep : [null]) {
+      // A worker sweep without --server-cpus gives each point one CPU per worker.
+      const serverCpuCount = cpuCount ?? (swept.workers ? requestedWorkers : null);
+      const split = pointCpus(profile.pinning, cpus, serverCpuCount);
+      const workers =
+        requestedWorkers ??
+        ('reason' in split ? (serverCpuCount ?? 1) : Math.max(1, split.serverCpus?.length ?? cpus.length));
+      x.resolvedWorkers.add(workers);
+      for (const accept of accepts) {
+        for (const connections of connectionValues) {
+          for (const rate of x.rates) {
             const point: Point = {
               workers,
               connections,
               serverCpus: 'reason' in split ? null : split.serverCpus,
               loadCpus: 'reason' in split ? null : split.loadCpus,
               accept,
+              // A share of capacity is resolved after warm-up; an absolute rate is known now.
+              offeredRate: rate?.kind === 'absolute' ? rate.perSecond : null,
+              rateStep: rate?.text ?? null,
             };
-            const suffix = anySwept ? tag(point, swept) : '';
+            const suffix = x.anySwept ? tag(point, swept) : '';
             const id = suffix === '' ? scenario.id : `${scenario.id}@${suffix}`;
             if ('reason' in split) {
-              skipped.push({ id, scenario, point, reason: split.reason });
+              x.skipped.push({ id, scenario, point, reason: split.reason });
               continue;
             }
             const serverKey = [scenario.id, workers, point.serverCpus?.join(',') ?? 'any', accept ?? ''].join(
@@ -210,23 +233,73 @@ export function buildPlan(input: PlanInput): Plan {
       }
     }
   }
+}
 
+/** Each point's baseline: nginx at the same workers, CPUs (and rate step). */
+function linkBaselines(group: PlanGroup): void {
+  for (const instance of group.instances) {
+    if (instance.scenario.baseline) continue;
+    const candidates = group.instances.filter(
+      (b) =>
+        b.scenario.baseline &&
+        b.point.workers === instance.point.workers &&
+        b.point.rateStep === instance.point.rateStep &&
+        (b.point.serverCpus?.join(',') ?? '') === (instance.point.serverCpus?.join(',') ?? ''),
+    );
+    // The seed gave nginx fewer connections than the servers: then the one baseline at these
+    // workers is the yardstick whatever its connection count.
+    const baseline =
+      candidates.find((b) => b.point.connections === instance.point.connections) ??
+      (candidates.length === 1 ? candidates[0] : undefined);
+    instance.baselineId = baseline?.id ?? null;
+  }
+}
+
+/**
+ * A rate sweep's round takes every server at the first step, then every server at the next:
+ * a server's own runs are spread over the round, and each step's runs sit close in time.
+ */
+function interleaveRates(group: PlanGroup, rates: readonly RateStep[] | null): void {
+  if (rates === null) return;
+  const order = new Map(rates.map((r, i) => [r.text, i]));
+  const at = (i: PlannedInstance) => order.get(i.point.rateStep ?? '') ?? 0;
+  // Array.prototype.sort is stable: within a step the plan's own order holds.
+  group.instances.sort((a, b) => at(a) - at(b));
+}
+
+/**
+ * Every scenario at every point of the sweep, grouped by payload. Worker sweeps under split
+ * pinning give the server side as many CPUs as workers (or --server-cpus), the load tool the
+ * rest; a point the machine cannot give its CPUs is skipped with the reason, never silently
+ * oversubscribed. Rate steps (open loop) are the innermost axis: one server serves them all.
+ */
+export function buildPlan(input: PlanInput): Plan {
+  const { profile, cpus } = input;
+  const sweep = resolveSweep(profile, cpus);
+  const rates = rateStepsOf(profile);
+  const swept: Swept = {
+    workers: !sweep.auto && sweep.workers.length > 1,
+    connections: sweep.connections.length > 1,
+    cpus: (sweep.serverCpus?.length ?? 0) > 1,
+    accept: (sweep.accept?.length ?? 0) > 1,
+    // Even one step: its id says the point is open loop.
+    rates: rates !== null,
+  };
+  const expansion: Expansion = {
+    sweep,
+    swept,
+    anySwept: Object.values(swept).some(Boolean),
+    rates: rates ?? [null],
+    profile,
+    cpus,
+    skipped: [],
+    resolvedWorkers: new Set<number>(),
+  };
+  const groups = new Map<number, PlanGroup>();
+  for (const scenario of input.scenarios) expandScenario(scenario, groupOf(groups, scenario), expansion);
   for (const group of groups.values()) {
-    for (const instance of group.instances) {
-      if (instance.scenario.baseline) continue;
-      const candidates = group.instances.filter(
-        (b) =>
-          b.scenario.baseline &&
-          b.point.workers === instance.point.workers &&
-          (b.point.serverCpus?.join(',') ?? '') === (instance.point.serverCpus?.join(',') ?? ''),
-      );
-      // The seed gave nginx fewer connections than the servers: then the one baseline at these
-      // workers is the yardstick whatever its connection count.
-      const baseline =
-        candidates.find((b) => b.point.connections === instance.point.connections) ??
-        (candidates.length === 1 ? candidates[0] : undefined);
-      instance.baselineId = baseline?.id ?? null;
-    }
+    linkBaselines(group);
+    interleaveRates(group, rates);
   }
 
   const adaptive =
@@ -239,16 +312,18 @@ export function buildPlan(input: PlanInput): Plan {
         };
   return {
     sweep: {
-      workers: sweep.auto ? unique([...resolvedWorkers]) : sweep.workers,
+      workers: sweep.auto ? unique([...expansion.resolvedWorkers]) : sweep.workers,
       connections: sweep.connections,
       serverCpus: sweep.serverCpus,
       accept: sweep.accept,
     },
-    swept: anySwept,
+    swept: expansion.anySwept,
     groups: [...groups.values()].filter((g) => g.instances.length > 0),
-    skipped,
+    skipped: expansion.skipped,
     rounds: { min: profile.repetitions, max: adaptive?.maxRepetitions ?? profile.repetitions },
     adaptive,
+    rates,
+    slo: slosOf(profile),
   };
 }
 
@@ -280,4 +355,71 @@ export function plannedRuns(plan: Plan): number {
 /** The most measured runs the plan may make (adaptive rounds up to their maximum). */
 export function maximumRuns(plan: Plan): number {
   return plan.groups.reduce((sum, g) => sum + g.instances.length, 0) * plan.rounds.max;
+}
+
+/**
+ * The points one warm-up serves: the rate steps of a server at one connection count share it
+ * (one closed-loop capacity is what their shares are of); any other point warms up on its own.
+ */
+export function warmupKeyOf(instance: PlannedInstance): string {
+  return instance.point.rateStep === null
+    ? instance.id
+    : `${instance.serverKey}|c${instance.point.connections}`;
+}
+
+/** A rate step's offered rate against a server's closed-loop capacity (responses per second). */
+export function resolveRateStep(
+  stepText: string,
+  capacityPerSecond: number | null,
+): { perSecond: number } | { problem: string } {
+  const step = parseRateStep(stepText);
+  if ('problem' in step) return step;
+  if (step.kind === 'absolute') return { perSecond: step.perSecond };
+  if (capacityPerSecond === null || !(capacityPerSecond > 0)) {
+    return {
+      problem: `${step.text} of capacity is unknown: the warm-up measured no succeeded responses`,
+    };
+  }
+  // Whole responses per second: the schedule cannot offer less than one.
+  return { perSecond: Math.max(1, Math.round(step.fraction * capacityPerSecond)) };
+}
+
+export interface ResolvedRate {
+  instanceId: string;
+  rateStep: string;
+  /** The server's closed-loop capacity the step is a share of; null when unknown or not needed. */
+  capacityPerSecond: number | null;
+  offeredPerSecond: number | null;
+  /** Why the step has no rate (the point is skipped); null when it has one. */
+  problem: string | null;
+}
+
+/**
+ * Every rate point of a group resolved from its server's capacity (`capacityOf` a warm-up key:
+ * the last warm-up run's succeeded responses per second). Closed-loop points are left out.
+ */
+export function resolveGroupRates(
+  group: PlanGroup,
+  capacityOf: (warmupKey: string) => number | null,
+): ResolvedRate[] {
+  return group.instances.flatMap((instance) => {
+    const rateStep = instance.point.rateStep;
+    if (rateStep === null) return [];
+    const capacityPerSecond = capacityOf(warmupKeyOf(instance));
+    const resolved = resolveRateStep(rateStep, capacityPerSecond);
+    return [
+      {
+        instanceId: instance.id,
+        rateStep,
+        capacityPerSecond,
+        offeredPerSecond: 'perSecond' in resolved ? resolved.perSecond : null,
+        problem: 'problem' in resolved ? resolved.problem : null,
+      },
+    ];
+  });
+}
+
+/** A rate point's id without its step: `1a@c64,r75%` is `1a@c64`, `1a@r75%` is `1a` (the step is the last tag). */
+export function withoutRateStep(id: string): string {
+  return id.replace(/[@,]r\d[\d.]*%?$/, '');
 }

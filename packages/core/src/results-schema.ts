@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LoadResultSchema, LoadToolNameSchema } from './load.ts';
 import { ProfileBreakdownSchema } from './profile.ts';
+import { SloSchema } from './rates.ts';
 import { ACCEPT_MODES, SEND_MODES, SERVER_ENGINES } from './server-stats.ts';
 
 /**
@@ -252,6 +253,13 @@ export const PointSchema = z
     loadCpus: z.array(count).nullable(),
     /** scaleup's accept mode at this point; null for servers without one (nginx, commands). */
     accept: z.enum(ACCEPT_MODES).nullable(),
+    /**
+     * Open loop (bench --rates): responses per second offered at this point, absolute, resolved
+     * from the rate step after warm-up; null for closed-loop load.
+     */
+    offeredRate: z.number().positive().nullable().default(null),
+    /** The rate step as asked (`75%` of the server's own capacity, or `20000`); null for closed loop. */
+    rateStep: z.string().nullable().default(null),
   })
   .strict();
 export type Point = z.infer<typeof PointSchema>;
@@ -263,6 +271,8 @@ export const LatencySummarySchema = z
     p90Micros: StatSummarySchema.nullable(),
     p99Micros: StatSummarySchema.nullable(),
     p999Micros: StatSummarySchema.nullable(),
+    /** The largest latency of each repetition, median over repetitions; absent in older files. */
+    maxMicros: StatSummarySchema.nullable().optional(),
     /** Some repetitions' percentiles are upper bounds (merged from hosts without histograms). */
     upperBound: z.boolean(),
   })
@@ -429,6 +439,13 @@ export const LoadPlanSchema = z
     confidenceTarget: z.number().gt(0).lt(1),
     /** Load hosts ('local' when the tool ran here). */
     loadHosts: z.array(z.string()).min(1),
+    /**
+     * Open-loop rate steps (bench --rates) as normalised text (`25%`, `20000`); null: closed loop.
+     * With rates, `tool` is the constant-rate tool and warm-up used a closed-loop one.
+     */
+    rates: z.array(z.string()).min(1).nullable().default(null),
+    /** Latency objectives (bench --slo) whose capacity every latency curve reports. */
+    slo: z.array(SloSchema).default([]),
   })
   .strict();
 export type LoadPlan = z.infer<typeof LoadPlanSchema>;
@@ -552,6 +569,71 @@ export const ScalingCurveSchema = z
   .strict();
 export type ScalingCurve = z.infer<typeof ScalingCurveSchema>;
 
+/** One rate step of one server: what was offered, what came back, and how late. */
+export const LatencyCurvePointSchema = z
+  .object({
+    resultId: z.string(),
+    rateStep: z.string(),
+    offeredPerSecond: z.number().positive(),
+    /** Succeeded responses per second over valid repetitions (median and interval). */
+    achievedPerSecond: StatSummarySchema.nullable(),
+    /** Each repetition's percentiles from its (hosts') merged histogram, medians over repetitions. */
+    latency: LatencySummarySchema.nullable(),
+    /**
+     * Latency against percentile from the histograms of every valid repetition added together,
+     * as HdrHistogram plots it; null without histograms.
+     */
+    spectrum: z
+      .array(z.object({ percentile: z.number().min(0).max(100), micros: nonNegative }).strict())
+      .nullable(),
+    validRepetitions: count,
+    /** The median achieved rate was within 1% of the offered one; null without valid repetitions. */
+    keptUp: z.boolean().nullable(),
+  })
+  .strict();
+export type LatencyCurvePoint = z.infer<typeof LatencyCurvePointSchema>;
+
+/** The highest offered rate at which a latency objective held. */
+export const CapacityAtSloSchema = z
+  .object({
+    slo: SloSchema,
+    /**
+     * Median over rounds of each round's capacity: the highest offered rate whose percentile
+     * stayed within the bound at it and at every lower rate (an invalid repetition breaks it),
+     * with the interval the rounds give; 0 in a round where even the lowest rate broke it. A round
+     * whose lowest rate could not be judged (invalid, or the percentile unknown) takes no part;
+     * null when no round could (core/latency-curves.ts).
+     */
+    ratePerSecond: EstimateSchema.nullable(),
+    /**
+     * below-lowest: the lowest offered rate already broke the objective (capacity is below it);
+     * at-highest: the highest offered rate kept it (capacity is at least that); null: bracketed.
+     */
+    censored: z.enum(['below-lowest', 'at-highest']).nullable(),
+    /** This capacity over the baseline's, median over rounds (paired by round) with its interval. */
+    ratioToBaseline: RatioSchema.nullable(),
+  })
+  .strict();
+export type CapacityAtSlo = z.infer<typeof CapacityAtSloSchema>;
+
+/** Latency against offered load for one server (bench --rates), and its capacity at each objective. */
+export const LatencyCurveSchema = z
+  .object({
+    scenarioId: z.string(),
+    label: z.string(),
+    payloadBytes: count,
+    group: z.string(),
+    baseline: z.boolean(),
+    /** The scenario id of the baseline this curve is compared with; null for a baseline. */
+    baselineScenarioId: z.string().nullable(),
+    /** Ascending offered rate. */
+    points: z.array(LatencyCurvePointSchema),
+    /** One per objective of plan.slo, in that order. */
+    capacityAtSlo: z.array(CapacityAtSloSchema),
+  })
+  .strict();
+export type LatencyCurve = z.infer<typeof LatencyCurveSchema>;
+
 /** A host of the run other than the harness itself, and what it was used for. */
 export const HostEnvironmentSchema = z
   .object({
@@ -625,6 +707,8 @@ export const ResultsFileSchema = z
     stopping: z.array(GroupStopSchema),
     /** Speedup curves over workers, one per scenario and fixed connections/accept; empty without a worker sweep. */
     scaling: z.array(ScalingCurveSchema),
+    /** Latency against offered load per server (bench --rates); empty for closed-loop runs. */
+    latencyCurves: z.array(LatencyCurveSchema).default([]),
     warnings: z.array(z.string()),
   })
   .strict();

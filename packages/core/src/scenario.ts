@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { LoadToolNameSchema } from './load.ts';
+import { parseRateStep, parseSlo } from './rates.ts';
 import { formatIssues } from './results.ts';
 import { ACCEPT_MODES, SEND_MODES, SERVER_DEFAULT_BACKLOG, SERVER_ENGINES } from './server-stats.ts';
 
@@ -195,9 +196,21 @@ export const ProfileSchema = z
     calibrate: z.boolean().optional(),
     /** Hosts the profile runs on (see HostsSchema). */
     hosts: HostsSchema.optional(),
+    /**
+     * Open-loop rate steps, a sweep axis: shares of each server's own closed-loop capacity from
+     * warm-up (`75%`) or responses per second (`20000`, `20k`). The measured rounds then run the
+     * constant-rate tool; warm-up stays closed loop with the profile's tool.
+     */
+    rates: z
+      .array(z.union([z.string(), z.number()]))
+      .min(1)
+      .optional(),
+    /** Latency objectives of a rate sweep (`p99=10ms`): the capacity at each is reported. */
+    slo: z.array(z.string()).min(1).optional(),
   })
   .strict()
   .superRefine((profile, ctx) => {
+    checkRates(profile, ctx);
     if ((profile.requests === undefined) === (profile.durationSeconds === undefined)) {
       ctx.addIssue({ code: 'custom', path: [], message: 'set exactly one of requests and durationSeconds' });
     }
@@ -231,6 +244,53 @@ export const ProfileSchema = z
     }
   });
 export type Profile = z.infer<typeof ProfileSchema>;
+
+/** Every bad rate step and objective at once, each in its own words; rates need a duration. */
+function checkRates(
+  profile: {
+    rates?: (string | number)[] | undefined;
+    slo?: string[] | undefined;
+    requests?: number | undefined;
+  },
+  ctx: z.RefinementCtx,
+): void {
+  for (const [index, raw] of (profile.rates ?? []).entries()) {
+    const step = parseRateStep(raw);
+    // The message quotes the value and says what is wrong: it stands alone (no field prefix).
+    if ('problem' in step) {
+      ctx.addIssue({ code: 'custom', path: ['rates', index], message: step.problem, params: { fields: [] } });
+    }
+  }
+  const texts = (profile.rates ?? [])
+    .map((raw) => parseRateStep(raw))
+    .flatMap((s) => ('text' in s ? [s.text] : []));
+  const twice = [...new Set(texts.filter((text, i) => texts.indexOf(text) !== i))];
+  if (twice.length > 0) {
+    ctx.addIssue({ code: 'custom', path: ['rates'], message: `names a rate twice: ${twice.join(', ')}` });
+  }
+  for (const [index, raw] of (profile.slo ?? []).entries()) {
+    const slo = parseSlo(raw);
+    if ('problem' in slo) {
+      ctx.addIssue({ code: 'custom', path: ['slo', index], message: slo.problem, params: { fields: [] } });
+    }
+  }
+  if (profile.slo !== undefined && profile.rates === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['slo'],
+      message: 'slo is judged over a rate sweep: give rates too',
+      params: { fields: ['slo', 'rates'] },
+    });
+  }
+  if (profile.rates !== undefined && profile.requests !== undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['rates'],
+      message: 'rates run open loop for a duration: give durationSeconds, not requests',
+      params: { fields: ['rates', 'durationSeconds', 'requests'] },
+    });
+  }
+}
 
 export const ProfilesFileSchema = z
   .object({ $schema: z.string().optional(), profiles: z.record(id, ProfileSchema) })

@@ -1,13 +1,13 @@
+import { baselineFor, latencySummary, ratioRecord, statOf, validRepetitions } from './figures.ts';
+import { latencyCurves } from './latency-curves.ts';
 import type {
   Estimate,
-  LatencySummary,
   Ratio,
   Repetition,
   ResultsFile,
   ScalingCurve,
   ScenarioResult,
   ScenarioSummary,
-  StatSummary,
 } from './results-schema.ts';
 import {
   busiestShare,
@@ -16,8 +16,9 @@ import {
   median,
   type RatioEstimate,
   ratioEstimate,
-  summarize,
 } from './stats.ts';
+
+export { baselineFor, latencySummary } from './figures.ts';
 
 /**
  * Summaries are pure functions of the repetitions: the runner recomputes them after every
@@ -32,14 +33,6 @@ import {
 export const MIN_PAIRS = 2;
 /** Above this share of its cores the load tool is saturated. */
 export const TOOL_SATURATED = 0.9;
-
-function validRepetitions(reps: readonly Repetition[]): Repetition[] {
-  return reps.filter((r) => r.verdict.valid);
-}
-
-function statOf(values: number[], confidence: number): StatSummary | null {
-  return values.length === 0 ? null : summarize(values, confidence);
-}
 
 /**
  * A ratio of throughputs from two sets of repetitions: paired by round where at least MIN_PAIRS
@@ -128,46 +121,6 @@ export function efficiencyToBaseline(
   return ratioRecord(pairedRatioOf(baselineReps, reps, serverCpuPerResponse, confidence), baselineId);
 }
 
-function ratioRecord(estimate: RatioEstimate | null, baselineId: string): Ratio | null {
-  if (estimate === null) return null;
-  return {
-    baseline: baselineId,
-    ratio: estimate.ratio,
-    ciLow: estimate.ciLow,
-    ciHigh: estimate.ciHigh,
-    confidence: estimate.confidence,
-    confidenceTarget: estimate.confidenceTarget,
-    statistic: estimate.statistic,
-    paired: estimate.paired,
-    n: estimate.n,
-  };
-}
-
-/** Median over repetitions of each percentile, with its spread: never an average of percentiles. */
-export function latencySummary(
-  reps: readonly Repetition[],
-  confidence = DEFAULT_CONFIDENCE,
-): LatencySummary | null {
-  const valid = validRepetitions(reps);
-  const pick = (key: 'p50Micros' | 'p90Micros' | 'p99Micros' | 'p999Micros') =>
-    statOf(
-      valid.flatMap((r) => {
-        const v = r.load.latency[key];
-        return v === null ? [] : [v];
-      }),
-      confidence,
-    );
-  const summary: LatencySummary = {
-    p50Micros: pick('p50Micros'),
-    p90Micros: pick('p90Micros'),
-    p99Micros: pick('p99Micros'),
-    p999Micros: pick('p999Micros'),
-    upperBound: valid.some((r) => r.load.latency.merge === 'upper-bound'),
-  };
-  const any = summary.p50Micros ?? summary.p90Micros ?? summary.p99Micros ?? summary.p999Micros;
-  return any === null ? null : summary;
-}
-
 export function toolSaturated(rep: Repetition): boolean {
   return (rep.load.toolCpu?.utilisation ?? 0) >= TOOL_SATURATED;
 }
@@ -236,37 +189,10 @@ export function costSummary(
 }
 
 /**
- * Same group, same point except for the server: that is where a scenario's baseline is. The seed
- * gave nginx fewer connections than the servers, so when no baseline has this result's connection
- * count the one baseline at these workers and CPUs is the yardstick.
- */
-export function baselineFor(
-  result: ScenarioResult,
-  results: readonly ScenarioResult[],
-): ScenarioResult | null {
-  if (result.baseline) return null;
-  const candidates = results.filter(
-    (b) =>
-      b.baseline &&
-      b.group === result.group &&
-      b.point.workers === result.point.workers &&
-      sameCpus(b.point.serverCpus, result.point.serverCpus),
-  );
-  return (
-    candidates.find((b) => b.point.connections === result.point.connections) ??
-    (candidates.length === 1 ? candidates[0]! : null)
-  );
-}
-
-function sameCpus(a: readonly number[] | null, b: readonly number[] | null): boolean {
-  if (a === null || b === null) return a === b;
-  return a.length === b.length && a.every((cpu, i) => cpu === b[i]);
-}
-
-/**
- * Every summary and the scaling curves of a results file, from its repetitions and with its own
- * plan's options (confidence target, server CPUs as an axis of their own). The one function that
- * derives them: the runner after every repetition, an import, and an upgraded older file.
+ * Every summary, the scaling curves and the latency curves of a results file, from its
+ * repetitions and with its own plan's options (confidence target, server CPUs as an axis of their
+ * own, latency objectives). The one function that derives them: the runner after every
+ * repetition, an import, and an upgraded older file.
  */
 export function deriveSummaries(results: ResultsFile): void {
   summarizeAll(results.scenarios, results.plan.confidenceTarget);
@@ -274,6 +200,7 @@ export function deriveSummaries(results: ResultsFile): void {
     serverCpusAxis: results.plan.sweep.serverCpus !== null,
     confidence: results.plan.confidenceTarget,
   });
+  results.latencyCurves = latencyCurves(results.scenarios, results.plan.slo, results.plan.confidenceTarget);
 }
 
 /** Every result's summary, each against its baseline at the same point. */

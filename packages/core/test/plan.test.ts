@@ -1,6 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { buildPlan, maximumRuns, plannedRuns, pointCpus, powersOfTwoUpTo, roundOf } from '../src/plan.ts';
+import {
+  buildPlan,
+  maximumRuns,
+  plannedRuns,
+  pointCpus,
+  powersOfTwoUpTo,
+  resolveGroupRates,
+  resolveRateStep,
+  roundOf,
+  warmupKeyOf,
+  withoutRateStep,
+} from '../src/plan.ts';
 import { type Profile, parseProfiles, parseSuite, selectScenarios } from '../src/scenario.ts';
 
 const repoFile = (name: string) =>
@@ -27,8 +38,11 @@ describe('the plan without a sweep', () => {
       serverCpus: [0],
       loadCpus: [1],
       accept: 'shared',
+      offeredRate: null,
+      rateStep: null,
     });
     expect(plan.groups[0]!.instances[2]!.point.accept).toBeNull();
+    expect(plan.rates).toBeNull();
     expect(plannedRuns(plan)).toBe(6 * smoke.repetitions);
   });
 
@@ -148,5 +162,137 @@ describe('sweeps', () => {
     expect(plan.rounds).toEqual({ min: 5, max: 20 });
     expect(plan.adaptive).toEqual({ targetCiPercent: 5, maxRepetitions: 20, timeBudgetSeconds: null });
     expect([plannedRuns(plan), maximumRuns(plan)]).toEqual([10, 40]);
+  });
+});
+
+const pair = selectScenarios(suite, ['1a', 'nginx-1']);
+
+describe('rate steps (open loop), a sweep axis', () => {
+  it('gives every point its step, absolute ones their rate now, ids the step, baselines the same step', () => {
+    const plan = buildPlan({
+      scenarios: pair,
+      profile: profile({ rates: ['75%', '20k'], slo: ['p99=10ms'] }),
+      cpus: [0, 1],
+    });
+    expect(plan.swept).toBe(true);
+    expect(plan.rates?.map((r) => r.text)).toEqual(['75%', '20000']);
+    expect(plan.slo).toEqual([{ text: 'p99=10ms', percentile: 99, boundMicros: 10_000 }]);
+    const group = plan.groups[0]!;
+    // One server per scenario serves every step.
+    expect(group.servers).toHaveLength(2);
+    expect(group.instances.map((i) => [i.id, i.point.rateStep, i.point.offeredRate, i.baselineId])).toEqual([
+      ['1a@r75%', '75%', null, 'nginx-1@r75%'],
+      ['nginx-1@r75%', '75%', null, null],
+      ['1a@r20000', '20000', 20_000, 'nginx-1@r20000'],
+      ['nginx-1@r20000', '20000', 20_000, null],
+    ]);
+    expect(plannedRuns(plan)).toBe(4 * smoke.repetitions);
+  });
+
+  it('interleaves: each round runs every server at the first step, then every server at the next', () => {
+    const plan = buildPlan({
+      scenarios: pair,
+      profile: profile({ rates: ['25%', '50%', '100%'] }),
+      cpus: [0, 1],
+    });
+    const group = plan.groups[0]!;
+    expect([0, 1].flatMap((r) => roundOf(group, r).map((run) => `${run.instanceId}#${run.round}`))).toEqual([
+      '1a@r25%#0',
+      'nginx-1@r25%#0',
+      '1a@r50%#0',
+      'nginx-1@r50%#0',
+      '1a@r100%#0',
+      'nginx-1@r100%#0',
+      '1a@r25%#1',
+      'nginx-1@r25%#1',
+      '1a@r50%#1',
+      'nginx-1@r50%#1',
+      '1a@r100%#1',
+      'nginx-1@r100%#1',
+    ]);
+  });
+
+  it('combines with the other axes: connections x rates, each step of a server sharing its warm-up', () => {
+    const plan = buildPlan({
+      scenarios: pair,
+      profile: profile({ rates: ['50%', '100%'], connections: [16, 64], pinning: 'none' }),
+      cpus: [0, 1],
+    });
+    const group = plan.groups[0]!;
+    expect(group.instances.map((i) => i.id)).toEqual([
+      '1a@c16,r50%',
+      '1a@c64,r50%',
+      'nginx-1@c16,r50%',
+      'nginx-1@c64,r50%',
+      '1a@c16,r100%',
+      '1a@c64,r100%',
+      'nginx-1@c16,r100%',
+      'nginx-1@c64,r100%',
+    ]);
+    expect(group.instances.find((i) => i.id === '1a@c64,r100%')!.baselineId).toBe('nginx-1@c64,r100%');
+    const keys = new Set(group.instances.map(warmupKeyOf));
+    // Four warm-ups: two servers at two connection counts; the steps share them.
+    expect(keys.size).toBe(4);
+    expect(warmupKeyOf(group.instances[0]!)).toBe(warmupKeyOf(group.instances[4]!));
+    // Closed-loop points warm up on their own, as before.
+    const closed = buildPlan({ scenarios: pair, profile: smoke, cpus: [0, 1] }).groups[0]!;
+    expect(closed.instances.map(warmupKeyOf)).toEqual(['1a', 'nginx-1']);
+    expect(group.instances.map((i) => withoutRateStep(i.id)).slice(0, 4)).toEqual([
+      '1a@c16',
+      '1a@c64',
+      'nginx-1@c16',
+      'nginx-1@c64',
+    ]);
+    expect(withoutRateStep('1a@r75%')).toBe('1a');
+    expect(withoutRateStep('1a')).toBe('1a');
+    // An accept mode is no rate step.
+    expect(withoutRateStep('2a@c64,rr')).toBe('2a@c64,rr');
+    expect(withoutRateStep('2a@reuseport,r12.5%')).toBe('2a@reuseport');
+  });
+
+  it('keeps points the machine cannot give skipped at every step, with the step in their id', () => {
+    const plan = buildPlan({
+      scenarios: selectScenarios(suite, ['2a']),
+      profile: profile({ rates: ['10k'], workers: [1, 4] }),
+      cpus: [0, 1],
+    });
+    expect(plan.groups[0]!.instances.map((i) => i.id)).toEqual(['2a@w1,r10000']);
+    expect(plan.skipped.map((s) => s.id)).toEqual(['2a@w4,r10000']);
+  });
+});
+
+describe('resolving rate steps after warm-up (pure)', () => {
+  it("takes a share of the server's own capacity, whole responses per second; absolute steps as given", () => {
+    expect(resolveRateStep('75%', 41_234)).toEqual({ perSecond: 30_926 });
+    expect(resolveRateStep('100%', 41_234)).toEqual({ perSecond: 41_234 });
+    expect(resolveRateStep('0.001%', 10)).toEqual({ perSecond: 1 });
+    expect(resolveRateStep('20000', null)).toEqual({ perSecond: 20_000 });
+    expect(resolveRateStep('50%', null)).toEqual({
+      problem: '50% of capacity is unknown: the warm-up measured no succeeded responses',
+    });
+    expect(resolveRateStep('50%', 0)).toHaveProperty('problem');
+  });
+
+  it("resolves a group from each server's warm-up, every server from its own capacity", () => {
+    const plan = buildPlan({ scenarios: pair, profile: profile({ rates: ['50%', '5000'] }), cpus: [0, 1] });
+    const group = plan.groups[0]!;
+    const capacities = new Map([
+      [warmupKeyOf(group.instances.find((i) => i.id === '1a@r50%')!), 40_000],
+      [warmupKeyOf(group.instances.find((i) => i.id === 'nginx-1@r50%')!), 30_000],
+    ]);
+    const resolved = resolveGroupRates(group, (key) => capacities.get(key) ?? null);
+    expect(resolved.map((r) => [r.instanceId, r.capacityPerSecond, r.offeredPerSecond, r.problem])).toEqual([
+      ['1a@r50%', 40_000, 20_000, null],
+      ['nginx-1@r50%', 30_000, 15_000, null],
+      ['1a@r5000', 40_000, 5000, null],
+      ['nginx-1@r5000', 30_000, 5000, null],
+    ]);
+    const unknown = resolveGroupRates(group, () => null);
+    expect(unknown.map((r) => r.offeredPerSecond)).toEqual([null, null, 5000, 5000]);
+    expect(unknown[0]!.problem).toMatch(/unknown/);
+    // Closed-loop points are not rate points.
+    expect(
+      resolveGroupRates(buildPlan({ scenarios: pair, profile: smoke, cpus: [0, 1] }).groups[0]!, () => 1),
+    ).toEqual([]);
   });
 });

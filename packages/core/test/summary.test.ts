@@ -145,6 +145,20 @@ describe('scenario summaries', () => {
     expect(summary.latency?.upperBound).toBe(false);
   });
 
+  it("summarizes each repetition's maximum latency the same way, over valid repetitions only", () => {
+    const summary = summarizeScenario(
+      [
+        rep(0, 1, true, null, { maxMicros: 5000 }),
+        rep(1, 1, true, null, { maxMicros: 1_000_000 }),
+        rep(2, 1, false, null, { maxMicros: 9_000_000 }),
+        rep(3, 1, true, null, { maxMicros: 7000 }),
+        rep(4, 1, true, null, { maxMicros: null }),
+      ],
+      null,
+    );
+    expect(summary.latency?.maxMicros).toMatchObject({ median: 7000, min: 5000, max: 1_000_000, n: 3 });
+  });
+
   it('reports the busiest worker share and flags a saturated tool as a lower bound', () => {
     const reps = [
       rep(0, 1, true, [
@@ -180,6 +194,8 @@ function result(id: string, point: Partial<Point>, reps: Repetition[], baseline 
       serverCpus: null,
       loadCpus: null,
       accept: baseline ? null : 'shared',
+      offeredRate: null,
+      rateStep: null,
       ...point,
     },
     serverHost: 'local',

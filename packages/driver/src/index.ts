@@ -14,7 +14,14 @@ export { WRK_SUMMARY_SCRIPT, wrk } from './adapters/wrk.ts';
 export { ChildCpuMeter, type CpuSeconds, reapedChildrenCpu } from './cpu.ts';
 export { decodeHistogram, histogramPairs, mergeEncodedHistograms, OPENLOOP_HISTOGRAM } from './hdr.ts';
 export { histogramQuantile, mergeHistograms, mergeLoads } from './merge.ts';
-export { buildOpenloop, OPENLOOP_BINARY, OPENLOOP_SOURCE } from './openloop-build.ts';
+export {
+  buildOpenloop,
+  compilerArgs as openloopCompilerArgs,
+  OPENLOOP_BINARY,
+  OPENLOOP_ENV,
+  OPENLOOP_SOURCE,
+  openloopBinary,
+} from './openloop-build.ts';
 export {
   detectPerf,
   PERF_EVENT,

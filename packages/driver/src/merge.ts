@@ -1,4 +1,11 @@
-import type { HostLoadResult, Latency, LoadResult, RepetitionLoad } from '@scaleup/core';
+import {
+  type HostLoadResult,
+  type Latency,
+  type LoadResult,
+  mergeEncodedHistograms,
+  type OpenLoop,
+  type RepetitionLoad,
+} from '@scaleup/core';
 
 /**
  * Several hosts loaded one server together: their results become one, honestly.
@@ -11,6 +18,9 @@ import type { HostLoadResult, Latency, LoadResult, RepetitionLoad } from '@scale
  *   cannot exceed, and the latency is marked as an upper bound. Never an average.
  * - The tool's CPU is summed, and its utilisation is the busiest host's: one saturated load
  *   host is enough to make the figure a lower bound.
+ * - Open loop (every host ran a constant-rate tool): the rate was split over the hosts, so what
+ *   was offered, planned, sent and late adds up, the worst lag is the worst host's, and the
+ *   histograms add exactly. Each host keeps its own figures under `hosts`.
  */
 export function mergeLoads(hosts: readonly HostLoadResult[]): RepetitionLoad {
   if (hosts.length === 0) throw new RangeError('merge: no host results');
@@ -69,13 +79,41 @@ export function mergeLoads(hosts: readonly HostLoadResult[]): RepetitionLoad {
     },
     requestsPerSecond: elapsed > 0 ? succeeded / elapsed : 0,
     megabytesPerSecond: elapsed > 0 ? succeededBytes / elapsed / 1e6 : 0,
-    latency: mergeLatency(hosts),
+    latency: { ...mergeLatency(hosts), ...measuredFromOf(hosts) },
     toolCpu: cpu,
+    ...openLoopOf(hosts, elapsed > 0 ? succeeded / elapsed : 0),
     errors: hosts.flatMap((r) => r.errors.map((e) => `${r.host}: ${e}`)),
     notes: hosts.flatMap((r) => r.notes.map((n) => `${r.host}: ${n}`)),
     completed: hosts.every((r) => r.completed),
     rawOutputPath: null,
     hosts: hosts.map(withoutHistogram),
+  };
+}
+
+/**
+ * The hosts' open-loop figures as one run's, or nothing when any host ran closed loop. The
+ * histogram is left out unless every host gave one: a partial sum would pass for the whole.
+ */
+function openLoopOf(hosts: readonly HostLoadResult[], achievedPerSecond: number): { openLoop?: OpenLoop } {
+  if (!hosts.every((r) => r.openLoop !== undefined)) return {};
+  const runs = hosts.map((r) => r.openLoop!);
+  const sum = (pick: (o: OpenLoop) => number) => runs.reduce((total, o) => total + pick(o), 0);
+  const encoded = runs.flatMap((o) => (o.histogram === undefined ? [] : [o.histogram]));
+  return {
+    openLoop: {
+      offeredPerSecond: sum((o) => o.offeredPerSecond),
+      achievedPerSecond,
+      planned: sum((o) => o.planned),
+      sent: sum((o) => o.sent),
+      lateSends: sum((o) => o.lateSends),
+      lateBoundMicros: Math.max(...runs.map((o) => o.lateBoundMicros)),
+      maxSendLagMicros: Math.max(...runs.map((o) => o.maxSendLagMicros)),
+      connectionsOpened: sum((o) => o.connectionsOpened),
+      connectionsPeak: sum((o) => o.connectionsPeak),
+      connectionLimit: sum((o) => o.connectionLimit),
+      waitedAtConnectionLimit: sum((o) => o.waitedAtConnectionLimit),
+      ...(encoded.length === runs.length ? { histogram: mergeEncodedHistograms(encoded) } : {}),
+    },
   };
 }
 
@@ -108,6 +146,13 @@ export function mergeHistograms(
   for (const h of histograms)
     for (const [value, count] of h) counts.set(value, (counts.get(value) ?? 0) + count);
   return [...counts.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+/** Where the latencies start, when every host measured them from the same point. */
+function measuredFromOf(hosts: readonly HostLoadResult[]): Pick<Latency, 'measuredFrom'> {
+  const from = new Set(hosts.map((r) => r.latency.measuredFrom));
+  const only = from.size === 1 ? [...from][0] : undefined;
+  return only === undefined ? {} : { measuredFrom: only };
 }
 
 function mergeLatency(hosts: readonly HostLoadResult[]): Latency {

@@ -10,12 +10,25 @@ const PACKAGE_DIR = fileURLToPath(new URL('..', import.meta.url));
 /** The C source of the constant-rate load tool and where the built binary goes (gitignored). */
 export const OPENLOOP_SOURCE = join(PACKAGE_DIR, 'native', 'openloop.c');
 export const OPENLOOP_BINARY = join(PACKAGE_DIR, 'build', 'openloop');
+/** Where a bundle on another host finds openloop: shipped beside it or built in its cache there. */
+export const OPENLOOP_ENV = 'SCALEUP_OPENLOOP';
+
+/** The openloop this process runs: $SCALEUP_OPENLOOP when set, else the one `pnpm build:openloop` makes. */
+export function openloopBinary(env: NodeJS.ProcessEnv = process.env): string {
+  const override = env[OPENLOOP_ENV]?.trim();
+  return override === undefined || override === '' ? OPENLOOP_BINARY : override;
+}
 
 /**
  * The compiler's argument array; `output` is a temporary path renamed into place afterwards.
- * `extra` goes before the source (e.g. `-fsanitize=address` for a checked build).
+ * `extra` goes before the source (e.g. `-fsanitize=address` for a checked build); `source` is
+ * another copy of openloop.c (the one a bundle carries to a host that builds it).
  */
-export function compilerArgs(output: string, extra: readonly string[] = []): string[] {
+export function compilerArgs(
+  output: string,
+  extra: readonly string[] = [],
+  source: string = OPENLOOP_SOURCE,
+): string[] {
   return [
     '-O2',
     '-g',
@@ -27,7 +40,7 @@ export function compilerArgs(output: string, extra: readonly string[] = []): str
     ...extra,
     '-o',
     output,
-    OPENLOOP_SOURCE,
+    source,
     '-lz',
     '-lm',
   ];

@@ -1,17 +1,25 @@
 export {
   BUNDLE_ADDON,
+  BUNDLE_ADDON_HEADERS,
+  BUNDLE_ADDON_SOURCE,
   BUNDLE_CLI,
   BUNDLE_LEADER,
+  BUNDLE_OPENLOOP,
+  BUNDLE_OPENLOOP_SOURCE,
   type Bundle,
   type BundleFile,
   buildBundle,
   defaultBundleCache,
   localPlatform,
+  NATIVE_MODE_ENV,
+  type NativeMode,
+  nativeModeFromEnv,
   type Shipment,
   shipmentFor,
 } from './bundle.ts';
 export { distributionFamily, type InstallAdvice, installAdvice } from './install-lines.ts';
 export { localHost } from './local.ts';
+export { type NativeJob, type NativeOnHost, nativeBuildPath, nativeOnHost } from './native-host.ts';
 export { type PreflightNeeds, type PreflightReport, preflightHost } from './preflight.ts';
 export { LEADER_IN_CHECKOUT, LEADER_PATH } from './protocol.ts';
 export { remoteCommandLine, shellQuote } from './quote.ts';

@@ -1,9 +1,13 @@
 /**
  * The package that provides each binary per distribution family, so a missing tool comes with
- * the exact line that installs it there. null: not packaged there (built by hand).
+ * the exact line that installs it there. null: not packaged there (built by hand). `cc` is a C
+ * compiler with the C library's headers and `zlib.h` zlib's: what building openloop or the
+ * server's addon on a host needs.
  */
 const PACKAGES: Record<string, Record<string, string | null>> = {
   debian: {
+    cc: 'gcc libc6-dev',
+    'zlib.h': 'zlib1g-dev',
     node: 'nodejs',
     wrk: 'wrk',
     h2load: 'nghttp2-client',
@@ -13,6 +17,8 @@ const PACKAGES: Record<string, Record<string, string | null>> = {
     taskset: 'util-linux',
   },
   fedora: {
+    cc: 'gcc',
+    'zlib.h': 'zlib-devel',
     node: 'nodejs',
     wrk: 'wrk',
     h2load: 'nghttp2',
@@ -22,6 +28,8 @@ const PACKAGES: Record<string, Record<string, string | null>> = {
     taskset: 'util-linux',
   },
   alpine: {
+    cc: 'gcc musl-dev',
+    'zlib.h': 'zlib-dev',
     node: 'nodejs',
     wrk: 'wrk',
     h2load: 'nghttp2',
@@ -31,6 +39,8 @@ const PACKAGES: Record<string, Record<string, string | null>> = {
     taskset: 'util-linux-misc',
   },
   arch: {
+    cc: 'gcc',
+    'zlib.h': 'zlib',
     node: 'nodejs',
     wrk: 'wrk',
     h2load: 'nghttp2',
@@ -40,6 +50,8 @@ const PACKAGES: Record<string, Record<string, string | null>> = {
     taskset: 'util-linux',
   },
   suse: {
+    cc: 'gcc',
+    'zlib.h': 'zlib-devel',
     node: 'nodejs20',
     wrk: 'wrk',
     h2load: 'nghttp2',

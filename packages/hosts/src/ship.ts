@@ -1,7 +1,14 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BUNDLE_LEADER, type Bundle, type Shipment, shipmentFor } from './bundle.ts';
+import {
+  BUNDLE_LEADER,
+  BUNDLE_OPENLOOP,
+  type Bundle,
+  type NativeMode,
+  type Shipment,
+  shipmentFor,
+} from './bundle.ts';
 import type { Host, HostProcess } from './types.ts';
 
 // Both scripts run with the host's bare `node -e` (CommonJS, no modules of ours), so they are
@@ -11,7 +18,7 @@ const CACHE_ROOT_JS =
   "const root=path.join(process.env.XDG_CACHE_HOME||path.join(os.homedir(),'.cache'),'scaleup');";
 
 /**
- * argv: none. stdin: {shipments:[{hash,files:[{name,sha256,data?}]}]}. Prints `platform P`,
+ * argv: none. stdin: {shipments:[{hash,files:[{name,sha256,data?,exec?}]}]}. Prints `platform P`,
  * `root DIR`, then per shipment `cached|installed|missing HASH`. A shipment with data is written
  * to a temporary sibling, checked file by file against its sha256 and renamed into place, so
  * a directory named by a hash always holds exactly that content.
@@ -30,7 +37,7 @@ const dir=path.join(root,s.hash);const ok=(d)=>s.files.every(f=>sha(path.join(d,
 if(ok(dir)){out('cached '+s.hash);continue}
 if(s.files.some(f=>f.data===undefined)){out('missing '+s.hash);continue}
 const tmp=dir+'.tmp-'+process.pid;fs.rmSync(tmp,{recursive:true,force:true});fs.mkdirSync(tmp,{recursive:true,mode:0o700});
-for(const f of s.files)fs.writeFileSync(path.join(tmp,f.name),Buffer.from(f.data,'base64'));
+for(const f of s.files)fs.writeFileSync(path.join(tmp,f.name),Buffer.from(f.data,'base64'),{mode:f.exec?0o755:0o644});
 if(!ok(tmp)){fs.rmSync(tmp,{recursive:true,force:true});out('corrupt '+s.hash);process.exitCode=3;continue}
 fs.rmSync(dir,{recursive:true,force:true});fs.renameSync(tmp,dir);out('installed '+s.hash)}});`;
 
@@ -114,12 +121,17 @@ const manifest = (s: Shipment) => ({
 });
 
 /** Which shipment the host would get and whether it has it already; copies nothing. */
-export async function probeBundle(host: Host, bundle: Bundle, timeoutMs = 20_000): Promise<BundleProbe> {
-  const withAddon = shipmentFor(bundle, bundle.platform);
+export async function probeBundle(
+  host: Host,
+  bundle: Bundle,
+  timeoutMs = 20_000,
+  mode: NativeMode = 'auto',
+): Promise<BundleProbe> {
+  const withNative = shipmentFor(bundle, bundle.platform, mode);
   const without = shipmentFor(bundle, null);
-  const candidates = withAddon.hash === without.hash ? [without] : [withAddon, without];
+  const candidates = withNative.hash === without.hash ? [without] : [withNative, without];
   const answer = await runInstaller(host, { shipments: candidates.map(manifest) }, timeoutMs);
-  const shipment = shipmentFor(bundle, answer.platform);
+  const shipment = shipmentFor(bundle, answer.platform, mode);
   return {
     platform: answer.platform,
     root: answer.root,
@@ -129,15 +141,17 @@ export async function probeBundle(host: Host, bundle: Bundle, timeoutMs = 20_000
 }
 
 /**
- * Makes sure the host has this bundle (the addon with it when its platform matches ours) in its
- * cache, verified there by sha256; sends the files over the ssh connection only when it does not.
+ * Makes sure the host has this bundle (the native builds with it when its platform matches ours
+ * and `mode` allows) in its cache, verified there by sha256; sends the files over the ssh
+ * connection only when it does not.
  */
 export async function installBundle(
   host: Host,
   bundle: Bundle,
   timeoutMs = 60_000,
+  mode: NativeMode = 'auto',
 ): Promise<InstalledBundle> {
-  const probe = await probeBundle(host, bundle, timeoutMs);
+  const probe = await probeBundle(host, bundle, timeoutMs, mode);
   const dir = `${probe.root}/${probe.shipment.hash}`;
   if (probe.cached) {
     host.useLeaderAt?.(`${dir}/${BUNDLE_LEADER}`);
@@ -147,6 +161,8 @@ export async function installBundle(
     name: f.name,
     sha256: f.sha256,
     data: readFileSync(join(bundle.dir, f.name)).toString('base64'),
+    // A program (openloop) must stay one there; everything else is read or loaded.
+    exec: f.name === BUNDLE_OPENLOOP,
   }));
   const answer = await runInstaller(host, { shipments: [{ hash: probe.shipment.hash, files }] }, timeoutMs);
   const state = answer.states.get(probe.shipment.hash);

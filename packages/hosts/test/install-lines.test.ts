@@ -20,6 +20,14 @@ describe('the install line for what a host lacks', () => {
     expect(installAdvice('alpine', ['node', 'wrk'], true).line).toBe('apk add nodejs wrk');
   });
 
+  it('names the compiler and headers a build of openloop or the addon needs there', () => {
+    expect(installAdvice('debian', ['cc', 'zlib.h'], true).line).toBe(
+      'apt-get install -y gcc libc6-dev zlib1g-dev',
+    );
+    expect(installAdvice('alpine', ['cc', 'zlib.h'], false).line).toBe('sudo apk add gcc musl-dev zlib-dev');
+    expect(installAdvice('fedora', ['cc'], true).line).toBe('dnf install -y gcc');
+  });
+
   it('says what no package provides instead of inventing one', () => {
     expect(installAdvice('debian', ['weighttp'], true)).toEqual({ line: null, unpackaged: ['weighttp'] });
     expect(installAdvice('debian', ['weighttp', 'wrk'], true)).toEqual({

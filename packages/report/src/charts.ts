@@ -35,7 +35,7 @@ export interface BarChartOptions {
 }
 
 export const BAR_COLOUR = '#4F81BD';
-const SERIES_COLOURS = ['#4F81BD', '#C0504D', '#9BBB59', '#8064A2', '#4BACC6', '#F79646'];
+export const SERIES_COLOURS = ['#4F81BD', '#C0504D', '#9BBB59', '#8064A2', '#4BACC6', '#F79646'];
 
 type TextMetrics = { width: (item: { fontSize?: number }, text: unknown) => number };
 const metrics = (vega as unknown as { textMetrics: TextMetrics }).textMetrics;
@@ -85,7 +85,7 @@ function labelExpr(categories: string[], band: number): string {
 }
 
 /** What every chart's spec starts with: its size, fitted with padding, on white. */
-function frame(options: { width: number; height: number }) {
+export function frame(options: { width: number; height: number }) {
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     width: options.width,
@@ -97,7 +97,7 @@ function frame(options: { width: number; height: number }) {
 }
 
 /** One font everywhere, the same axes; legends differ by chart. */
-function chartConfig(legend: Record<string, unknown>) {
+export function chartConfig(legend: Record<string, unknown>) {
   return {
     font: FONT_FAMILY,
     view: { stroke: null },
@@ -128,7 +128,7 @@ function ruleLayer(value: number): Record<string, unknown> {
  * characters shown, not raw: a U+2028 there fails the whole chart. The report's model has
  * cleaned them already; this keeps the chart functions safe for any caller.
  */
-const chartName = (text: string) => displayText(text, Number.POSITIVE_INFINITY);
+export const chartName = (text: string) => displayText(text, Number.POSITIVE_INFINITY);
 
 export function barChartSpec(input: BarDatum[], given: BarChartOptions): vl.TopLevelSpec {
   const options = {
@@ -232,7 +232,7 @@ export function barChartSpec(input: BarDatum[], given: BarChartOptions): vl.TopL
  * description as the mark's aria-label, which svgTooltips turns into a <title>. Without
  * tooltips the spec (and so the PDF's SVG) is exactly what it was.
  */
-function tooltipEncoding(data: readonly { tooltip?: string }[]): { description?: { field: string } } {
+export function tooltipEncoding(data: readonly { tooltip?: string }[]): { description?: { field: string } } {
   return data.some((d) => d.tooltip !== undefined) ? { description: { field: 'tooltip' } } : {};
 }
 

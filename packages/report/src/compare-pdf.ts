@@ -1,5 +1,6 @@
 import type { Ratio, ScenarioResult } from '@scaleup/core';
 import { type BarDatum, barChartSvg, lineChartSvg } from './charts.ts';
+import { capacityCellText, comparedLatency } from './compare-latency.ts';
 import {
   type Comparison,
   changeText,
@@ -14,6 +15,7 @@ import {
 import { quotaNote, ratioView } from './display.ts';
 import { textWidth } from './font.ts';
 import { confidenceText, fmt, fmtCi } from './format.ts';
+import { latencyChartSvg } from './latency-charts.ts';
 import { machineLabel, payloadLabel } from './model.ts';
 import {
   bullets,
@@ -42,20 +44,9 @@ async function curvesPage(doc: PDFKit.PDFDocument, comparison: Comparison): Prom
   doc.addPage();
   heading(doc, 'Curves: ratio to nginx at the same point, per machine');
   const names = comparison.runs.map((r) => r.label);
-  const columns = comparison.curves.length > 1 ? 2 : 1;
-  const gap = 12;
-  const width = (contentWidth(doc) - gap * (columns - 1)) / columns;
-  const height = 220;
-  let top = doc.y + 4;
-  for (const [i, curve] of comparison.curves.entries()) {
-    if (i > 0 && i % columns === 0) {
-      top += height + gap;
-      if (top + height > doc.page.height - MARGIN) {
-        doc.addPage();
-        top = MARGIN;
-      }
-    }
-    const svg = await lineChartSvg(
+  await chartGrid(doc, comparison.curves.length, async (i, width, height) => {
+    const curve = comparison.curves[i]!;
+    return lineChartSvg(
       curve.points.map((p) => ({
         series: p.run,
         x: p.x,
@@ -77,9 +68,84 @@ async function curvesPage(doc: PDFKit.PDFDocument, comparison: Comparison): Prom
         rule: 1,
       },
     );
-    drawSvg(doc, svg, MARGIN + (i % columns) * (width + gap), top, width, height);
+  });
+}
+
+/** Charts two a row (one when alone), 220 pt high, onto new pages as they fill. */
+async function chartGrid(
+  doc: PDFKit.PDFDocument,
+  count: number,
+  render: (index: number, width: number, height: number) => Promise<string>,
+): Promise<void> {
+  const columns = count > 1 ? 2 : 1;
+  const gap = 12;
+  const width = (contentWidth(doc) - gap * (columns - 1)) / columns;
+  const height = 220;
+  let top = doc.y + 4;
+  for (let i = 0; i < count; i++) {
+    if (i > 0 && i % columns === 0) {
+      top += height + gap;
+      if (top + height > doc.page.height - MARGIN) {
+        doc.addPage();
+        top = MARGIN;
+      }
+    }
+    drawSvg(doc, await render(i, width, height), MARGIN + (i % columns) * (width + gap), top, width, height);
   }
-  doc.y = top + height + gap;
+  if (count > 0) doc.y = top + height + gap;
+}
+
+/** Open-loop rate sweeps: each scenario's p99 against offered load per machine, then capacities. */
+async function latencyPages(doc: PDFKit.PDFDocument, comparison: Comparison): Promise<void> {
+  const latency = comparedLatency(comparison.runs);
+  if (latency.curves.length === 0 && latency.capacities.length === 0) return;
+  const names = comparison.runs.map((r) => r.label);
+  doc.addPage();
+  heading(doc, 'Latency under a constant offered load, per machine');
+  paragraph(
+    doc,
+    "Each machine's p99 (median over repetitions, whiskers: its interval) against the rate it was offered, absolute, on a log latency axis; hollow: the machine fell behind the offered rate there. Capacities at each objective follow the charts.",
+    8,
+  );
+  await chartGrid(doc, latency.curves.length, async (i, width, height) => {
+    const curve = latency.curves[i]!;
+    return latencyChartSvg(
+      curve.points.map((p) => ({
+        series: p.run,
+        line: 'p99' as const,
+        x: p.offeredPerSecond,
+        y: Math.max(p.p99, 0.001),
+        low: Math.max(p.low, 0.001),
+        high: Math.max(p.high, 0.001),
+        behind: p.behind,
+        rateStep: p.rateStep,
+      })),
+      {
+        title: `p99 against offered load: ${curve.label}`,
+        subtitle: 'median with its interval; hollow: fell behind',
+        width,
+        height,
+        series: names,
+        xTitle: 'Offered responses/s',
+      },
+    );
+  });
+  if (latency.capacities.length === 0) return;
+  doc.addPage();
+  heading(doc, 'Capacity at each latency objective, per machine (responses/s offered)', 12);
+  table(
+    doc,
+    [
+      { title: 'Scenario', weight: 2 },
+      { title: 'Objective', weight: 0.9 },
+      ...names.map((n) => ({ title: n, weight: 2.2 })),
+    ],
+    latency.capacities.map((c) => [
+      `${c.label}, ${payloadLabel(c.payloadBytes)}`,
+      c.slo,
+      ...c.perRun.map(capacityCellText),
+    ]),
+  );
 }
 
 export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8Array> {
@@ -96,6 +162,7 @@ export async function renderComparisonPdf(comparison: Comparison): Promise<Uint8
   if (comparisonHasCosts(comparison)) await efficiencyChart(doc, comparison);
   ratiosPage(doc, comparison, protocol);
   if (comparison.curves.length > 0) await curvesPage(doc, comparison);
+  await latencyPages(doc, comparison);
   mediansAndDifferences(doc, comparison, protocol);
   return finishDoc(doc, `scaleup comparison · ${names.join(' vs ')}`);
 }

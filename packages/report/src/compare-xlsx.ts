@@ -1,4 +1,5 @@
 import type ExcelJS from 'exceljs';
+import { capacityCellText, comparedLatency } from './compare-latency.ts';
 import {
   type Comparison,
   changeText,
@@ -10,7 +11,16 @@ import {
 } from './compare-model.ts';
 import { NO_COST_DATA } from './display.ts';
 import { confidenceText } from './format.ts';
-import { addColumns, addTable, type Column, FORMATS, finishWorkbook, newWorkbook } from './xlsx-sheet.ts';
+import type { ScatterChartSpec } from './xlsx-charts.ts';
+import {
+  addColumns,
+  addTable,
+  type Column,
+  FORMATS,
+  finishWorkbook,
+  newWorkbook,
+  sheetRef,
+} from './xlsx-sheet.ts';
 
 /** The comparison as a workbook: ratios, medians, curves, protocol, gaps, environment, runs. */
 
@@ -136,8 +146,81 @@ export async function renderComparisonXlsx(comparison: Comparison): Promise<Uint
   if (notes.length > 0) ratios.addRow([]);
   for (const note of notes) ratios.addRow([note]);
   addColumns(workbook, 'Medians', medianColumns(comparison), rows);
+  const latency = latencySheets(workbook, comparison);
   addOtherSheets(workbook, comparison);
-  return finishWorkbook(workbook, [], comparison.date);
+  return finishWorkbook(workbook, latency, comparison.date);
+}
+
+const LATENCY_SHEET = 'Latency curves';
+const LINE_COLOURS = ['4F81BD', 'C0504D', '9BBB59', '8064A2', '4BACC6', 'F79646'];
+
+/**
+ * Open-loop rate sweeps: every machine's p99 at each offered rate in one table, a native chart
+ * per scenario with a series per machine bound to it, and the capacities side by side.
+ */
+function latencySheets(workbook: ExcelJS.Workbook, comparison: Comparison): ScatterChartSpec[] {
+  const latency = comparedLatency(comparison.runs);
+  const names = comparison.runs.map((r) => r.label);
+  if (latency.capacities.length > 0) {
+    addTable(
+      workbook,
+      'Capacity at SLO',
+      ['Scenario', 'Payload (bytes)', 'Objective', ...names],
+      latency.capacities.map((c) => [c.label, c.payloadBytes, c.slo, ...c.perRun.map(capacityCellText)]),
+    );
+  }
+  if (latency.curves.length === 0) return [];
+  const rows = latency.curves.flatMap((c) =>
+    names.flatMap((run) => c.points.filter((p) => p.run === run).map((p) => ({ c, p }))),
+  );
+  addTable(
+    workbook,
+    LATENCY_SHEET,
+    [
+      'Scenario',
+      'Run',
+      'Rate step',
+      'Offered responses/s',
+      'p99 (ms)',
+      'p99 CI low',
+      'p99 CI high',
+      'Kept up',
+    ],
+    rows.map(({ c, p }) => [c.label, p.run, p.rateStep, p.offeredPerSecond, p.p99, p.low, p.high, !p.behind]),
+    { 3: FORMATS.requestsPerSecond, 4: '0.000', 5: '0.000', 6: '0.000' },
+  );
+  return latency.curves.map((curve, n): ScatterChartSpec => {
+    const series = names.flatMap((run, i) => {
+      const first = rows.findIndex((r) => r.c === curve && r.p.run === run);
+      if (first < 0) return [];
+      const own = curve.points.filter((p) => p.run === run);
+      const [top, bottom] = [first + 2, first + 1 + own.length];
+      return [
+        {
+          nameRef: sheetRef(LATENCY_SHEET, 1, top),
+          name: run,
+          xRef: sheetRef(LATENCY_SHEET, 3, top, bottom),
+          yRef: sheetRef(LATENCY_SHEET, 4, top, bottom),
+          x: own.map((p) => p.offeredPerSecond),
+          y: own.map((p) => p.p99),
+          colour: LINE_COLOURS[i % LINE_COLOURS.length]!,
+          style: 'solid' as const,
+        },
+      ];
+    });
+    return {
+      kind: 'scatter',
+      sheetName: `p99 vs load ${n + 1}`,
+      title: `p99 against offered load: ${curve.label}`,
+      xTitle: 'Offered responses/s',
+      yTitle: 'p99 (ms, log scale)',
+      logX: false,
+      logY: true,
+      xFormat: '#,##0',
+      yFormat: 'General',
+      series,
+    };
+  });
 }
 
 /** Curves, protocol, the scenarios not shared, the environment differences and the runs. */

@@ -32,6 +32,16 @@ import {
   METHODOLOGY,
 } from './format.ts';
 import {
+  capacityRows,
+  keptUpText,
+  type LatencyGroup,
+  latencyExplanation,
+  latencyGroups,
+  latencyPointRows,
+  spectrumCaption,
+} from './latency.ts';
+import { latencyChartSvg, spectrumChartSvg } from './latency-charts.ts';
+import {
   buildTable,
   concerns,
   costCharts,
@@ -486,6 +496,126 @@ async function scalingSection(results: ResultsFile, firstIndex: number): Promise
   return section('scaling', 'Scaling: the curve, not the point', parts.join('\n'));
 }
 
+/** A group's two latency charts: against offered load, and the spectrum at one rate. */
+async function latencyFigures(g: LatencyGroup, firstIndex: number): Promise<string[]> {
+  const series = g.servers.map((s) => s.name);
+  const curve = await latencyChartSvg(
+    g.curveData.map((d) => ({
+      ...d,
+      tooltip: `${d.series}; ${d.line} at ${d.rateStep} (${exact(d.x, 0)}/s offered): ${exact(d.y, 3)} ms${d.low === null || d.high === null ? '' : `; interval ${exact(d.low, 3)} – ${exact(d.high, 3)}`}${d.behind ? '; fell behind the offered rate' : ''}`,
+    })),
+    {
+      title: g.curveTitle,
+      subtitle: g.curveSubtitle,
+      width: LINE_WIDTH,
+      height: LINE_HEIGHT,
+      series,
+      xTitle: 'Offered responses/s',
+    },
+  );
+  const figures = [figure(curve, firstIndex, g.curveTitle)];
+  if (g.spectrumData.length > 0) {
+    const spectrum = await spectrumChartSvg(g.spectrumData, {
+      title: g.spectrumTitle,
+      width: LINE_WIDTH,
+      height: LINE_HEIGHT,
+      series,
+      xTitle: 'Percentile (HdrHistogram axis: 1/(1-p), log)',
+    });
+    const caption = spectrumCaption(g);
+    figures.push(
+      figure(spectrum, firstIndex + 1, g.spectrumTitle).replace(
+        '</figure>',
+        caption === null
+          ? '</figure>'
+          : `<figcaption class="note">${escapeHtml(caption)}</figcaption></figure>`,
+      ),
+    );
+  }
+  return figures;
+}
+
+/** Latency against offered load, the spectra and the capacities of an open-loop rate sweep. */
+async function latencySection(results: ResultsFile, firstIndex: number): Promise<string> {
+  const groups = latencyGroups(results);
+  if (groups.length === 0) return '';
+  const figures: string[] = [];
+  for (const g of groups) figures.push(...(await latencyFigures(g, firstIndex + figures.length)));
+  const parts = [
+    `<p class="note">${escapeHtml(latencyExplanation(results))} <span class="hint">Hover a point for its exact figures.</span></p>`,
+    `<div class="charts">${figures.join('\n')}</div>`,
+  ];
+  const capacities = capacityRows(results);
+  if (capacities.length > 0) {
+    parts.push(
+      '<h3>Capacity at each latency objective (responses/s offered)</h3>',
+      table(
+        [
+          { title: 'Server' },
+          { title: 'Payload', numeric: true },
+          { title: 'Objective' },
+          { title: 'Capacity', numeric: true },
+          { title: 'vs nginx', numeric: true },
+        ],
+        capacities.map((r): Cell[] => [
+          {
+            html: `<span class="v">${escapeHtml(r.server)}</span> <span class="ci">${escapeHtml(r.scenarioId)}</span>`,
+            value: r.server,
+          },
+          { html: escapeHtml(payloadLabel(r.payloadBytes)), value: r.payloadBytes },
+          text(r.slo),
+          {
+            html: `<span class="v">${escapeHtml(r.figure)}</span> <span class="ci">${escapeHtml(r.interval || r.censoredText)}</span>`,
+            value: r.capacity.ratePerSecond?.value ?? null,
+          },
+          {
+            html: `<span class="v">${escapeHtml(r.ratioFigure)}</span> <span class="ci">${escapeHtml(r.ratioInterval)}</span>`,
+            value: r.capacity.ratioToBaseline?.ratio ?? null,
+          },
+        ]),
+        { sortable: true, id: 'capacity-table' },
+      ),
+    );
+  }
+  parts.push(
+    '<h3>Every rate step: offered and achieved responses/s, latency (ms, median over repetitions)</h3>',
+    table(
+      [
+        { title: 'Server' },
+        { title: 'Payload', numeric: true },
+        { title: 'Step' },
+        { title: 'Offered/s', numeric: true },
+        { title: 'Achieved/s', numeric: true },
+        { title: 'Kept up' },
+        ...['p50', 'p90', 'p99', 'p99.9', 'max'].map((title) => ({ title, numeric: true })),
+        { title: 'Valid reps', numeric: true },
+      ],
+      latencyPointRows(results).map((r): Cell[] => [
+        text(r.server),
+        { html: escapeHtml(payloadLabel(r.payloadBytes)), value: r.payloadBytes },
+        text(r.point.rateStep),
+        { html: fmt(r.point.offeredPerSecond), value: r.point.offeredPerSecond },
+        statCell(r.point.achievedPerSecond, 0),
+        r.point.keptUp === false
+          ? { ...text(keptUpText(r.point)), className: 'bad' }
+          : text(keptUpText(r.point)),
+        ...r.percentiles.map((st) =>
+          st === null
+            ? none()
+            : statCell(
+                { ...st, median: st.median / 1000, ciLow: st.ciLow / 1000, ciHigh: st.ciHigh / 1000 },
+                2,
+                r.mark,
+              ),
+        ),
+        { html: String(r.point.validRepetitions), value: r.point.validRepetitions },
+      ]),
+      { sortable: true, id: 'latency-table' },
+    ),
+  );
+  return section('latency', 'Latency under a constant offered load', parts.join('\n'));
+}
+
 function warningsSection(results: ResultsFile): string {
   const warnings = concerns(results);
   return section(
@@ -778,6 +908,7 @@ export async function renderHtml(input: ResultsFile, context: RenderContext = {}
   const bars = await seedCharts(results);
   const costs = await costFigures(results, bars.length);
   const scaling = await scalingSection(results, bars.length + costs.length);
+  const latency = await latencySection(results, bars.length + costs.length + scalingCharts(results).length);
   const sections = [
     section(
       'charts',
@@ -792,6 +923,7 @@ export async function renderHtml(input: ResultsFile, context: RenderContext = {}
           `<p class="note">${escapeHtml(`Bars: medians over valid repetitions; whiskers: their intervals. ${EFFICIENCY_NOTE[0]!.toUpperCase()}${EFFICIENCY_NOTE.slice(1)}.`)}</p>\n<div class="charts">${costs.join('\n')}</div>`,
         ),
     summarySection(results),
+    latency,
     scaling,
     profiles,
     warningsSection(results),
@@ -803,6 +935,7 @@ export async function renderHtml(input: ResultsFile, context: RenderContext = {}
     ['charts', 'Charts'],
     ...(costs.length > 0 ? [['costs', 'Cost per response']] : []),
     ['summary', 'Medians and ratios'],
+    ...(latency ? [['latency', 'Latency under load']] : []),
     ...(scaling ? [['scaling', 'Scaling']] : []),
     ...(profiles ? [['profiles', 'Where the CPU goes']] : []),
     ['warnings', `Warnings (${concerns(results).length})`],

@@ -16,6 +16,7 @@ export {
   comparisonXlsxExporter,
   writeComparison,
 } from './compare.ts';
+export { type ComparedLatency, comparedLatency } from './compare-latency.ts';
 export {
   buildComparison,
   type ComparedRun,
@@ -77,6 +78,17 @@ export {
   TEXT_MAX,
 } from './format.ts';
 export { escapeHtml, htmlExporter, renderHtml } from './html.ts';
+export {
+  type CapacityRow,
+  capacityRows,
+  hasLatencyCurves,
+  type LatencyGroup,
+  type LatencyPointRow,
+  latencyGroups,
+  latencyPointRows,
+  spectrumStep,
+} from './latency.ts';
+export { latencyChartSvg, spectrumChartSvg } from './latency-charts.ts';
 export { escapeMarkdown, markdownExporter, renderMarkdown } from './markdown.ts';
 export {
   buildTable,
@@ -122,5 +134,12 @@ export {
   writeReports,
 } from './write.ts';
 export { DATA_SHEET, renderXlsx, xlsxExporter } from './xlsx.ts';
-export { addChartSheets, type BarChartSpec, barChartXml } from './xlsx-charts.ts';
+export {
+  addChartSheets,
+  type BarChartSpec,
+  barChartXml,
+  type ScatterChartSpec,
+  scatterChartXml,
+} from './xlsx-charts.ts';
+export { CAPACITY_SHEET, LATENCY_CURVES_SHEET, SPECTRUM_SHEET } from './xlsx-latency.ts';
 export { addProfileSheets, PROFILE_FUNCTIONS_SHEET, PROFILES_SHEET } from './xlsx-profile.ts';

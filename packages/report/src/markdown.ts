@@ -15,6 +15,7 @@ import {
 } from './display.ts';
 import type { Exporter, RenderContext } from './exporter.ts';
 import { COST_DIGITS, fmt, type IntervalEstimate, intervalParts } from './format.ts';
+import { capacityRows, keptUpText, latencyPointRows } from './latency.ts';
 import { concerns, hasShortIntervals, payloadLabel } from './model.ts';
 import type { ProfileFiles } from './profile-files.ts';
 import { PROFILE_NOTE, pct, profileContent, SHARE_CLASSES, topText, whoText } from './profile-view.ts';
@@ -187,6 +188,75 @@ function profileLines(results: ResultsFile, files: ProfileFiles | undefined): st
   return lines;
 }
 
+/** An open-loop rate sweep's capacity at each objective and every rate step; none closed loop. */
+function latencyLines(results: ResultsFile): string[] {
+  const points = latencyPointRows(results);
+  if (points.length === 0) return [];
+  const lines: string[] = [];
+  const capacities = capacityRows(results);
+  if (capacities.length > 0) {
+    lines.push(
+      '**Capacity at each latency objective** (responses/s offered)',
+      '',
+      row(['Server', 'Payload', 'Objective', 'Capacity', 'Interval', 'vs nginx', 'Interval']),
+      row([':---', '---:', ':---', '---:', ':---', '---:', ':---']),
+      ...capacities.map((r) =>
+        row(
+          [
+            `${r.scenarioId} ${r.server}`,
+            payloadLabel(r.payloadBytes),
+            r.slo,
+            r.figure,
+            r.interval || r.censoredText,
+            r.ratioFigure,
+            r.ratioInterval,
+          ].map(cell),
+        ),
+      ),
+      '',
+      escapeLine(
+        '< : below the lowest rate step measured; ≥ : held at the highest rate step, so the capacity is at least that.',
+      ),
+      '',
+    );
+  }
+  const ms = (micros: number | undefined, mark: string) =>
+    micros === undefined ? '–' : `${mark}${fmt(micros / 1000, 2)}`;
+  lines.push(
+    '**Latency under a constant offered load** (ms, median over repetitions)',
+    '',
+    row([
+      'Server',
+      'Payload',
+      'Step',
+      'Offered/s',
+      'Achieved/s',
+      'Kept up',
+      'p50',
+      'p90',
+      'p99',
+      'p99.9',
+      'max',
+    ]),
+    row([':---', '---:', ':---', '---:', '---:', ':---', '---:', '---:', '---:', '---:', '---:']),
+    ...points.map((r) =>
+      row(
+        [
+          `${r.scenarioId} ${r.server}`,
+          payloadLabel(r.payloadBytes),
+          r.point.rateStep,
+          fmt(r.point.offeredPerSecond),
+          fmt(r.point.achievedPerSecond?.median),
+          keptUpText(r.point),
+          ...r.percentiles.map((st) => ms(st?.median, r.mark)),
+        ].map(cell),
+      ),
+    ),
+    '',
+  );
+  return lines;
+}
+
 export function renderMarkdown(input: ResultsFile, context: RenderContext = {}): string {
   const results = displayResults(input);
   const lines: string[] = [];
@@ -241,6 +311,7 @@ export function renderMarkdown(input: ResultsFile, context: RenderContext = {}):
     notes.push(`*: short of ${target}%, too few valid repetitions for that level.`);
   }
   lines.push(escapeLine(notes.join(' ')), '');
+  lines.push(...latencyLines(results));
   lines.push(...profileLines(results, context.profiles));
   const warnings = concerns(results);
   lines.push('**Warnings**', '');

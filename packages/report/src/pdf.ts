@@ -54,6 +54,7 @@ import {
   paragraph,
   table,
 } from './pdf-doc.ts';
+import { latencyPages } from './pdf-latency.ts';
 import { profilePages } from './pdf-profile.ts';
 
 /** Page 1: the seed's page, the headline charts in a grid, now with CI whiskers. */
@@ -334,6 +335,7 @@ export async function renderPdf(input: ResultsFile, context: RenderContext = {})
   await chartsPage(doc, results, buildTable(results));
   await costPage(doc, results);
   await scalingPage(doc, results);
+  await latencyPages(doc, results);
   headlinePage(doc, results);
   workPage(doc, results);
   profilePages(doc, results, context.profiles);

@@ -68,7 +68,35 @@ export interface LineChartSpec {
   formatCode: string;
 }
 
-export type ChartSpec = BarChartSpec | LineChartSpec;
+/** One series of a scatter chart: its own x and y ranges (servers offered different rates). */
+export interface ScatterSeries {
+  /** The cell that names the series, or null to write the name itself (no cell says it). */
+  nameRef: string | null;
+  name: string;
+  xRef: string;
+  yRef: string;
+  x: (number | null)[];
+  y: (number | null)[];
+  colour: string;
+  /** 'solid' with markers, or a thinner dashed or dotted line without. */
+  style: 'solid' | 'dash' | 'sysDot';
+}
+
+/** Lines through (x, y) points against a numeric x axis, either axis on a log scale. */
+export interface ScatterChartSpec {
+  kind: 'scatter';
+  sheetName: string;
+  title: string;
+  xTitle: string;
+  yTitle: string;
+  logX: boolean;
+  logY: boolean;
+  xFormat: string;
+  yFormat: string;
+  series: ScatterSeries[];
+}
+
+export type ChartSpec = BarChartSpec | LineChartSpec | ScatterChartSpec;
 
 const NS = {
   rel: 'http://schemas.openxmlformats.org/officeDocument/2006/relationships',
@@ -216,6 +244,69 @@ export function lineChartXml(spec: LineChartSpec, axisBase: number): string {
   );
 }
 
+function numRef(ref: string, values: (number | null)[], format: string): string {
+  return `<c:numRef><c:f>${xmlEscape(ref)}</c:f><c:numCache><c:formatCode>${xmlEscape(format)}</c:formatCode>${numPoints(values)}</c:numCache></c:numRef>`;
+}
+
+function scatterSeriesXml(ser: ScatterSeries, i: number, spec: ScatterChartSpec): string {
+  const solid = ser.style === 'solid';
+  const marker = solid
+    ? `<c:marker><c:symbol val="circle"/><c:size val="5"/><c:spPr><a:solidFill><a:srgbClr val="${ser.colour}"/></a:solidFill></c:spPr></c:marker>`
+    : '<c:marker><c:symbol val="none"/></c:marker>';
+  return (
+    `<c:ser><c:idx val="${i}"/><c:order val="${i}"/>` +
+    (ser.nameRef === null
+      ? `<c:tx><c:v>${xmlEscape(ser.name)}</c:v></c:tx>`
+      : `<c:tx><c:strRef><c:f>${xmlEscape(ser.nameRef)}</c:f>${strCache([ser.name])}</c:strRef></c:tx>`) +
+    `<c:spPr><a:ln w="${solid ? 22225 : 12700}"><a:solidFill><a:srgbClr val="${ser.colour}"/></a:solidFill>` +
+    `${solid ? '' : `<a:prstDash val="${ser.style}"/>`}</a:ln></c:spPr>${marker}` +
+    `<c:xVal>${numRef(ser.xRef, ser.x, spec.xFormat)}</c:xVal><c:yVal>${numRef(ser.yRef, ser.y, spec.yFormat)}</c:yVal>` +
+    '<c:smooth val="0"/></c:ser>'
+  );
+}
+
+/** A value axis; a log one crosses the other at its minimum (there is no zero to cross at). */
+function valueAxis(
+  id: number,
+  cross: number,
+  position: 'b' | 'l',
+  options: { log: boolean; title: string; format: string; grid: boolean },
+): string {
+  return (
+    `<c:valAx><c:axId val="${id}"/><c:scaling>${options.log ? '<c:logBase val="10"/>' : ''}<c:orientation val="minMax"/></c:scaling>` +
+    `<c:delete val="0"/><c:axPos val="${position}"/>` +
+    (options.grid
+      ? '<c:majorGridlines><c:spPr><a:ln><a:prstDash val="dash"/></a:ln></c:spPr></c:majorGridlines>'
+      : '') +
+    `${axisTitle(options.title)}<c:numFmt formatCode="${xmlEscape(options.format)}" sourceLinked="0"/><c:tickLblPos val="low"/>` +
+    `<c:crossAx val="${cross}"/>${options.log ? '<c:crosses val="min"/>' : '<c:crosses val="autoZero"/>'}<c:crossBetween val="midCat"/></c:valAx>`
+  );
+}
+
+export function scatterChartXml(spec: ScatterChartSpec, axisBase: number): string {
+  const xAx = axisBase;
+  const yAx = axisBase + 1;
+  const series = spec.series.map((ser, i) => scatterSeriesXml(ser, i, spec)).join('');
+  return (
+    XML_HEAD +
+    `<c:chartSpace xmlns:c="${NS.chart}" xmlns:a="${NS.drawing}" xmlns:r="${NS.rel}">` +
+    '<c:lang val="en-US"/><c:roundedCorners val="0"/>' +
+    `<c:chart>${titleXml(spec.title, 1400, true)}<c:autoTitleDeleted val="0"/><c:plotArea><c:layout/>` +
+    `<c:scatterChart><c:scatterStyle val="lineMarker"/><c:varyColors val="0"/>${series}` +
+    `<c:axId val="${xAx}"/><c:axId val="${yAx}"/></c:scatterChart>` +
+    valueAxis(xAx, yAx, 'b', { log: spec.logX, title: spec.xTitle, format: spec.xFormat, grid: false }) +
+    valueAxis(yAx, xAx, 'l', { log: spec.logY, title: spec.yTitle, format: spec.yFormat, grid: true }) +
+    '</c:plotArea><c:legend><c:legendPos val="b"/><c:overlay val="0"/></c:legend>' +
+    '<c:plotVisOnly val="1"/><c:dispBlanksAs val="gap"/></c:chart></c:chartSpace>'
+  );
+}
+
+function chartXml(spec: ChartSpec, axisBase: number): string {
+  if (spec.kind === 'line') return lineChartXml(spec, axisBase);
+  if (spec.kind === 'scatter') return scatterChartXml(spec, axisBase);
+  return barChartXml(spec, axisBase);
+}
+
 function drawingXml(): string {
   return (
     XML_HEAD +
@@ -274,11 +365,7 @@ export function addChartSheets(entries: ZipEntries, charts: ChartSpec[]): void {
     const drawingNo = nextFree(entries, (n) => `xl/drawings/drawing${n}.xml`);
     const sheetNo = nextFree(entries, (n) => `xl/chartsheets/sheet${n}.xml`);
     const axisBase = 50_000 + i * 10;
-    setText(
-      entries,
-      `xl/charts/chart${chartNo}.xml`,
-      spec.kind === 'line' ? lineChartXml(spec, axisBase) : barChartXml(spec, axisBase),
-    );
+    setText(entries, `xl/charts/chart${chartNo}.xml`, chartXml(spec, axisBase));
     setText(entries, `xl/drawings/drawing${drawingNo}.xml`, drawingXml());
     setText(
       entries,

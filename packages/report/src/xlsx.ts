@@ -25,6 +25,7 @@ import {
 } from './model.ts';
 import type { BarChartSpec } from './xlsx-charts.ts';
 import { type CostOptions, costData, whiskerColumns } from './xlsx-costs.ts';
+import { latencySheets } from './xlsx-latency.ts';
 import { addProfileSheets } from './xlsx-profile.ts';
 import { scalingSheet } from './xlsx-scaling.ts';
 import {
@@ -175,10 +176,11 @@ export async function renderXlsx(input: ResultsFile, context: RenderContext = {}
   const data = dataSheet(workbook, results, table);
   addScenarioSheets(workbook, results);
   const scaling = scalingSheet(workbook, results);
+  const latency = latencySheets(workbook, results);
   addMeasurementSheets(workbook, results);
   addProfileSheets(workbook, results, context.profiles);
   runSheets(workbook, results);
-  return finishWorkbook(workbook, [...data.charts, ...scaling], date);
+  return finishWorkbook(workbook, [...data.charts, ...scaling, ...latency], date);
 }
 
 /** The seed's sheet: the headline table, then the notes a reader needs to trust it. */

@@ -212,6 +212,13 @@ function workerExecArgv(entry: string): string[] {
 }
 
 /**
+ * Node's flags for a worker whose JIT frames perf must name: /tmp/perf-<pid>.map. Node 20's V8
+ * also opens an isolate-<addr>-<pid>-v8.log in the working directory for it (one per worker per
+ * run, left in the user's checkout); a log file of /dev/null keeps the map and drops the log.
+ */
+export const PERF_MAP_EXEC_ARGV: readonly string[] = ['--perf-basic-prof', '--logfile=/dev/null'];
+
+/**
  * How the master starts a worker process: through cluster (whose scheduling policy is set here,
  * before the first fork), except for reuseport through the addon, where a cluster worker's
  * listen({ fd }) would go through the master (see runServer) and plain child processes are used.
@@ -221,7 +228,7 @@ export function workerLauncher(
   listenVia: WorkerConfig['listen'],
 ): (config: WorkerConfig) => ChildProcess {
   const entry = workerEntry();
-  const execArgv = [...workerExecArgv(entry), ...(options.perfMap ? ['--perf-basic-prof'] : [])];
+  const execArgv = [...workerExecArgv(entry), ...(options.perfMap ? PERF_MAP_EXEC_ARGV : [])];
   const envOf = (config: WorkerConfig) => ({ [WORKER_CONFIG_ENV]: JSON.stringify(config) });
   if (listenVia === 'addon') {
     return (config) =>

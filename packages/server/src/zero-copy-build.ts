@@ -22,8 +22,15 @@ export function nodeApiIncludeDir(): string {
   return join(dirname(require.resolve('node-api-headers/package.json')), 'include');
 }
 
-/** The compiler's argument array; `output` is a temporary path renamed into place afterwards. */
-export function compilerArgs(output: string, includeDir: string): string[] {
+/**
+ * The compiler's argument array; `output` is a temporary path renamed into place afterwards.
+ * `source` is another copy of zerocopy.c (the one a bundle carries to a host that builds it).
+ */
+export function compilerArgs(
+  output: string,
+  includeDir: string,
+  source: string = ZERO_COPY_SOURCE,
+): string[] {
   return [
     '-O2',
     '-std=c11',
@@ -35,7 +42,7 @@ export function compilerArgs(output: string, includeDir: string): string[] {
     `-I${includeDir}`,
     '-o',
     output,
-    ZERO_COPY_SOURCE,
+    source,
   ];
 }
 

@@ -1,8 +1,9 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:http';
+import { createRequire } from 'node:module';
 import { connect } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import {
   allocatePort,
@@ -17,7 +18,9 @@ import { sweepStaleTempRoots } from '../src/temp-root.ts';
 const execFileAsync = promisify(execFile);
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const BIN = 'packages/server/src/bin.ts';
+const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
+/** tsx's loader by path: a server started from another directory cannot resolve the bare name. */
+const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const READY =
   /^scaleup server ready: http:\/\/(.+):(\d+)\/ \((\d+) workers, accept=(\w+), resource=(\w+), payload=(\d+) B, send=(write|sendfile from \d+ B), master pid (\d+)\)$/m;
 
@@ -62,7 +65,7 @@ export async function runCli(
 export function serverCommand(port: number, args: string[]): SupervisedCommand {
   return supervisedCommand(process.execPath, [
     '--import',
-    'tsx',
+    TSX,
     BIN,
     '--host',
     '127.0.0.1',
@@ -76,10 +79,16 @@ export function serverCommand(port: number, args: string[]): SupervisedCommand {
  * Starts the real multi-process server on an allocated loopback port (or `port`, 0 letting the
  * kernel pick) and waits for its ready line; `port` is then the one the ready line names.
  */
-export async function startServer(args: string[], options: { port?: number } = {}): Promise<RunningServer> {
+export async function startServer(
+  args: string[],
+  options: { port?: number; cwd?: string } = {},
+): Promise<RunningServer> {
   const port = options.port ?? (await allocatePort());
   const command = serverCommand(port, args);
-  const child = spawn(command.file, command.args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command.file, command.args, {
+    cwd: options.cwd ?? REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => (stdout += d));

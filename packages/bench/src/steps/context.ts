@@ -13,7 +13,10 @@ export interface PlannedRun {
   /** The profile as run (on other hosts unpinned: their cores are their own). */
   profile: Profile;
   plan: Plan;
+  /** The closed-loop tool: warm-up always, and the measured rounds of closed-loop points. */
   tool: LoadToolPort;
+  /** The constant-rate tool the measured rounds of rate points run (bench --rates); null without. */
+  rateTool: LoadToolPort | null;
   topology: Topology;
   place: ServerPlace;
   nginxInfo: Environment['nginx'];

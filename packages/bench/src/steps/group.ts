@@ -3,11 +3,13 @@ import { BenchInterrupted } from '../ports.ts';
 import { warmUpAndCalibrate } from './calibrate.ts';
 import type { RunContext } from './context.ts';
 import { profileGroup } from './profile.ts';
+import { resolveRates } from './rates.ts';
 import { measureRounds } from './rounds.ts';
 import { type RunningServers, startGroup } from './start.ts';
 
 /**
- * One payload group: its servers started and verified, warmed up (and calibrated), measured in interleaved rounds
+ * One payload group: its servers started and verified, warmed up (and calibrated), rate steps
+ * resolved from the warm-up (bench --rates), measured in interleaved rounds
  * until the plan says stop, and stopped, whatever happened.
  */
 export async function runGroup(
@@ -20,6 +22,7 @@ export async function runGroup(
   try {
     await startGroup(context, group, running);
     await warmUpAndCalibrate(context, group, running);
+    await resolveRates(context, group);
     await measureRounds(context, group, running, remainingGroups, (round) => {
       roundsDone = round;
     });

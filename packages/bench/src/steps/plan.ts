@@ -9,7 +9,7 @@ import {
 } from '@scaleup/core';
 import { allowedCpus } from '@scaleup/core/io';
 import { loadSpecFor } from '../load-spec.ts';
-import type { BenchOptions, RunnerDeps } from '../ports.ts';
+import type { BenchOptions, LoadToolPort, RunnerDeps } from '../ports.ts';
 import { remoteLoadPort } from '../remote-load.ts';
 import { localPlace } from '../servers.ts';
 import { planTopology } from '../topology.ts';
@@ -40,7 +40,15 @@ export async function planRun(
   // On other hosts the local CPU split means nothing: servers and tools have their own cores.
   const profile: Profile = prepared === null ? options.profile : { ...options.profile, pinning: 'none' };
   const [tools, nginxInfo] = await Promise.all([deps.detectTools(), deps.nginx.detect()]);
-  const chosen = pickTool(prepared?.loadTools ?? tools, profile.tools, options.tool);
+  const rates = profile.rates !== undefined;
+  // With rates --tool openloop names the measured rounds' tool; warm-up still needs a closed-loop one.
+  const forced = rates && options.tool === 'openloop' ? undefined : options.tool;
+  const chosen = pickTool(
+    prepared?.loadTools ?? tools,
+    profile.tools.filter((t) => !rates || t !== 'openloop'),
+    forced,
+  );
+  const rateTool = rates ? await openRateTool(deps, prepared, tools) : null;
   const tool =
     prepared?.load != null
       ? remoteLoadPort({
@@ -68,18 +76,15 @@ export async function planRun(
   );
   // Refuse a spec the tool cannot run before any server starts.
   for (const connections of plan.sweep.connections) {
-    tool.validate(
-      loadSpecFor(
-        profile,
-        { url: `http://${place.urlAddress}:1/`, payloadBytes: 0, connections, cpus: undefined },
-        false,
-      ),
-    );
+    const input = { url: `http://${place.urlAddress}:1/`, payloadBytes: 0, connections, cpus: undefined };
+    tool.validate(loadSpecFor(profile, input, rateTool !== null));
+    rateTool?.validate(loadSpecFor(profile, { ...input, ratePerSecond: 1000 }, false));
   }
   return {
     profile,
     plan,
     tool,
+    rateTool,
     topology,
     place,
     nginxInfo,
@@ -90,6 +95,27 @@ export async function planRun(
     toolWarnings: chosen.warnings,
     allCpus,
   };
+}
+
+/**
+ * The constant-rate tool a rate sweep's measured rounds run, here or on the load hosts; without
+ * it the run is refused before anything starts.
+ */
+async function openRateTool(
+  deps: RunnerDeps,
+  prepared: PreparedHosts | null,
+  tools: ToolInfo[],
+): Promise<LoadToolPort> {
+  const known = (prepared?.loadTools ?? tools).find((t) => t.name === 'openloop');
+  if (known === undefined || known.missing !== null) {
+    const where = prepared?.load != null ? ' on the load hosts' : '';
+    throw new UsageError(
+      `--rates needs openloop, scaleup's constant-rate tool${where}: ${known?.missing ?? 'not found'}`,
+    );
+  }
+  return prepared?.load != null
+    ? remoteLoadPort({ hosts: prepared.load, tool: 'openloop', version: known.version ?? 'unknown' })
+    : deps.loadTool('openloop');
 }
 
 function pickTool(tools: ToolInfo[], preferences: readonly LoadToolName[], forced: LoadToolName | undefined) {

@@ -13,6 +13,10 @@ import {
   type InstalledBundle,
   installAdvice,
   installBundle,
+  type NativeMode,
+  type NativeOnHost,
+  nativeModeFromEnv,
+  nativeOnHost,
   openRunDir,
   type PreflightReport,
   preflightHost,
@@ -21,6 +25,7 @@ import {
   sshHost,
 } from '@scaleup/hosts';
 import { type MachineReading, readMachine } from '../environment.ts';
+import { ADDON_JOB, OPENLOOP_JOB } from '../native-jobs.ts';
 import type { RemoteOptions } from '../ports.ts';
 import type { LoadHost } from '../remote-load.ts';
 import { localPlace, REPO_DIR, type RemoteBundle, remotePlace, type ServerPlace } from '../servers.ts';
@@ -32,7 +37,7 @@ export interface PreparedHosts {
   load: LoadHost[] | null;
   /** Addresses beyond loopback and 198.18.0.0/15 the load may target: a server host the user named. */
   allowedTargets: string[];
-  /** Tools the load hosts all have (autocannon always, with the checkout). */
+  /** Tools the load hosts all have (autocannon always: the checkout's or the bundle's). */
   loadTools: ToolInfo[] | null;
   environments: HostEnvironment[];
   close(): Promise<void>;
@@ -46,11 +51,12 @@ type PrepareOptions = RemoteOptions & {
 };
 
 const TOOL_BINARIES: Record<LoadToolName, string | null> = {
+  // JavaScript: in the checkout's node_modules, or bundled with its worker script.
   autocannon: null,
   h2load: 'h2load',
   wrk: 'wrk',
   weighttp: 'weighttp',
-  // Built in the checkout by setup (packages/driver/native), like autocannon's node_modules.
+  // Native but ours: shipped with the bundle or built on the host (see shipBundles).
   openloop: null,
 };
 
@@ -62,8 +68,10 @@ interface Connected {
   bundled: boolean;
   names: string[];
   hosts: Map<string, Host>;
-  /** Per host, once shipped: the bundle there and the run's working directory. */
-  shipped: Map<string, { installed: InstalledBundle; runDir: RunDir }>;
+  /** The bundle built here for the hosts, once built. */
+  bundle?: Bundle;
+  /** Per host, once shipped: the bundle there, the run's working directory, openloop and the addon there. */
+  shipped: Map<string, { installed: InstalledBundle; runDir: RunDir; native: Map<string, NativeOnHost> }>;
   /** Per host with a checkout (--remote-dir): its commit, when git there can tell. */
   commits: Map<string, string>;
 }
@@ -74,9 +82,6 @@ interface Checked extends Connected {
   /** The server host's address as the load reaches it; null with the servers here. */
   serverAddress: string | null;
 }
-
-/** Tools that run from a checkout's node_modules or native build: not in the bundle. */
-const CHECKOUT_ONLY_TOOLS: readonly LoadToolName[] = ['autocannon', 'openloop'];
 
 /**
  * Connects to every host, checks each before anything starts (ssh, node, the checkout, the
@@ -94,7 +99,7 @@ export async function prepareHosts(options: PrepareOptions): Promise<PreparedHos
   };
   try {
     const reports = await preflightAll(connected);
-    if (connected.bundled) await shipBundles(connected);
+    if (connected.bundled) await shipBundles(connected, reports);
     const machines = new Map<string, MachineReading>();
     for (const name of connected.names) machines.set(name, await readMachine(connected.hosts.get(name)!));
     const checked: Checked = {
@@ -145,24 +150,50 @@ function connectHosts(options: PrepareOptions): Connected {
   };
 }
 
+function nativeMode(): NativeMode {
+  try {
+    return nativeModeFromEnv();
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
 /**
  * Builds the bundle here once and makes sure every host has it (copied only where its cache
- * lacks it, verified there by sha256), then opens each host's run directory.
+ * lacks it, verified there by sha256), then openloop on each load host and the addon on the
+ * server host (shipped, or built there), then opens each host's run directory. openloop missing
+ * is a problem only when --tool asks for it; an addon missing makes the server write().
  */
-async function shipBundles(connected: Connected): Promise<void> {
+async function shipBundles(connected: Connected, reports: Map<string, PreflightReport>): Promise<void> {
+  const mode = nativeMode();
   let bundle: Bundle;
   try {
     bundle = await buildBundle();
   } catch (error) {
     throw new Error(`cannot build the bundle for the other hosts: ${(error as Error).message}`);
   }
+  connected.bundle = bundle;
+  const { options } = connected;
   const problems: string[] = [];
   await Promise.all(
     connected.names.map(async (name) => {
       const host = connected.hosts.get(name)!;
+      const report = reports.get(name)!;
       try {
-        const installed = await installBundle(host, bundle);
-        connected.shipped.set(name, { installed, runDir: await openRunDir(host) });
+        const installed = await installBundle(host, bundle, 60_000, mode);
+        const jobs = [
+          ...(options.loadHosts.includes(name) ? [OPENLOOP_JOB] : []),
+          ...(name === options.serverHost ? [ADDON_JOB] : []),
+        ];
+        const built = await nativeOnHost(host, bundle, installed, jobs, report);
+        const native = new Map(built.map((n) => [n.name, n]));
+        const openloop = native.get(OPENLOOP_JOB.name);
+        if (options.tool === 'openloop' && openloop?.problem) {
+          problems.push(openloop.problem);
+          if (openloop.installLine !== null)
+            problems.push(`${name}: install what is missing there with: ${openloop.installLine}`);
+        }
+        connected.shipped.set(name, { installed, runDir: await openRunDir(host), native });
       } catch (error) {
         problems.push((error as Error).message);
       }
@@ -192,6 +223,8 @@ function remoteBundle(connected: Connected, name: string): RemoteBundle | undefi
     dir: shipped.installed.dir,
     runDir: shipped.runDir.dir,
     addon: shipped.installed.shipment.withAddon,
+    addonPath: shipped.native.get(ADDON_JOB.name)?.path ?? null,
+    openloop: shipped.native.get(OPENLOOP_JOB.name)?.path ?? null,
   };
 }
 
@@ -293,13 +326,9 @@ function toolsOnLoadHosts(checked: Checked): ToolInfo[] {
   const { loadHosts: names } = checked.options;
   return LOAD_TOOLS.map((tool): ToolInfo => {
     const binary = TOOL_BINARIES[tool];
-    if (binary === null && checked.bundled && CHECKOUT_ONLY_TOOLS.includes(tool))
-      return {
-        name: tool,
-        version: null,
-        path: null,
-        missing: `${tool} runs from a scaleup checkout on the load hosts (give --remote-dir); the shipped bundle lacks it`,
-      };
+    if (tool === 'openloop' && checked.bundled) return openloopOnLoadHosts(checked);
+    if (tool === 'autocannon' && checked.bundle !== undefined)
+      return { name: tool, version: checked.bundle.autocannonVersion, path: null, missing: null };
     if (binary === null) return { name: tool, version: 'from the checkout', path: null, missing: null };
     const missingOn = names.filter((n) => checked.reports.get(n)?.binaries[binary]?.path == null);
     const lines = missingOn.flatMap((n) => {
@@ -318,6 +347,36 @@ function toolsOnLoadHosts(checked: Checked): ToolInfo[] {
           : `${binary} is not on PATH on ${missingOn.join(', ')}${lines.length > 0 ? ` (install: ${lines.join('; ')})` : ''}`,
     };
   });
+}
+
+/** openloop with the bundle: there when every load host has it (shipped or built there). */
+function openloopOnLoadHosts(checked: Checked): ToolInfo {
+  const found = checked.options.loadHosts.map((n) => checked.shipped.get(n)?.native.get(OPENLOOP_JOB.name));
+  const missing = found.flatMap((n) =>
+    n?.path == null
+      ? [`${n?.problem ?? 'not checked'}${n?.installLine ? ` (install: ${n.installLine})` : ''}`]
+      : [],
+  );
+  return {
+    name: 'openloop',
+    version: found[0]?.version?.replace(/^openloop /, '') ?? null,
+    path: null,
+    missing: missing.length === 0 ? null : missing.join('; '),
+  };
+}
+
+/** openloop on one load host with the bundle, as hosts[].tools records it (shipped or built there). */
+function openloopOnHost(checked: Checked, name: string): HostEnvironment['tools'] {
+  const found = checked.shipped.get(name)?.native.get(OPENLOOP_JOB.name);
+  if (found === undefined) return [];
+  return [
+    {
+      name: 'openloop',
+      version: found.version?.replace(/^openloop /, '') ?? null,
+      path: found.path,
+      missing: found.path === null ? found.reason : null,
+    },
+  ];
 }
 
 /** One host as results.json records it: its roles, the machine, its tools and its tuning. */
@@ -341,15 +400,18 @@ function hostEnvironment(checked: Checked, name: string): HostEnvironment {
     kernel: f.kernel,
     nodeVersion: f.nodeVersion,
     clockOffsetMs: f.clockOffsetMs,
-    tools: LOAD_TOOLS.filter((t) => TOOL_BINARIES[t] !== null).map((t) => {
-      const b = report.binaries[TOOL_BINARIES[t]!];
-      return {
-        name: t,
-        version: b?.version ?? null,
-        path: b?.path ?? null,
-        missing: b?.path == null ? 'not on PATH' : null,
-      };
-    }),
+    tools: [
+      ...LOAD_TOOLS.filter((t) => TOOL_BINARIES[t] !== null).map((t) => {
+        const b = report.binaries[TOOL_BINARIES[t]!];
+        return {
+          name: t,
+          version: b?.version ?? null,
+          path: b?.path ?? null,
+          missing: b?.path == null ? 'not on PATH' : null,
+        };
+      }),
+      ...openloopOnHost(checked, name),
+    ],
     nginx:
       nginx === undefined
         ? null
@@ -377,13 +439,21 @@ function hostCode(checked: Checked, name: string): HostEnvironment['code'] {
       note: `checkout at ${checked.checkout}`,
     };
   const { installed } = shipped;
+  const addon = shipped.native.get(ADDON_JOB.name);
+  const notes = [...shipped.native.values()].flatMap((n) =>
+    n.origin === 'built'
+      ? [
+          `${n.name} built on the host (${installed.platform}${n.buildSeconds > 0 ? `, ${n.buildSeconds} s` : ''})`,
+        ]
+      : [],
+  );
+  if (addon !== undefined && addon.path === null)
+    notes.push(`${addon.reason} on ${installed.platform}: the server writes every response`);
   return {
     kind: 'bundle',
     version: installed.shipment.hash,
-    zeroCopyAddon: installed.shipment.withAddon,
+    zeroCopyAddon: addon === undefined ? installed.shipment.withAddon : addon.path !== null,
     copiedBytes: installed.copiedBytes,
-    note: installed.shipment.withAddon
-      ? null
-      : `no zero-copy addon for ${installed.platform} (built here for another platform or not built): the server writes every response`,
+    note: notes.length === 0 ? null : notes.join('; '),
   };
 }

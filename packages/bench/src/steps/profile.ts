@@ -2,13 +2,13 @@ import { join } from 'node:path';
 import type { LoadSpec, PlanGroup, PlannedInstance, ScenarioProfile } from '@scaleup/core';
 import type { ProfileWindow, RecordedProfile } from '@scaleup/driver';
 import { type Profiler, startWindow, storeProfile } from '../cpu-profile.ts';
-import { fileSafe, loadSpecFor } from '../load-spec.ts';
-import { BenchInterrupted, checkAbort } from '../ports.ts';
+import { fileSafe } from '../load-spec.ts';
+import { BenchInterrupted, checkAbort, type LoadToolPort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
 import type { RunContext } from './context.ts';
 import { windowBoundSeconds } from './measure.ts';
+import { measuredLoad } from './rates.ts';
 import type { RunningServers } from './start.ts';
-import { specInput } from './warm.ts';
 
 /**
  * --cpu-profile: after the group's measured rounds, one more load run per point, sampled with
@@ -50,11 +50,11 @@ async function profileInstance(
   instance: PlannedInstance,
   server: ServerUnderTest,
 ): Promise<Outcome> {
-  const spec = loadSpecFor(context.options.profile, specInput(context, instance, server), false);
+  const load = measuredLoad(context, instance, server);
   const pids = (await server.processes()).map((p) => p.pid);
   if (pids.length === 0) return { profile: null, problem: 'no server process to profile was found' };
   try {
-    const recorded = await recordDuringLoad(context, profiler, spec, pids, instance.id);
+    const recorded = await recordDuringLoad(context, profiler, load, pids, instance.id);
     const profile = await storeProfile(
       context.options.outDir,
       instance.id,
@@ -75,10 +75,11 @@ async function profileInstance(
 async function recordDuringLoad(
   context: RunContext,
   profiler: Profiler & { perf: string },
-  spec: LoadSpec,
+  load: { spec: LoadSpec; tool: LoadToolPort },
   pids: readonly number[],
   resultId: string,
 ): Promise<{ server: RecordedProfile; tool: RecordedProfile | Error | null }> {
+  const { spec } = load;
   const bound = windowBoundSeconds(spec);
   const serverWindow = await startWindow(profiler.perf, pids, bound);
   let toolWindow: Promise<ProfileWindow> | null = null;
@@ -88,7 +89,7 @@ async function recordDuringLoad(
     toolWindow.catch(() => undefined);
   };
   try {
-    await context.run.tool.run(spec, {
+    await load.tool.run(spec, {
       rawOutputPath: join(context.rawDir, `${fileSafe(resultId)}-profile.txt`),
       signal: context.options.signal,
       ...(profiler.mode === 'tool' ? { onSpawn } : {}),

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import { type PlanGroup, type PlannedInstance, roundOf } from '@scaleup/core';
 import { decideRounds } from '../adaptive.ts';
-import { fileSafe, loadSpecFor } from '../load-spec.ts';
+import { fileSafe } from '../load-spec.ts';
 import { checkAbort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
 import type { RunContext } from './context.ts';
 import { measureRepetition } from './measure.ts';
+import { measuredLoad } from './rates.ts';
 import type { RunningServers } from './start.ts';
-import { serverCoresOf, specInput } from './warm.ts';
+import { serverCoresOf } from './warm.ts';
 
 /**
  * Rounds of the group (A B C, A B C, ...): each measures every running point once, saves, and
@@ -85,14 +86,15 @@ async function measureInstance(
     rounds,
   });
   const started = Date.now();
+  const { spec, tool } = measuredLoad(context, instance, server);
   const repetition = await measureRepetition({
     server,
     payloadBytes: instance.scenario.payloadBytes,
     responseForms: result.verification?.responseForms ?? [],
     closeAfterRequests: result.verification?.closeAfterRequests ?? null,
     round,
-    spec: loadSpecFor(options.profile, specInput(context, instance, server), false),
-    tool: context.run.tool,
+    spec,
+    tool,
     rawOutputPath: join(context.rawDir, `${fileSafe(instance.id)}-r${round + 1}.txt`),
     // Under a quota the servers' budget is the quota, and busy is measured against it.
     serverCores: serverCoresOf(context, instance),

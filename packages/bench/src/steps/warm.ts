@@ -1,5 +1,11 @@
 import { join } from 'node:path';
-import type { LoadSpec, PlanGroup, PlannedInstance, Repetition } from '@scaleup/core';
+import {
+  type LoadSpec,
+  type PlanGroup,
+  type PlannedInstance,
+  type Repetition,
+  warmupKeyOf,
+} from '@scaleup/core';
 import { fileSafe, loadSpecFor } from '../load-spec.ts';
 import { checkAbort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
@@ -43,11 +49,15 @@ export async function warmUpGroup(
   how: { runs: number; sample: boolean } = { runs: context.options.profile.warmupRuns, sample: false },
 ): Promise<Map<string, Repetition>> {
   const sampled = new Map<string, Repetition>();
+  const warmed = new Set<string>();
   for (const instance of group.instances) {
     const server = running.get(instance.serverKey);
     if (server === undefined) continue;
     const result = context.store.result(instance.id);
     if (result.skipped !== null) continue;
+    // The rate steps of one server share its warm-up: one capacity is what their shares are of.
+    if (warmed.has(warmupKeyOf(instance))) continue;
+    warmed.add(warmupKeyOf(instance));
     result.warmup ??= { runs: 0, requestsPerSecond: [] };
     for (let run = 0; run < how.runs; run++) {
       checkAbort(context.options.signal);

@@ -1,5 +1,5 @@
 import type { BenchEvent } from '@scaleup/bench';
-import { minimumRepetitionsFor, type ResultsFile } from '@scaleup/core';
+import { minimumRepetitionsFor, type ResultsFile, withoutRateStep } from '@scaleup/core';
 import {
   ASCII_MARKS,
   displayName,
@@ -33,6 +33,7 @@ export function repetitionLine(
 ): string {
   const { repetition: rep } = input;
   const width = String(input.runs).length;
+  const open = rep.load.openLoop;
   const verdict = rep.verdict.valid
     ? rep.verdict.clientBound
       ? 'valid, client-bound'
@@ -42,8 +43,16 @@ export function repetitionLine(
     `[${String(input.index).padStart(width)}/${input.runs}]`,
     displayName(input.scenarioId).padEnd(8),
     `rep ${input.round + 1}/${input.rounds}`,
-    `${formatRate(rep.load.requestsPerSecond).padStart(9)} req/s`,
-    `${twoDecimals.format(rep.load.megabytesPerSecond).padStart(8)} MB/s`,
+    ...(open === undefined
+      ? [
+          `${formatRate(rep.load.requestsPerSecond).padStart(9)} req/s`,
+          `${twoDecimals.format(rep.load.megabytesPerSecond).padStart(8)} MB/s`,
+        ]
+      : [
+          `offered ${formatRate(open.offeredPerSecond).padStart(7)}/s`,
+          `achieved ${formatRate(rep.load.requestsPerSecond).padStart(7)}/s`,
+          `p99 ${msText(rep.load.latency.p99Micros)} ms`,
+        ]),
     verdict,
     input.eta === null ? '' : `ETA ${input.eta}`,
   ]
@@ -223,5 +232,132 @@ export function scalingLines(input: ResultsFile): string[] {
         ? ''
         : `; stops rising after ${curve.stopsRisingAt} worker${curve.stopsRisingAt === 1 ? '' : 's'}`;
     return `scaling ${curve.scenarioId} ${curve.payloadBytes} B, ${curve.connections} connections${accept}: ${points.join('; ')}${stops}`;
+  });
+}
+
+/** Latency in milliseconds with the digits its size needs: 0.085, 1.24, 312. */
+export function msText(micros: number | null | undefined): string {
+  if (micros === null || micros === undefined) return '-';
+  const ms = micros / 1000;
+  return ms.toFixed(ms < 1 ? 3 : ms < 100 ? 2 : 0);
+}
+
+/** A rate sweep's server after warm-up: the capacity its shares are of, and each step's rate. */
+export function ratesLine(event: Extract<BenchEvent, { type: 'rates' }>): string {
+  const capacity =
+    event.capacityPerSecond === null
+      ? 'capacity unknown'
+      : `capacity ${formatRate(event.capacityPerSecond)}/s (last warm-up run)`;
+  const steps = event.steps.map(
+    (s) => `${s.rateStep} ${s.offeredPerSecond === null ? 'skipped' : `${formatRate(s.offeredPerSecond)}/s`}`,
+  );
+  return `rates ${displayName(event.server)}: ${capacity}; offered ${steps.join(', ')}`;
+}
+
+const RATE_HEADER = [
+  'server',
+  'step',
+  'offered/s',
+  'achieved/s',
+  'p50 ms',
+  'p99 ms',
+  'p99.9 ms',
+  'max ms',
+  'valid',
+];
+
+/** Columns after the first two are figures, right-aligned; the table is plain text for stderr. */
+function alignedTable(rows: string[][]): string[] {
+  const widths = RATE_HEADER.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
+  return rows.map((row) =>
+    row
+      .map((cell, i) => (i < 2 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
+}
+
+type Curve = ResultsFile['latencyCurves'][number];
+
+/** The server a curve is of: its scenario, with the point when the rates cross another sweep. */
+function curveServer(curve: Curve): string {
+  const first = curve.points[0];
+  return first === undefined ? curve.scenarioId : withoutRateStep(first.resultId);
+}
+
+function curveRows(curve: Curve): string[][] {
+  const server = curveServer(curve);
+  return curve.points.map((p) => [
+    server,
+    p.rateStep,
+    formatRate(p.offeredPerSecond),
+    p.achievedPerSecond === null ? '-' : formatRate(p.achievedPerSecond.median),
+    msText(p.latency?.p50Micros?.median),
+    msText(p.latency?.p99Micros?.median),
+    msText(p.latency?.p999Micros?.median),
+    msText(p.latency?.maxMicros?.median),
+    `${p.validRepetitions}${p.keptUp === false ? ' (fell behind)' : ''}`,
+  ]);
+}
+
+/** Capacity at each objective: the highest offered rate that kept it, its interval, its ratio. */
+function capacityLines(curve: Curve): string[] {
+  return curve.capacityAtSlo.map((c) => {
+    const rate = c.ratePerSecond;
+    const mark = c.censored === 'at-highest' ? '>= ' : c.censored === 'below-lowest' ? '< ' : '';
+    const lowest = curve.points[0]?.offeredPerSecond;
+    const figure =
+      rate === null
+        ? 'unknown'
+        : c.censored === 'below-lowest' && lowest !== undefined
+          ? `${mark}${formatRate(lowest)}/s (the lowest rate offered already broke it)`
+          : `${mark}${formatRate(rate.value)}/s ${intervalText(rate, 0)}`;
+    const ratio =
+      c.ratioToBaseline === null
+        ? ''
+        : `; ${c.ratioToBaseline.ratio.toFixed(2)}x ${c.ratioToBaseline.baseline} ${intervalText(c.ratioToBaseline, 2)}`;
+    return `  capacity at ${c.slo.text}: ${curveServer(curve)} ${figure}${ratio}`;
+  });
+}
+
+/** Before latency curves are derived (or in a file without them): each rate result's own figures. */
+function resultRows(s: ResultsFile['scenarios'][number]): string[] {
+  const latency = s.summary?.latency ?? null;
+  const valid = s.repetitions.filter((r) => r.verdict.valid).length;
+  return [
+    s.id,
+    s.point.rateStep ?? '',
+    s.point.offeredRate === null ? '-' : formatRate(s.point.offeredRate),
+    s.summary?.requestsPerSecond == null ? '-' : formatRate(s.summary.requestsPerSecond.median),
+    msText(latency?.p50Micros?.median),
+    msText(latency?.p99Micros?.median),
+    msText(latency?.p999Micros?.median),
+    msText(latency?.maxMicros?.median),
+    s.skipped === null ? `${valid}/${s.repetitions.length}` : `skipped: ${s.skipped}`,
+  ];
+}
+
+/**
+ * A rate sweep's tables, one per payload group: each server's latency at each offered rate
+ * (medians over repetitions), then its capacity at each objective. Empty for closed-loop runs.
+ */
+export function rateTables(input: ResultsFile): string[] {
+  const results = displayResults(input);
+  if (results.plan.rates === null) return [];
+  const groups = [...new Set(results.scenarios.map((s) => s.group))];
+  return groups.flatMap((group) => {
+    const curves = results.latencyCurves.filter((c) => c.group === group);
+    const rows =
+      curves.length > 0
+        ? curves.flatMap(curveRows)
+        : results.scenarios.filter((s) => s.group === group && s.point.rateStep !== null).map(resultRows);
+    const skipped = results.scenarios.filter((s) => s.group === group && s.skipped !== null);
+    return [
+      `open loop, ${group}: latency against offered rate (medians over valid repetitions)`,
+      ...alignedTable([RATE_HEADER, ...rows]),
+      ...curves.flatMap(capacityLines),
+      ...(curves.length > 0 ? skipped.map((s) => `  skipped ${s.id}: ${s.skipped}`) : []),
+      '',
+    ];
   });
 }

@@ -58,6 +58,8 @@ const FLAG_OF: Record<string, string> = {
   pinning: '--no-pin',
   serverCpuQuotaCores: '--server-quota',
   calibrate: '--no-calibrate',
+  rates: '--rates',
+  slo: '--slo',
   'hosts.load': '--load-host',
   'hosts.server': '--server-host',
   'hosts.sshConfig': '--ssh-config',
@@ -154,6 +156,7 @@ function flagLayer(flags: BenchFlags): Layer {
         ? undefined
         : numberOption(str('server-quota'), 'server-quota', 0, 0.05),
   });
+  Object.assign(set, defined<Partial<Profile>>(rateFlags(flags)));
   const hosts = defined<Hosts>({
     load: flags['load-host'] as string[] | undefined,
     server: str('server-host'),
@@ -162,6 +165,24 @@ function flagLayer(flags: BenchFlags): Layer {
     serverAddress: str('server-address'),
   });
   return { set, unset, hosts };
+}
+
+/**
+ * --rates 25%,50%,20k and --slo p99=10ms (repeatable, or comma-separated) as lists of their
+ * words: ProfileSchema judges every step and objective, so all their problems come at once.
+ */
+function rateFlags(flags: BenchFlags): Pick<Partial<Profile>, 'rates' | 'slo'> {
+  const words = (value: string) =>
+    value
+      .split(',')
+      .map((word) => word.trim())
+      .filter((word) => word !== '');
+  const rates = flags.rates;
+  const slo = flags.slo;
+  return {
+    rates: typeof rates === 'string' ? words(rates) : undefined,
+    slo: slo === undefined || typeof slo === 'boolean' ? undefined : [slo].flat().flatMap(words),
+  };
 }
 
 /**

@@ -32,7 +32,14 @@ import type { Command } from '../command.ts';
 import { checkDestinations, checkOutDir, discardIfNothingRan, resultsRoot } from '../run-inputs.ts';
 import { announceSuite } from '../suite-trust.ts';
 import { runImportCommand } from './bench-import.ts';
-import { repetitionLine, roundsLine, scalingLines, summaryTable } from './bench-output.ts';
+import {
+  ratesLine,
+  rateTables,
+  repetitionLine,
+  roundsLine,
+  scalingLines,
+  summaryTable,
+} from './bench-output.ts';
 import { runOverheadCommand } from './bench-overhead.ts';
 import { profileLine, takeCpuProfile } from './bench-profile.ts';
 import { type BenchSettings, resolveSettings } from './bench-settings.ts';
@@ -44,7 +51,7 @@ warms it up, and measures interleaved repetitions with a real load tool. Writes
 results/<date-time>-<host>/results.json (rewritten after every repetition), the raw output of
 every tool run, then results.xlsx, results.pdf, results.html and results.md.
 
-  --profile NAME        default | seed | server-bound | scaling | concurrency | smoke
+  --profile NAME        default | seed | server-bound | scaling | concurrency | latency | smoke
                         (default: default); see scenarios/profiles.json
   --suite FILE          scenario suite (default: scenarios/seed.json). A suite is code: one
                         from outside the checkout has its commands, ssh config and hosts
@@ -77,6 +84,15 @@ every tool run, then results.xlsx, results.pdf, results.html and results.md.
                         warm-up (the default profile calibrates: the tool keeps 20% headroom,
                         with a cgroup quota per group on two cores; docs/methodology.md);
                         --calibrate asks for it with any profile
+  --rates STEPS         open loop: run every point at each offered rate, comma-separated: shares
+                        of each server's own closed-loop capacity measured in warm-up (25%,50%,
+                        75%,90%,100%) or responses per second (20000, 20k), mixed as you like.
+                        Warm-up stays closed loop; the measured runs use openloop, which sends
+                        on a fixed schedule and times each response from its intended send
+                        (ids like 1a@r75%; docs/methodology.md, "Rate sweeps")
+  --slo OBJECTIVE       with --rates: a latency objective, percentile=bound (p99=10ms,
+                        p99.9=500us, max=1s), repeatable or comma-separated; reports the
+                        highest offered rate that keeps it (capacity at the SLO) per server
   --load-host DEST      run the load tool on DEST over ssh (repeatable: the hosts start
                         together and their results are merged); DEST is an ssh destination
                         or a Host of the ssh config
@@ -130,7 +146,8 @@ function progressPrinter(stream: NodeJS.WriteStream) {
       case 'plan':
         print(
           `scaleup bench: ${event.runs}${event.maxRuns > event.runs ? ` to ${event.maxRuns}` : ''} measured runs` +
-            `${event.points > 1 ? ` over ${event.points} scenario points` : ''} with ${event.tool}; ${event.topology.description}`,
+            `${event.points > 1 ? ` over ${event.points} scenario points` : ''} with ${event.tool}` +
+            `${event.warmupTool === null ? '' : ` (warm-up closed loop with ${event.warmupTool})`}; ${event.topology.description}`,
         );
         print(`writing ${event.outDir}`);
         break;
@@ -171,6 +188,9 @@ function progressPrinter(stream: NodeJS.WriteStream) {
         break;
       case 'calibration':
         print(`calibration ${event.decision}`);
+        break;
+      case 'rates':
+        print(ratesLine(event));
         break;
       case 'profile':
         print(profileLine(event.scenarioId, event.profile, event.problem));
@@ -221,6 +241,8 @@ const FLAGS = {
   'server-quota': { type: 'string' },
   pin: { type: 'boolean' },
   calibrate: { type: 'boolean' },
+  rates: { type: 'string' },
+  slo: { type: 'string', multiple: true },
   out: { type: 'string' },
   report: { type: 'boolean' },
   json: { type: 'boolean' },
@@ -355,7 +377,9 @@ async function runWithSignals(
 
 /** The summary, the curves and where everything is; the reports unless --no-report. */
 async function printOutcome(results: ResultsFile, outDir: string, values: Values): Promise<void> {
-  process.stderr.write(`\n${summaryTable(results)}\n\n`);
+  // A rate sweep's throughput is what it offered: its table is latency against offered rate.
+  const rates = rateTables(results);
+  process.stderr.write(rates.length > 0 ? `\n${rates.join('\n')}\n` : `\n${summaryTable(results)}\n\n`);
   const curves = scalingLines(results);
   if (curves.length > 0) process.stderr.write(`${curves.join('\n')}\n\n`);
   process.stderr.write(`results: ${join(outDir, 'results.json')}\n`);

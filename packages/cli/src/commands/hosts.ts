@@ -29,6 +29,14 @@ function clean(text: string): string {
   return text.replace(/[\u0000-\u001f\u007f]/g, '?');
 }
 
+/** What a host gets of openloop and the zero-copy addon, in words. */
+const NATIVE_TEXT: Record<NonNullable<HostCheck['copy']>['native'], (platform: string) => string> = {
+  shipped: () => 'with openloop and the zero-copy addon built here',
+  build: (platform) => `openloop and the zero-copy addon would be built there by its cc (${platform})`,
+  none: (platform) =>
+    `no openloop or zero-copy addon for ${platform}: no C compiler there (the server would use write())`,
+};
+
 function hostLines(check: HostCheck): string[] {
   const lines = [`${clean(check.host)}: ${check.reachable ? 'reachable' : 'NOT reachable'}`];
   for (const p of check.problems) lines.push(`  problem      ${clean(p)}`);
@@ -50,7 +58,7 @@ function hostLines(check: HostCheck): string[] {
   lines.push(
     copy === null
       ? '  copy         nothing (a checkout there, or no node to check with)'
-      : `  copy         ${copy.cached ? 'nothing: its cache has' : `${kib(copy.bytes)} in ${copy.files} files:`} bundle ${copy.hash.slice(0, 12)}; ${copy.zeroCopyAddon ? 'with the zero-copy addon' : `no zero-copy addon for ${clean(copy.platform)} (the server would use write())`}`,
+      : `  copy         ${copy.cached ? 'nothing: its cache has' : `${kib(copy.bytes)} in ${copy.files} files:`} bundle ${copy.hash.slice(0, 12)}; ${NATIVE_TEXT[copy.native](clean(copy.platform))}`,
   );
   return lines;
 }
@@ -86,7 +94,10 @@ async function check(argv: string[]): Promise<number> {
     });
   } catch (error) {
     // A destination ssh would take as an option is bad input, not a host problem.
-    if (error instanceof Error && error.message.startsWith('not an ssh destination'))
+    if (
+      error instanceof Error &&
+      /^(not an ssh destination|SCALEUP_BUNDLE_NATIVE must be)/.test(error.message)
+    )
       throw new UsageError(error.message);
     throw error;
   }

@@ -71,6 +71,16 @@ describe('pnpm bench: a destination ssh would take for an option, or that is no 
   });
 });
 
+describe('pnpm bench --rates and --slo', () => {
+  it('refuses a bad rate and a bad objective together, in one line, with exit 2 and nothing written', async () => {
+    const run = await bench(['--rates', '25%,fast', '--slo', 'p99=10', '--slo', 'p99=1ms']);
+    await expectRefusedLeavingNothing(
+      run,
+      /rate "fast": give a share of capacity \(75%\) or responses per second.*slo "p99=10": write it as a percentile and a bound/,
+    );
+  });
+});
+
 describe('pnpm bench --out', () => {
   it('refuses an existing file with exit 2 and leaves it as it was', async () => {
     const file = join(dir, 'notes.txt');

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { binaryCommand, type Detection, type LoadToolAdapter, parseWith } from '../adapter.ts';
 import { probeOutput } from '../detect.ts';
 import { decodeHistogram, histogramPairs } from '../hdr.ts';
-import { OPENLOOP_BINARY } from '../openloop-build.ts';
+import { openloopBinary } from '../openloop-build.ts';
 import { countErrors, NO_LATENCY, type ParsedRun, type ParseOptions, unreadableRun } from '../result.ts';
 
 const INSTALL = 'pnpm build:openloop (gcc, libc6-dev and zlib1g-dev from apt; scripts/setup.sh does it)';
@@ -79,14 +79,15 @@ export const openloop: LoadToolAdapter = {
   name: 'openloop',
 
   async detect(): Promise<Detection> {
+    const binary = openloopBinary();
     try {
-      await access(OPENLOOP_BINARY, constants.X_OK);
+      await access(binary, constants.X_OK);
     } catch {
-      return { found: false, reason: `openloop is not built (${OPENLOOP_BINARY})`, install: INSTALL };
+      return { found: false, reason: `openloop is not built (${binary})`, install: INSTALL };
     }
-    const match = /^openloop (\S+)/m.exec(await probeOutput(OPENLOOP_BINARY, ['--version']));
+    const match = /^openloop (\S+)/m.exec(await probeOutput(binary, ['--version']));
     if (match === null) return { found: false, reason: 'openloop does not run', install: INSTALL };
-    return { found: true, version: match[1] ?? 'unknown', path: OPENLOOP_BINARY };
+    return { found: true, version: match[1] ?? 'unknown', path: binary };
   },
 
   refuse(spec) {
