@@ -45,6 +45,11 @@ export interface HostCheck {
      * would write()).
      */
     native: 'shipped' | 'build' | 'none';
+    /**
+     * The host's bundle cache: bundles in it, every byte under it, and what the next run's
+     * install there would prune (older than 14 days and beyond the 3 most recently used).
+     */
+    cache: { bundles: number; bytes: number; prunable: { entries: number; bytes: number } };
   } | null;
 }
 
@@ -65,6 +70,7 @@ function copyOf(probe: BundleProbe, hasCompiler: boolean): NonNullable<HostCheck
     cached: probe.cached,
     zeroCopyAddon: probe.shipment.withAddon,
     platform: probe.platform,
+    cache: { bundles: probe.cache.bundles, bytes: probe.cache.bytes, prunable: probe.cache.pruned },
   };
 }
 

@@ -90,12 +90,61 @@ function processesIn(ns: TestNamespace): string[] {
   return found;
 }
 
+/** The runs parent on the host: left there empty, it is litter the last keeper should have taken. */
+function runsParentOf(ns: TestNamespace): string {
+  return `/proc/${ns.sshdPid}/root/tmp/scaleup-runs-0`;
+}
+
 async function nothingLeftOn(hosts: TestNamespace[], sinceMs: number): Promise<void> {
   await waitFor(async () => (hosts.every((ns) => processesIn(ns).length === 0) ? true : undefined), {
     timeoutMs: 15_000,
     what: 'every remote process to be gone',
   });
   for (const ns of hosts) expect(runDirsLeft(ns, sinceMs), ns.alias).toEqual([]);
+  // The hosts share this machine's /tmp: another live run may hold the parent (then it is not
+  // empty) or be making it this instant (empty for a moment), so only a lasting empty one fails.
+  for (const ns of hosts) {
+    const parent = runsParentOf(ns);
+    await waitFor(async () => (!existsSync(parent) || readdirSync(parent).length > 0 ? true : undefined), {
+      timeoutMs: 5_000,
+      what: `${ns.alias}: the empty ${parent.replace(/^\/proc\/\d+\/root/, '')} to be removed by the last run`,
+    });
+  }
+}
+
+/** The sshd processes serving the harness's connections to the host (not its listener). */
+function sshSessionsOf(ns: TestNamespace): number[] {
+  return processesIn(ns)
+    .map(Number)
+    .filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('sshd');
+      } catch {
+        return false;
+      }
+    });
+}
+
+/** The run directories on the host whose keeper runs in that host's namespace. */
+function runDirsOf(ns: TestNamespace): string[] {
+  const parent = runsParentOf(ns);
+  if (!existsSync(parent)) return [];
+  const mine = new Set(processesIn(ns));
+  return readdirSync(parent).filter((run) => {
+    try {
+      return mine.has(readFileSync(join(parent, run, '.keeper'), 'utf8').trim());
+    } catch {
+      return false;
+    }
+  });
+}
+
+function commandOf(pid: string): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ').trim();
+  } catch {
+    return '';
+  }
 }
 
 describe.skipIf(skip !== null)(`bare hosts get a bundle${skip === null ? '' : ` (skipped: ${skip})`}`, () => {
@@ -178,6 +227,81 @@ describe.skipIf(skip !== null)(`bare hosts get a bundle${skip === null ? '' : ` 
     }
   }, 300_000);
 
+  it('a cut link to a host that loads and serves: the repetition is invalid naming it, and nothing of the run stays there', async () => {
+    const [a, b] = lab.namespaces as [TestNamespace, TestNamespace];
+    const out = await tempDir();
+    const started = Date.now();
+    const cli = scaleupCliCommand([
+      ...['bench', '--profile', 'smoke', '--only', '2a', '--duration', '4', '--reps', '1', '--no-report'],
+      ...['--ssh-config', lab.sshConfig, '--load-host', a.alias, '--load-host', b.alias],
+      ...['--server-host', a.alias, '--tool', 'wrk', '--out', out],
+    ]);
+    const child = execa(cli.file, cli.args, { reject: false, timeout: 240_000, all: true });
+    let output = '';
+    child.all?.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    try {
+      // Past the warm-up, the measured repetition's wrk runs on the host: leader, keeper, the
+      // server and the load tool are all there now.
+      await waitFor(async () => (/2a: warm-up 1/.test(output) ? true : undefined), {
+        timeoutMs: 150_000,
+        intervalMs: 100,
+        what: 'the warm-up to finish',
+      }).catch((error: Error) => {
+        throw new Error(`${error.message} (output: ${output.slice(-2000)})`);
+      });
+      await waitFor(
+        async () => (processesIn(a).some((pid) => /(^|\/)wrk /.test(commandOf(pid))) ? true : undefined),
+        { timeoutMs: 60_000, intervalMs: 50, what: 'wrk running on the host' },
+      );
+      const runDirs = runDirsOf(a);
+      expect(runDirs).toHaveLength(1);
+      const sessions = sshSessionsOf(a);
+      const ran = processesIn(a).filter((pid) => !sessions.includes(Number(pid)));
+      const commands = ran.map(commandOf).join('\n');
+      for (const part of ['group-leader.mjs', 'scaleup.mjs load', 'scaleup.mjs server', 'wrk '])
+        expect(commands).toContain(part);
+      expect(sessions.length).toBeGreaterThan(0);
+      const cutAt = Date.now();
+      for (const pid of sessions) process.kill(pid, 'SIGKILL');
+      // Everything the run had there goes with the link, and its run directory with its keeper.
+      await waitFor(async () => (ran.some((pid) => existsSync(`/proc/${pid}`)) ? undefined : true), {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        what: `the run's processes on ${a.alias} to be gone`,
+      }).catch((error: Error) => {
+        const left = ran.filter((pid) => existsSync(`/proc/${pid}`)).map((pid) => `${pid} ${commandOf(pid)}`);
+        throw new Error(`${error.message}; left: ${left.join('; ')}`);
+      });
+      const goneMs = Date.now() - cutAt;
+      await waitFor(async () => (existsSync(join(runsParentOf(a), runDirs[0]!)) ? undefined : true), {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        what: `the run directory ${runDirs[0]} on ${a.alias} to be removed`,
+      });
+      const invalid = await waitFor(
+        async () => {
+          const results = await resultsIn(out).catch(() => null);
+          const reps = results?.scenarios.flatMap((s) => s.repetitions.filter((r) => !r.verdict.valid)) ?? [];
+          return reps.length > 0 ? reps : undefined;
+        },
+        { timeoutMs: 90_000, intervalMs: 200, what: 'the cut repetition to be recorded' },
+      );
+      const reasons = invalid[0]!.verdict.reasons.join('; ');
+      expect(reasons).toContain(a.alias);
+      expect(reasons).toMatch(/connection (to \S+ )?(was )?lost|lost the connection/);
+      const run = await child;
+      expect(run.timedOut, output.slice(-2000)).toBe(false);
+      await nothingLeftOn([a, b], started);
+      console.log(
+        `cut link: the run's ${ran.length} processes on ${a.alias} gone ${goneMs} ms after the cut`,
+      );
+    } finally {
+      child.kill('SIGKILL');
+    }
+  }, 300_000);
+
   it('hosts check: per host what is there and what a run would copy; a host without node says how to install it', async () => {
     const [a, , , noNode] = lab.namespaces as TestNamespace[];
     const cli = scaleupCliCommand([
@@ -204,6 +328,9 @@ describe.skipIf(skip !== null)(`bare hosts get a bundle${skip === null ? '' : ` 
     expect(ready!.copy?.hash).toMatch(/^[0-9a-f]{64}$/);
     expect(ready!.copy?.bytes).toBeGreaterThan(100_000);
     expect(ready!.copy?.zeroCopyAddon).toBe(true);
+    // What its cache holds: the first test's bundle when it ran, nothing to prune (all new).
+    expect(ready!.copy?.cache.prunable).toEqual({ entries: 0, bytes: 0 });
+    if (ready!.copy?.cached) expect(ready!.copy.cache.bytes).toBeGreaterThanOrEqual(ready!.copy.bytes);
     expect(bare!.reachable).toBe(true);
     expect(bare!.problems.join('\n')).toContain('node not found on PATH');
     expect(bare!.installLine).toBe('apt-get install -y nodejs');
@@ -211,6 +338,9 @@ describe.skipIf(skip !== null)(`bare hosts get a bundle${skip === null ? '' : ` 
     const text = await execa(cli.file, cli.args.slice(0, -1), { reject: false, timeout: 120_000 });
     expect(text.stdout).toContain(`${a!.alias}: reachable`);
     expect(text.stdout).toMatch(/copy {9}(nothing: its cache has|\d+ KiB in \d+ files:) bundle [0-9a-f]{12}/);
+    expect(text.stdout).toMatch(
+      /cache {8}\d+ bundles?, \d+ KiB in all \(native builds too\); nothing to prune/,
+    );
     const bad = scaleupCliCommand(['hosts', 'check']);
     expect((await execa(bad.file, bad.args, { reject: false })).exitCode).toBe(2);
   }, 120_000);

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Profile, type ResultsFile, selectScenarios, serverQuotaFor } from '@scaleup/core';
+import {
+  MAX_EXTRA_RECHECKS,
+  MAX_QUOTA_ADJUSTMENTS,
+  type Profile,
+  type ResultsFile,
+  recheckQuota,
+  selectScenarios,
+  serverQuotaFor,
+} from '@scaleup/core';
+import { renderMarkdown } from '@scaleup/report';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findCgroupLayout } from '../src/cgroup.ts';
 import { createDefaultDeps } from '../src/deps.ts';
@@ -60,13 +69,33 @@ function groupState(): { quota: string; procs: number[] } | null {
   }
 }
 
-async function calibratedRun(profile: Profile, onEvent: (event: BenchEvent) => void): Promise<ResultsFile> {
+/**
+ * A load tool that stays saturated, as on a VM that keeps getting faster: every run reports 97%
+ * of its core busy, whatever the quota, so each re-check and each round asks for a lower one.
+ */
+function alwaysSaturatedTool(real: LoadToolPort): LoadToolPort {
+  return {
+    ...real,
+    async run(spec, options) {
+      const load = await real.run(spec, options);
+      if (load.requests.succeeded === 0 || load.elapsedSeconds <= 0) return load;
+      const seconds = 0.97 * load.elapsedSeconds;
+      return { ...load, toolCpu: { userSeconds: seconds, systemSeconds: 0, cores: 1, utilisation: 0.97 } };
+    },
+  };
+}
+
+async function calibratedRun(
+  profile: Profile,
+  onEvent: (event: BenchEvent) => void,
+  fake: (real: LoadToolPort) => LoadToolPort = saturatingTool,
+): Promise<ResultsFile> {
   const outDir = await mkdtemp(join(tmpdir(), 'scaleup-calibrate-'));
   dirs.push(outDir);
   const real = await createDefaultDeps();
   const deps: RunnerDeps = {
     ...real,
-    loadTool: async (name) => saturatingTool(await real.loadTool(name)),
+    loadTool: async (name) => fake(await real.loadTool(name)),
   };
   const suite = await loadSuite();
   return runBench(
@@ -119,17 +148,28 @@ describe('calibration with a load tool that saturates (real servers and wrk, the
       expect(cost.toolBusyFraction).toBeCloseTo(0.97, 5);
     }
     expect(group.toolBusyFraction).toBeCloseTo(0.97, 5);
-    // The quota follows from the recorded costs (tool on one core, servers on one).
-    const expected = serverQuotaFor(group.costs, 1, 1).quotaCores;
-    expect(expected).not.toBeNull();
+    // The first quota follows from the recorded costs (tool on one core, servers on one); a
+    // re-check that left the tool less than 20% lowers it by the ratio measured, twice at most.
+    const chosen = serverQuotaFor(group.costs, 1, 1).quotaCores;
+    expect(chosen).not.toBeNull();
+    expect(group.rechecks[0]?.quotaCores).toBe(chosen);
+    expect(group.rechecks.length).toBeLessThanOrEqual(1 + MAX_EXTRA_RECHECKS);
+    for (const [i, check] of group.rechecks.slice(1).entries()) {
+      const previous = group.rechecks[i]!;
+      expect(check.quotaCores).toBe(recheckQuota(previous.quotaCores, previous.toolBusyFraction));
+    }
+    const expected = group.rechecks.at(-1)!.quotaCores;
     expect(group.serverQuotaCores).toBe(expected);
-    expect(group.headroomFraction).not.toBeNull();
+    expect(group.headroomFraction).toBeCloseTo(1 - group.rechecks.at(-1)!.toolBusyFraction!, 9);
     expect(group.toolCpus).toBeNull();
+    expect(group.adjustments).toEqual([]);
     expect(results.topology.serverCpuQuotaCores).toBe(expected);
     expect(results.topology.description).toContain(
       `calibrated (server-quota): 40B servers capped at ${expected} CPU`,
     );
-    expect(results.topology.description).toContain('per share of a core');
+    // "Per share of a core" is said once, by the report's quota note, not in the topology line too.
+    expect(results.topology.description).not.toContain('share of a core');
+    expect(renderMarkdown(results).match(/per that share of a core/g)).toHaveLength(1);
     // One line for the group, and the quota set on the group holding the servers when it was said.
     expect(decisions).toEqual([group.decision]);
     expect(group.decision).toMatch(
@@ -137,15 +177,79 @@ describe('calibration with a load tool that saturates (real servers and wrk, the
     );
     const state = seenInGroup[0];
     expect(state).not.toBeNull();
-    const micros = String(Math.round(expected! * 100_000));
+    const micros = String(Math.round(expected * 100_000));
     expect(state!.quota.startsWith(micros)).toBe(true);
     expect(state!.procs.length).toBeGreaterThanOrEqual(2);
     for (const scenario of results.scenarios) {
-      expect(scenario.warmup?.runs, scenario.id).toBe(2);
+      expect(scenario.warmup?.runs, scenario.id).toBe(1 + group.rechecks.length);
       expect(scenario.repetitions).toHaveLength(1);
       expect(scenario.repetitions[0]!.verdict.valid).toBe(true);
     }
   }, 120_000);
+
+  it('lowers the quota between rounds while the tool stays saturated: three times at most, each round under one quota', async () => {
+    const smoke = (await loadProfiles()).smoke!;
+    const decisions: string[] = [];
+    // The quota each repetition started under, by round.
+    const quotaByRound = new Map<number, Set<string>>();
+    const results = await calibratedRun(
+      { ...smoke, repetitions: 5, calibrate: true },
+      (event) => {
+        if (event.type === 'calibration') decisions.push(event.decision);
+        if (event.type !== 'rep-start') return;
+        const quota = groupState()?.quota ?? 'none';
+        quotaByRound.set(event.round, (quotaByRound.get(event.round) ?? new Set()).add(quota));
+      },
+      alwaysSaturatedTool,
+    );
+    if (!canCap) {
+      expect(results.topology.calibration?.method).toBe('none');
+      return;
+    }
+    const group = results.topology.calibration!.groups[0]!;
+    // 97% busy at every re-check: the chosen quota and two lowered by 0.8/0.97.
+    expect(group.rechecks).toHaveLength(1 + MAX_EXTRA_RECHECKS);
+    for (const check of group.rechecks) expect(check.toolBusyFraction).toBeCloseTo(0.97, 5);
+    expect(group.serverQuotaCores).toBe(group.rechecks.at(-1)!.quotaCores);
+    // After rounds 1, 2 and 3 (not 4: three is the most), each lower than the one before.
+    expect(group.adjustments.map((a) => a.afterRound)).toEqual([1, 2, 3]);
+    expect(group.adjustments).toHaveLength(MAX_QUOTA_ADJUSTMENTS);
+    let previous = group.serverQuotaCores!;
+    for (const adjustment of group.adjustments) {
+      expect(adjustment.quotaCores).toBeLessThan(previous);
+      expect(adjustment.toolBusyFraction).toBeCloseTo(0.97, 5);
+      expect(adjustment.why).toMatch(new RegExp(`^the tool was 97% busy in round ${adjustment.afterRound}`));
+      previous = adjustment.quotaCores;
+    }
+    // One CLI line for the calibration and one per adjustment.
+    expect(decisions).toHaveLength(1 + MAX_QUOTA_ADJUSTMENTS);
+    for (const [i, adjustment] of group.adjustments.entries()) {
+      expect(decisions[i + 1]).toMatch(
+        new RegExp(
+          `^40B: servers capped at ${adjustment.quotaCores} CPU from round ${adjustment.afterRound + 1}: `,
+        ),
+      );
+    }
+    // Both servers of a round ran under the same quota, the one in force for that round.
+    const micros = (cores: number) => String(Math.round(cores * 100_000));
+    const expected = [
+      group.serverQuotaCores!,
+      ...group.adjustments.map((a) => a.quotaCores),
+      group.adjustments.at(-1)!.quotaCores,
+    ];
+    expect([...quotaByRound.keys()].sort()).toEqual([0, 1, 2, 3, 4]);
+    for (const [round, quotas] of quotaByRound) {
+      expect(quotas.size, `round ${round + 1}`).toBe(1);
+      expect([...quotas][0]!.startsWith(micros(expected[round]!)), `round ${round + 1}`).toBe(true);
+    }
+    // Every round is kept, and the run no longer has one quota.
+    for (const scenario of results.scenarios) expect(scenario.repetitions).toHaveLength(5);
+    expect(results.topology.serverCpuQuotaCores).toBeNull();
+    expect(results.topology.description).toContain(
+      `, lowered to ${group.adjustments[0]!.quotaCores} CPU after round 1`,
+    );
+    expect(renderMarkdown(results)).toContain(`${group.adjustments[0]!.quotaCores} from round 2`);
+  }, 180_000);
 
   it('keeps the even split with calibration off: method none, no quota, no line', async () => {
     const smoke = (await loadProfiles()).smoke!;

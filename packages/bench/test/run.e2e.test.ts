@@ -195,7 +195,8 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
       const quota = group.serverQuotaCores!;
       expect(quota).toBeGreaterThanOrEqual(0.1);
       expect(quota).toBeLessThan(1);
-      expect(results.topology.serverCpuQuotaCores).toBe(quota);
+      // A round that saturated wrk again lowers the quota for the next (then the run has none).
+      expect(results.topology.serverCpuQuotaCores).toBe(group.adjustments.length === 0 ? quota : null);
       expect(results.topology.description).toContain(`servers capped at ${quota} CPU`);
       for (const scenario of results.scenarios) {
         for (const rep of scenario.repetitions) {

@@ -1,4 +1,5 @@
 import type { Calibration, CalibrationCost, CalibrationMethod } from './results-schema.ts';
+import { TOOL_SATURATED } from './summary.ts';
 
 /**
  * Calibrating the topology from the warm-up, so the load tool is not what a figure measures.
@@ -51,8 +52,15 @@ export function chooseCalibration(setting: CalibrationSetting): CalibrationChoic
       warning: null,
     };
   }
-  if (setting.pinning === 'none') return none('unpinned: the servers and the tool share every CPU');
-  if (setting.cpus >= 3 && !setting.sweptSplit) {
+  // Unpinned, the tool's room can only come from capping the servers, however many CPUs there are.
+  if (setting.pinning === 'none' && setting.quotaUnavailable === null) {
+    return {
+      method: 'server-quota',
+      reason: `unpinned: the servers and the tool share all ${setting.cpus} CPUs, so every server of a group runs under one CPU quota chosen from the warm-up that leaves the tool 20% of the CPU it can use`,
+      warning: null,
+    };
+  }
+  if (setting.pinning === 'split' && setting.cpus >= 3 && !setting.sweptSplit) {
     return {
       method: 'tool-cores',
       reason: `${setting.cpus} CPUs: the tool's share sized from the costs per response measured in warm-up`,
@@ -100,16 +108,34 @@ export interface QuotaChoice {
 }
 
 /**
+ * The quota at which one server, flat out, leaves the tool TOOL_BUSY_TARGET of its cores: its
+ * responses cost the tool `tool` µs and the server `server` µs, so at Q CPUs the tool needs
+ * Q * tool / server CPUs. Pinned, it has `toolCores` of its own. Sharing `sharedCpus` CPUs with
+ * the servers (unpinned) it can use only what they leave, min(toolCores, sharedCpus - Q), so
+ * also Q * tool / server <= 0.8 * (sharedCpus - Q).
+ */
+function exactQuota(f: { server: number; tool: number }, toolCores: number, sharedCpus: number | null) {
+  const own = (TOOL_BUSY_TARGET * toolCores * f.server) / f.tool;
+  if (sharedCpus === null) return own;
+  return Math.min(own, (TOOL_BUSY_TARGET * sharedCpus * f.server) / (f.tool + TOOL_BUSY_TARGET * f.server));
+}
+
+/** Rounded down to 0.01 CPU, at least MIN_SERVER_QUOTA_CORES. */
+const quotaOf = (exact: number) => Math.max(MIN_SERVER_QUOTA_CORES, Math.floor(exact * 100 + 1e-9) / 100);
+
+/**
  * One quota for every server of a group, so that at the cheapest server's cost per response the
  * tool runs at most TOOL_BUSY_TARGET of its cores: Q = min over servers of
- * 0.8 * toolCores * serverCost / toolCost, rounded down to 0.01 CPU, at least
- * MIN_SERVER_QUOTA_CORES. No cap when the tool already had the headroom, when no cost was
- * measured, or when Q would not be below the servers' own cores.
+ * 0.8 * toolCores * serverCost / toolCost (and, when the tool shares `sharedCpus` CPUs with the
+ * servers, 0.8 * sharedCpus * serverCost / (toolCost + 0.8 * serverCost)), rounded down to
+ * 0.01 CPU, at least MIN_SERVER_QUOTA_CORES. No cap when the tool already had the headroom, when
+ * no cost was measured, or when Q would not be below the servers' own cores.
  */
 export function serverQuotaFor(
   costs: readonly CalibrationCost[],
   toolCores: number,
   serverCores: number,
+  sharedCpus: number | null = null,
 ): QuotaChoice {
   const busy = busiestTool(costs);
   const figures = measured(costs);
@@ -119,8 +145,7 @@ export function serverQuotaFor(
   if (busy <= TOOL_BUSY_TARGET) {
     return { quotaCores: null, why: `the tool was at most ${percent(busy)} busy: no cap needed` };
   }
-  const exact = Math.min(...figures.map((f) => (TOOL_BUSY_TARGET * toolCores * f.server) / f.tool));
-  const quota = Math.max(MIN_SERVER_QUOTA_CORES, Math.floor(exact * 100) / 100);
+  const quota = quotaOf(Math.min(...figures.map((f) => exactQuota(f, toolCores, sharedCpus))));
   if (quota >= serverCores) {
     return {
       quotaCores: null,
@@ -128,6 +153,96 @@ export function serverQuotaFor(
     };
   }
   return { quotaCores: quota, why: `the tool was ${percent(busy)} busy uncapped` };
+}
+
+/**
+ * How busy the tool was of the CPU it could have used: its threads' cores (`toolCores`, its
+ * threads or its CPUs, whichever is fewer), and when it shares `sharedCpus` CPUs with the
+ * servers, no more than the servers left it (`serverCpus`: what they used on average). From the
+ * tool's utilisation of the `cpus` it was allowed, over the same wall time.
+ */
+export function toolBusyOf(run: {
+  utilisation: number;
+  cpus: number;
+  toolCores: number;
+  sharedCpus: number | null;
+  serverCpus: number | null;
+}): number | null {
+  if (run.toolCores <= 0 || run.cpus <= 0) return null;
+  const left =
+    run.sharedCpus === null || run.serverCpus === null
+      ? run.toolCores
+      : Math.min(run.toolCores, run.sharedCpus - run.serverCpus);
+  // A tool left (almost) nothing was starved: as busy as it gets.
+  if (left <= 0.01) return 1;
+  return (run.utilisation * run.cpus) / left;
+}
+
+/** Re-checks after the first under a quota, when the tool still had less than 20% to spare. */
+export const MAX_EXTRA_RECHECKS = 2;
+
+/**
+ * The quota for one more re-check when the last one left the tool busier than TOOL_BUSY_TARGET:
+ * lowered by the measured ratio, Q * 0.8 / busy, rounded down to 0.01 CPU (at least
+ * MIN_SERVER_QUOTA_CORES); null when the tool had its headroom or the quota cannot go lower.
+ */
+export function recheckQuota(quotaCores: number, busy: number | null): number | null {
+  if (busy === null || busy <= TOOL_BUSY_TARGET) return null;
+  const lower = quotaOf((quotaCores * TOOL_BUSY_TARGET) / busy);
+  return lower < quotaCores ? lower : null;
+}
+
+/** Mid-group quota changes at most, so a noisy machine cannot walk the quota down for ever. */
+export const MAX_QUOTA_ADJUSTMENTS = 3;
+
+export interface QuotaAdjustmentInput {
+  /** What each server's valid repetition of the round just done cost (busy of the tool's cores). */
+  costs: readonly CalibrationCost[];
+  /** The quota the round ran under; null: uncapped. */
+  quotaCores: number | null;
+  toolCores: number;
+  serverCores: number;
+  sharedCpus: number | null;
+  adjustmentsSoFar: number;
+  /** The round just done (1-based), for the why. */
+  round: number;
+}
+
+export interface QuotaAdjustment {
+  quotaCores: number;
+  toolBusyFraction: number;
+  why: string;
+}
+
+/**
+ * After a round: when the tool was at least TOOL_SATURATED busy against any server, a lower
+ * quota for the next rounds, chosen from the round's costs by the warm-up's rule (serverQuotaFor);
+ * when that rule does not give a lower one (its costs and the busy fraction disagree), the
+ * quota is lowered by the measured ratio as a re-check would. Only downward, at most
+ * MAX_QUOTA_ADJUSTMENTS per group, never below MIN_SERVER_QUOTA_CORES: null when none of that
+ * allows a change or the tool kept its room.
+ */
+export function adjustQuota(input: QuotaAdjustmentInput): QuotaAdjustment | null {
+  const busy = busiestTool(input.costs);
+  if (busy === null || busy < TOOL_SATURATED || input.adjustmentsSoFar >= MAX_QUOTA_ADJUSTMENTS) return null;
+  const current = input.quotaCores ?? input.serverCores;
+  const byCosts = serverQuotaFor(
+    input.costs,
+    input.toolCores,
+    input.serverCores,
+    input.sharedCpus,
+  ).quotaCores;
+  const saw = `the tool was ${percent(busy)} busy in round ${input.round}`;
+  if (byCosts !== null && byCosts < current) {
+    return { quotaCores: byCosts, toolBusyFraction: busy, why: `${saw}: quota from its costs` };
+  }
+  const byRatio = quotaOf((current * TOOL_BUSY_TARGET) / busy);
+  if (byRatio >= current) return null;
+  return {
+    quotaCores: byRatio,
+    toolBusyFraction: busy,
+    why: `${saw}: quota lowered by ${percent(TOOL_BUSY_TARGET)}/${percent(busy)} (its costs gave none lower)`,
+  };
 }
 
 export interface ToolCoresChoice {
@@ -172,7 +287,8 @@ export function costsText(costs: readonly CalibrationCost[]): string {
 
 /**
  * What the calibration decided, for the topology's description (the protocol line of every
- * report): under a quota, absolute responses per second are per share of a core.
+ * report); that absolute figures under a quota are per share of a core is the report's quota
+ * note, said once there.
  */
 export function calibrationText(calibration: Calibration): string {
   if (calibration.method === 'none' || calibration.method === 'load-hosts') {
@@ -181,13 +297,11 @@ export function calibrationText(calibration: Calibration): string {
   const groups = calibration.groups.map((g) => {
     const headroom =
       g.headroomFraction === null ? '' : `, tool headroom ${percent(Math.max(0, g.headroomFraction))}`;
+    const lowered = g.adjustments.map((a) => `, lowered to ${a.quotaCores} CPU after round ${a.afterRound}`);
     if (g.serverQuotaCores !== null)
-      return `${g.group} servers capped at ${g.serverQuotaCores} CPU${headroom}`;
+      return `${g.group} servers capped at ${g.serverQuotaCores} CPU${headroom}${lowered.join('')}`;
     if (g.toolCpus !== null) return `${g.group} tool on CPU ${g.toolCpus.join(',')}${headroom}`;
-    return `${g.group} unchanged${headroom}`;
+    return `${g.group} unchanged${headroom}${lowered.join('')}`;
   });
-  const quota = calibration.groups.some((g) => g.serverQuotaCores !== null)
-    ? '; responses per second under a quota are per share of a core: ratios and efficiency compare across machines'
-    : '';
-  return `calibrated (${calibration.method}): ${groups.join(', ') || 'no group'}${quota}`;
+  return `calibrated (${calibration.method}): ${groups.join(', ') || 'no group'}`;
 }

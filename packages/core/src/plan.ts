@@ -302,8 +302,10 @@ export function buildPlan(input: PlanInput): Plan {
     interleaveRates(group, rates);
   }
 
+  // Adaptive rounds judge throughput ratios, which an offered rate fixes: a rate sweep runs the
+  // profile's fixed rounds (its capacities are judged per round, latencyCurves).
   const adaptive =
-    profile.targetCiPercent === undefined
+    profile.targetCiPercent === undefined || rates !== null
       ? null
       : {
           targetCiPercent: profile.targetCiPercent,

@@ -459,11 +459,36 @@ export const CalibrationCostSchema = z
     resultId: z.string(),
     serverCpuMicrosPerResponse: nonNegative.nullable(),
     toolCpuMicrosPerResponse: nonNegative.nullable(),
-    /** The tool's CPU over its cores' time (1 = flat out), uncalibrated. */
+    /**
+     * The tool's CPU over the time of the cores it could use (1 = flat out), uncalibrated: its
+     * threads' or CPUs' cores, whichever fewer, and unpinned no more than the servers left it.
+     */
     toolBusyFraction: nonNegative.nullable(),
   })
   .strict();
 export type CalibrationCost = z.infer<typeof CalibrationCostSchema>;
+
+/** One warm-up run per point under a quota, and how busy the tool was in it. */
+export const CalibrationRecheckSchema = z
+  .object({
+    quotaCores: z.number().positive(),
+    toolBusyFraction: nonNegative.nullable(),
+  })
+  .strict();
+export type CalibrationRecheck = z.infer<typeof CalibrationRecheckSchema>;
+
+/** A quota lowered between two rounds because the tool saturated again under the last one. */
+export const CalibrationAdjustmentSchema = z
+  .object({
+    /** The round (1-based) after which the quota changed; later rounds ran under it. */
+    afterRound: z.number().int().positive(),
+    quotaCores: z.number().positive(),
+    /** The busiest the tool was in a valid repetition of that round. */
+    toolBusyFraction: nonNegative,
+    why: z.string(),
+  })
+  .strict();
+export type CalibrationAdjustment = z.infer<typeof CalibrationAdjustmentSchema>;
 
 /** What the warm-up of one payload group measured, what was chosen from it, and what it reached. */
 export const CalibrationGroupSchema = z
@@ -476,8 +501,15 @@ export const CalibrationGroupSchema = z
     serverQuotaCores: z.number().positive().nullable(),
     /** tool-cores: the CPUs the tool was given (and as many threads); null otherwise. */
     toolCpus: z.array(count).nullable(),
-    /** 1 - the tool's busiest fraction in one more warm-up run under the choice; null: not rechecked. */
+    /** 1 - the tool's busiest fraction in the last warm-up run under the choice; null: not rechecked. */
     headroomFraction: z.number().nullable(),
+    /**
+     * server-quota: each re-check under a quota, the first at the chosen one, then (while the
+     * tool had less than 20% to spare, at most twice more) lowered; the last is serverQuotaCores.
+     */
+    rechecks: z.array(CalibrationRecheckSchema).default([]),
+    /** Quotas lowered during the rounds (at most 3, only downward); empty in older files. */
+    adjustments: z.array(CalibrationAdjustmentSchema).default([]),
     /** The decision in words, as the CLI printed it. */
     decision: z.string(),
   })

@@ -2,10 +2,15 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  adjustQuota,
   type CalibrationSetting,
   calibrationText,
   chooseCalibration,
+  MAX_QUOTA_ADJUSTMENTS,
+  type QuotaAdjustmentInput,
+  recheckQuota,
   serverQuotaFor,
+  toolBusyOf,
   toolCoresFor,
 } from '../src/calibration.ts';
 import { parseResults, serializeResults } from '../src/results.ts';
@@ -107,29 +112,182 @@ describe('toolCoresFor', () => {
 });
 
 describe('calibrationText', () => {
-  it('says what was decided and that absolute figures under a quota are per share of a core', () => {
-    const text = calibrationText({
+  const group = {
+    group: '40B',
+    costs: [],
+    toolBusyFraction: 0.97,
+    serverQuotaCores: 0.81,
+    toolCpus: null,
+    headroomFraction: 0.22,
+    decision: '',
+    rechecks: [],
+    adjustments: [],
+  };
+
+  it('says what was decided, and leaves "per share of a core" to the report quota note', () => {
+    const text = calibrationText({ method: 'server-quota', reason: 'two CPUs', groups: [group] });
+    expect(text).toBe('calibrated (server-quota): 40B servers capped at 0.81 CPU, tool headroom 22%');
+    expect(text).not.toMatch(/share of a core/);
+  });
+
+  it('names every quota a group was lowered to between rounds', () => {
+    const adjustments = [
+      { afterRound: 3, quotaCores: 0.7, toolBusyFraction: 0.93, why: '' },
+      { afterRound: 5, quotaCores: 0.6, toolBusyFraction: 0.92, why: '' },
+    ];
+    expect(calibrationText({ method: 'server-quota', reason: '', groups: [{ ...group, adjustments }] })).toBe(
+      'calibrated (server-quota): 40B servers capped at 0.81 CPU, tool headroom 22%, lowered to 0.7 CPU after round 3, lowered to 0.6 CPU after round 5',
+    );
+  });
+});
+
+describe('unpinned runs', () => {
+  it('calibrate with a server quota where one is possible, on any number of CPUs', () => {
+    for (const cpus of [2, 8]) {
+      const choice = chooseCalibration(setting({ pinning: 'none', cpus }));
+      expect(choice.method).toBe('server-quota');
+      expect(choice.reason).toMatch(new RegExp(`^unpinned: the servers and the tool share all ${cpus} CPUs`));
+    }
+    // Without a quota unpinned runs are where pinned ones are: not calibrated, said once.
+    const without = chooseCalibration(setting({ pinning: 'none', quotaUnavailable: 'not root' }));
+    expect(without.method).toBe('none');
+    expect(without.warning).toMatch(/--load-host/);
+  });
+
+  it('leave the tool 20% of what the quota leaves it when it shares the CPUs', () => {
+    // One thread on two shared CPUs, a response costing each side the same: its own core binds,
+    // Q = 0.8 (and then 2 - 0.8 = 1.2 CPUs are left, more than its thread can use).
+    expect(serverQuotaFor([cost('a', 10, 10, 0.95)], 1, 2, 2).quotaCores).toBe(0.8);
+    // Two threads: the CPUs the servers leave bind, Q (1 + 0.8) <= 0.8 * 2, Q = 0.88, so the
+    // tool needs 0.88 of the 1.12 left: 79%.
+    expect(serverQuotaFor([cost('a', 10, 10, 0.95)], 2, 2, 2).quotaCores).toBe(0.88);
+    // Pinned, the same costs on the tool's own two cores would cap the servers at 1.6.
+    expect(serverQuotaFor([cost('a', 10, 10, 0.95)], 2, 2).quotaCores).toBe(1.6);
+    // A tool much cheaper than the server: the CPUs left bind, 0.8 x 2 x 40 / (2 + 0.8 x 40).
+    expect(serverQuotaFor([cost('a', 40, 2, 0.85)], 1, 2, 2).quotaCores).toBe(1.88);
+    // Sharing, a starved tool always gets a cap below the CPUs, however cheap it is.
+    expect(serverQuotaFor([cost('a', 400, 2, 0.85)], 1, 2, 2).quotaCores).toBe(1.98);
+    // With room to spare, none.
+    expect(serverQuotaFor([cost('a', 10, 10, 0.6)], 1, 2, 2).quotaCores).toBeNull();
+  });
+
+  it('measure how busy the tool was of the CPU it could have had', () => {
+    // Pinned to one CPU: its utilisation.
+    const run = { utilisation: 0.9, cpus: 1, toolCores: 1, sharedCpus: null, serverCpus: 1 };
+    expect(toolBusyOf(run)).toBeCloseTo(0.9, 9);
+    // Unpinned, one thread allowed 2 CPUs used 0.45 of both: 90% of its core, as the servers
+    // (0.9 CPU) left it 1.1.
+    const shared = { utilisation: 0.45, cpus: 2, toolCores: 1, sharedCpus: 2, serverCpus: 0.9 };
+    expect(toolBusyOf(shared)).toBeCloseTo(0.9, 9);
+    // Two threads, the servers took 1.4 CPUs: 0.6 left, and the tool used 0.54 of it.
+    expect(toolBusyOf({ ...shared, utilisation: 0.27, toolCores: 2, serverCpus: 1.4 })).toBeCloseTo(0.9, 9);
+    // A machine full of servers: nothing left, as busy as a tool gets.
+    expect(toolBusyOf({ ...shared, serverCpus: 2 })).toBe(1);
+    // Without the servers' CPU, its own cores only.
+    expect(toolBusyOf({ ...shared, serverCpus: null })).toBeCloseTo(0.9, 9);
+  });
+});
+
+describe('recheckQuota', () => {
+  it('lowers the quota by the measured ratio while the tool had less than 20% to spare', () => {
+    // The 40 B re-check of 2026-12-03: 0.78 CPU left wrk 16% of its core (84% busy).
+    expect(recheckQuota(0.78, 0.84)).toBe(0.74);
+    expect(recheckQuota(0.78, 0.8)).toBeNull();
+    expect(recheckQuota(0.78, 0.5)).toBeNull();
+    expect(recheckQuota(0.78, null)).toBeNull();
+    // Never below 0.1, and no change is no re-check.
+    expect(recheckQuota(0.11, 0.99)).toBe(0.1);
+    expect(recheckQuota(0.1, 0.99)).toBeNull();
+  });
+});
+
+describe('adjustQuota (between rounds)', () => {
+  const input = (overrides: Partial<QuotaAdjustmentInput> = {}): QuotaAdjustmentInput => ({
+    costs: [cost('1b', 10, 10, 0.95), cost('nginx-1', 14, 10, 0.7)],
+    quotaCores: 0.8,
+    toolCores: 1,
+    serverCores: 1,
+    sharedCpus: null,
+    adjustmentsSoFar: 0,
+    round: 3,
+    ...overrides,
+  });
+
+  it('re-chooses the quota from the round costs when the tool saturated again', () => {
+    // The VM got faster: a response now costs our server 6 µs and the tool 10 (0.8 x 6 / 10).
+    const adjustment = adjustQuota(input({ costs: [cost('1b', 6, 10, 0.97), cost('nginx-1', 14, 10, 0.6)] }));
+    expect(adjustment).toEqual({
+      quotaCores: 0.48,
+      toolBusyFraction: 0.97,
+      why: 'the tool was 97% busy in round 3: quota from its costs',
+    });
+  });
+
+  it('lowers by the measured ratio when the costs give no lower quota', () => {
+    // Costs say 0.8 (not below the current 0.8), but the tool was 95% busy: 0.8 x 0.8 / 0.95.
+    const adjustment = adjustQuota(input());
+    expect(adjustment?.quotaCores).toBe(0.67);
+    expect(adjustment?.why).toMatch(/lowered by 80%\/95% \(its costs gave none lower\)/);
+  });
+
+  it('leaves a tool below 90% alone, stops after three, and never raises the quota', () => {
+    expect(adjustQuota(input({ costs: [cost('1b', 10, 10, 0.89)] }))).toBeNull();
+    expect(adjustQuota(input({ adjustmentsSoFar: MAX_QUOTA_ADJUSTMENTS }))).toBeNull();
+    expect(adjustQuota(input({ adjustmentsSoFar: MAX_QUOTA_ADJUSTMENTS - 1 }))).not.toBeNull();
+    expect(adjustQuota(input({ quotaCores: 0.1 }))).toBeNull();
+    // A saturated tool but costs that would allow more than the current quota: lowered, not raised.
+    const cheap = adjustQuota(input({ quotaCores: 0.5, costs: [cost('1b', 40, 10, 0.92)] }));
+    expect(cheap?.quotaCores).toBe(0.43);
+    expect(adjustQuota(input({ costs: [] }))).toBeNull();
+  });
+
+  it('caps a group that ran uncapped when the tool saturates during its rounds', () => {
+    const adjustment = adjustQuota(input({ quotaCores: null, costs: [cost('2a', 7, 7, 0.93)] }));
+    expect(adjustment?.quotaCores).toBe(0.8);
+  });
+
+  it('takes the CPUs the tool shares with the servers into account when unpinned', () => {
+    const adjustment = adjustQuota(
+      input({
+        quotaCores: 1.2,
+        toolCores: 2,
+        serverCores: 2,
+        sharedCpus: 2,
+        costs: [cost('2a', 10, 10, 0.95)],
+      }),
+    );
+    expect(adjustment?.quotaCores).toBe(0.88);
+  });
+});
+
+describe('topology.calibration in results.json', () => {
+  it('reads a calibrated file from before re-checks and adjustments were recorded: none of either', async () => {
+    const path = join(import.meta.dirname, '..', '..', '..', 'results', 'sample', 'results.json');
+    const raw = JSON.parse(await readFile(path, 'utf8'));
+    // A group as the first calibrated runs (2026-12-03 morning) wrote it.
+    raw.topology.calibration = {
       method: 'server-quota',
       reason: 'two CPUs',
       groups: [
         {
           group: '40B',
-          costs: [],
-          toolBusyFraction: 0.97,
-          serverQuotaCores: 0.81,
+          costs: [cost('2a', 13.2, 14, 0.93)],
+          toolBusyFraction: 0.93,
+          serverQuotaCores: 0.78,
           toolCpus: null,
-          headroomFraction: 0.22,
-          decision: '',
+          headroomFraction: 0.16,
+          decision: '40B: servers capped at 0.78 CPU',
         },
       ],
-    });
-    expect(text).toBe(
-      'calibrated (server-quota): 40B servers capped at 0.81 CPU, tool headroom 22%; responses per second under a quota are per share of a core: ratios and efficiency compare across machines',
-    );
+    };
+    const group = parseResults(JSON.stringify(raw), path).topology.calibration!.groups[0]!;
+    expect(group.rechecks).toEqual([]);
+    expect(group.adjustments).toEqual([]);
+    expect(
+      parseResults(serializeResults(parseResults(JSON.stringify(raw), path))).topology.calibration,
+    ).toEqual(parseResults(JSON.stringify(raw), path).topology.calibration);
   });
-});
 
-describe('topology.calibration in results.json', () => {
   it('reads as null from files written before it existed (version 1 and the shipped sample)', async () => {
     for (const path of [
       join(import.meta.dirname, 'fixtures', 'smoke-results-v1.json'),

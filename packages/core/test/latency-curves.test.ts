@@ -14,6 +14,7 @@ import {
   serializeResults,
 } from '../src/results.ts';
 import { deriveSummaries } from '../src/summary.ts';
+import { scenarioResult } from './support/scenario-result.ts';
 
 const slo = (text: string): Slo => parseSlo(text) as Slo;
 
@@ -125,44 +126,13 @@ function stepResult(
   reps: Repetition[],
   baseline: boolean,
 ): ScenarioResult {
-  return {
+  return scenarioResult({
     id: offered === null ? scenarioId : `${scenarioId}@r${offered}`,
-    scenarioId,
-    compareAs: null,
-    point: {
-      workers: 1,
-      connections: 16,
-      serverCpus: null,
-      loadCpus: null,
-      accept: baseline ? null : 'shared',
-      offeredRate: offered,
-      rateStep: offered === null ? null : String(offered),
-    },
-    serverHost: 'local',
-    label: `<b>${scenarioId}</b>`,
-    payloadBytes: 40,
-    group: '40B',
+    point: { offeredRate: offered, rateStep: offered === null ? null : String(offered) },
+    reps,
     baseline,
-    server: baseline
-      ? { kind: 'nginx', preset: 'stock', workers: 1, version: null, settings: {} }
-      : {
-          kind: 'scaleup',
-          resource: 'fixed',
-          accept: 'shared',
-          workers: 1,
-          backlog: 511,
-          send: 'auto',
-          zeroCopy: true,
-        },
-    url: null,
-    skipped: null,
-    verification: null,
-    warmup: null,
-    repetitions: reps,
-    summary: null,
-    profile: null,
-    profileProblem: null,
-  };
+    label: `<b>${scenarioId}</b>`,
+  });
 }
 
 const RATES = [1000, 2000, 3000, 4000];

@@ -189,6 +189,14 @@ describe('rate steps (open loop), a sweep axis', () => {
     expect(plannedRuns(plan)).toBe(4 * smoke.repetitions);
   });
 
+  it('runs the fixed rounds of an adaptive profile: an offered rate fixes the throughput it would judge', () => {
+    const adaptive = profile({ targetCiPercent: 5, maxRepetitions: 30 });
+    expect(buildPlan({ scenarios: pair, profile: adaptive, cpus: [0, 1] }).adaptive).not.toBeNull();
+    const plan = buildPlan({ scenarios: pair, profile: { ...adaptive, rates: ['50%'] }, cpus: [0, 1] });
+    expect(plan.adaptive).toBeNull();
+    expect(plan.rounds).toEqual({ min: adaptive.repetitions, max: adaptive.repetitions });
+  });
+
   it('interleaves: each round runs every server at the first step, then every server at the next', () => {
     const plan = buildPlan({
       scenarios: pair,

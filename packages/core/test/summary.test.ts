@@ -18,6 +18,7 @@ import {
   summarizeAll,
   summarizeScenario,
 } from '../src/summary.ts';
+import { scenarioResult } from './support/scenario-result.ts';
 
 function loadResult(
   rps: number,
@@ -184,45 +185,7 @@ describe('scenario summaries', () => {
 });
 
 function result(id: string, point: Partial<Point>, reps: Repetition[], baseline = false): ScenarioResult {
-  return {
-    id,
-    scenarioId: id.split('@')[0]!,
-    compareAs: null,
-    point: {
-      workers: 1,
-      connections: 16,
-      serverCpus: null,
-      loadCpus: null,
-      accept: baseline ? null : 'shared',
-      offeredRate: null,
-      rateStep: null,
-      ...point,
-    },
-    serverHost: 'local',
-    label: id,
-    payloadBytes: 40,
-    group: '40B',
-    baseline,
-    server: baseline
-      ? { kind: 'nginx', preset: 'tuned', workers: point.workers ?? 1, version: null, settings: {} }
-      : {
-          kind: 'scaleup',
-          resource: 'fixed',
-          accept: 'shared',
-          workers: point.workers ?? 1,
-          backlog: 8192,
-          send: 'auto',
-          zeroCopy: true,
-        },
-    url: null,
-    skipped: null,
-    verification: null,
-    warmup: null,
-    repetitions: reps,
-    summary: null,
-    profile: null,
-    profileProblem: null,
-  };
+  return scenarioResult({ id, point, reps, baseline });
 }
 
 const rounds = (values: number[]) => values.map((v, i) => rep(i, v));

@@ -56,7 +56,9 @@ export async function runLoad(specInput: LoadSpecInput, options: RunLoadOptions 
     cpus: spec.cpus,
     deathSignal: 'KILL',
   });
-  const cores = spec.cpus?.length ?? allowedCpus().length;
+  // The tool can keep busy no more cores than it runs threads: one wrk thread flat out on a
+  // two-CPU machine is saturated, not half busy.
+  const cores = Math.min(spec.cpus?.length ?? allowedCpus().length, spec.threads);
   const meter = new ChildCpuMeter();
   await meter.start();
 

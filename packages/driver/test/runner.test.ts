@@ -83,6 +83,8 @@ describe.each(['h2load', 'wrk', 'autocannon'] as const)('%s against a real serve
         { tool },
       );
       expect(result.requests.succeeded).toBe(0);
+      // Unpinned with one thread: its busy share is of the one core it can use.
+      expect(result.toolCpu?.cores).toBe(1);
       expect(result.requests.failed).toBeGreaterThan(0);
       expect(result.requestsPerSecond).toBe(0);
       expect(result.errors.length).toBeGreaterThan(0);

@@ -17,6 +17,14 @@ export {
   type Shipment,
   shipmentFor,
 } from './bundle.ts';
+export {
+  CACHE_KEEP_NEWEST,
+  CACHE_MAX_AGE_DAYS,
+  CACHE_TMP_GRACE_MS,
+  type CacheEntry,
+  type CacheUsage,
+  cacheEntriesToPrune,
+} from './cache-prune.ts';
 export { distributionFamily, type InstallAdvice, installAdvice } from './install-lines.ts';
 export { localHost } from './local.ts';
 export { type NativeJob, type NativeOnHost, nativeBuildPath, nativeOnHost } from './native-host.ts';

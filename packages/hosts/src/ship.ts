@@ -9,6 +9,7 @@ import {
   type Shipment,
   shipmentFor,
 } from './bundle.ts';
+import { type CacheUsage, PRUNE_RULE_JS } from './cache-prune.ts';
 import type { Host, HostProcess } from './types.ts';
 
 // Both scripts run with the host's bare `node -e` (CommonJS, no modules of ours), so they are
@@ -18,15 +19,27 @@ const CACHE_ROOT_JS =
   "const root=path.join(process.env.XDG_CACHE_HOME||path.join(os.homedir(),'.cache'),'scaleup');";
 
 /**
- * argv: none. stdin: {shipments:[{hash,files:[{name,sha256,data?,exec?}]}]}. Prints `platform P`,
+ * argv: none. stdin: {shipments:[{hash,files:[{name,sha256,data?,exec?}]}],use?}. Prints `platform P`,
  * `root DIR`, then per shipment `cached|installed|missing HASH`. A shipment with data is written
  * to a temporary sibling, checked file by file against its sha256 and renamed into place, so
- * a directory named by a hash always holds exactly that content.
+ * a directory named by a hash always holds exactly that content. Then `cache BUNDLES BYTES` and
+ * what the prune rule (cache-prune.ts) picks, the shipments named kept: with `use` (a run) the
+ * cached ones are touched (newest = most recently used) and the picks removed, `pruned N BYTES`;
+ * without (a probe, which changes nothing), `prunable N BYTES`.
  */
 const INSTALL_JS = `${CACHE_ROOT_JS}
 const out=(s)=>process.stdout.write(s+'\\n');
 const sha=(p)=>{try{return crypto.createHash('sha256').update(fs.readFileSync(p)).digest('hex')}catch{return null}};
 const setHash=(fs_)=>crypto.createHash('sha256').update(fs_.map(f=>f.sha256+'  '+f.name+'\\n').sort().join('')).digest('hex');
+const du=(p)=>{let st;try{st=fs.lstatSync(p)}catch{return 0}if(!st.isDirectory())return st.size;let n=0;try{for(const e of fs.readdirSync(p))n+=du(path.join(p,e))}catch{}return n};
+const alive=(pid)=>{try{process.kill(pid,0);return true}catch(e){return e.code==='EPERM'}};
+const prunable=${PRUNE_RULE_JS};
+const prune=(m)=>{let names=[];try{names=fs.readdirSync(root)}catch{}
+const entries=names.flatMap(name=>{try{const pid=/\\.tmp-(\\d+)$/.exec(name);return[{name,mtimeMs:fs.lstatSync(path.join(root,name)).mtimeMs,live:pid!==null&&alive(Number(pid[1]))}]}catch{return[]}});
+const gone=new Set();let b=0;for(const name of prunable(entries,m.shipments.map(s=>s.hash),Date.now())){const p=path.join(root,name),size=du(p);
+if(m.use){try{fs.rmSync(p,{recursive:true,force:true})}catch{continue}}gone.add(name);b+=size}
+const left=entries.filter(e=>/^[0-9a-f]{64}$/.test(e.name)&&!(m.use&&gone.has(e.name))).length;
+out('cache '+left+' '+du(root));out((m.use?'pruned ':'prunable ')+gone.size+' '+b)};
 const glibc=process.report&&process.report.getReport().header.glibcVersionRuntime;
 out('platform '+process.arch+'-'+(glibc?'glibc':'musl'));out('root '+root);
 const chunks=[];process.stdin.on('data',c=>chunks.push(c));process.stdin.on('end',()=>{
@@ -34,12 +47,13 @@ const m=JSON.parse(Buffer.concat(chunks).toString('utf8'));
 for(const s of m.shipments){
 if(!/^[0-9a-f]{64}$/.test(s.hash)||setHash(s.files)!==s.hash||s.files.some(f=>!/^[A-Za-z0-9._-]+$/.test(f.name))){out('bad '+s.hash);process.exitCode=3;continue}
 const dir=path.join(root,s.hash);const ok=(d)=>s.files.every(f=>sha(path.join(d,f.name))===f.sha256);
-if(ok(dir)){out('cached '+s.hash);continue}
+if(ok(dir)){if(m.use){try{const t=new Date();fs.utimesSync(dir,t,t)}catch{}}out('cached '+s.hash);continue}
 if(s.files.some(f=>f.data===undefined)){out('missing '+s.hash);continue}
 const tmp=dir+'.tmp-'+process.pid;fs.rmSync(tmp,{recursive:true,force:true});fs.mkdirSync(tmp,{recursive:true,mode:0o700});
 for(const f of s.files)fs.writeFileSync(path.join(tmp,f.name),Buffer.from(f.data,'base64'),{mode:f.exec?0o755:0o644});
 if(!ok(tmp)){fs.rmSync(tmp,{recursive:true,force:true});out('corrupt '+s.hash);process.exitCode=3;continue}
-fs.rmSync(dir,{recursive:true,force:true});fs.renameSync(tmp,dir);out('installed '+s.hash)}});`;
+fs.rmSync(dir,{recursive:true,force:true});fs.renameSync(tmp,dir);out('installed '+s.hash)}
+prune(m)});`;
 
 /**
  * argv: RUN_ID. Makes `/tmp/scaleup-runs-UID/RUN_ID` (not under the home directory: nginx's
@@ -48,18 +62,22 @@ fs.rmSync(dir,{recursive:true,force:true});fs.renameSync(tmp,dir);out('installed
  * removes the directories of runs whose keeper is gone
  * (a SIGKILLed harness, a host rebooted), prints `ready DIR`, and removes its own directory when
  * it is stopped: by the group leader when the run ends, on Ctrl-C, and when the connection is
- * lost (the leader's stdin closes or its heartbeat stops).
+ * lost (the leader's stdin closes or its heartbeat stops). The last run out removes the parent
+ * too (rmdir: only when empty, so a concurrent run's directory keeps it); a keeper that finds
+ * the parent removed between its mkdir calls by such a last run makes both again.
  */
 const KEEPER_JS = `${CACHE_ROOT_JS}
 const id=process.argv[1];const runs=path.join(os.tmpdir(),'scaleup-runs-'+process.getuid());const dir=path.join(runs,id);
-try{fs.mkdirSync(runs,{mode:0o711})}catch(e){if(e.code!=='EEXIST')throw e}
+const make=()=>{try{fs.mkdirSync(runs,{mode:0o711})}catch(e){if(e.code!=='EEXIST')throw e}
 const own=fs.lstatSync(runs);if(!own.isDirectory()||own.uid!==process.getuid())throw new Error(runs+' is not a directory of this user');
-fs.mkdirSync(dir,{mode:0o711});fs.chmodSync(dir,0o711);fs.writeFileSync(path.join(dir,'.keeper'),String(process.pid));
+fs.mkdirSync(dir,{mode:0o711})};
+for(let i=0;;i++){try{make();break}catch(e){if(e.code!=='ENOENT'||i>=5)throw e}}
+fs.chmodSync(dir,0o711);fs.writeFileSync(path.join(dir,'.keeper'),String(process.pid));
 const keeps=(pid,run)=>{try{return fs.readFileSync('/proc/'+pid+'/cmdline','utf8').includes(run)}catch{return false}};
 for(const run of fs.readdirSync(runs)){if(run===id)continue;const p=path.join(runs,run);let pid=NaN,age=0;
 try{age=Date.now()-fs.statSync(p).mtimeMs;pid=Number(fs.readFileSync(path.join(p,'.keeper'),'utf8'))}catch{}
 if(Number.isInteger(pid)&&pid>0?!keeps(pid,run):age>60000)fs.rmSync(p,{recursive:true,force:true})}
-const bye=()=>{try{fs.rmSync(dir,{recursive:true,force:true})}finally{process.exit(0)}};
+const bye=()=>{try{fs.rmSync(dir,{recursive:true,force:true});try{fs.rmdirSync(runs)}catch(e){if(e.code!=='ENOTEMPTY'&&e.code!=='ENOENT'&&e.code!=='EEXIST')throw e}}finally{process.exit(0)}};
 for(const s of ['SIGTERM','SIGINT','SIGHUP'])process.on(s,bye);
 process.stdout.write('ready '+dir+'\\n');setInterval(()=>{},1<<30);`;
 
@@ -71,12 +89,16 @@ export interface BundleProbe {
   /** What it would get, and whether that is already there (verified by sha256, file by file). */
   shipment: Shipment;
   cached: boolean;
+  /** What the host's cache holds; `pruned` is what the next run there would prune. */
+  cache: CacheUsage;
 }
 
 export interface InstalledBundle extends BundleProbe {
   dir: string;
   /** Bytes sent over ssh this time: 0 when the host had it. */
   copiedBytes: number;
+  /** What the cache holds after this install; `pruned` is what it removed of older bundles. */
+  cache: CacheUsage;
 }
 
 function parseInstallOutput(stdout: string): Map<string, string> {
@@ -108,7 +130,18 @@ async function runInstaller(host: Host, body: object, timeoutMs: number) {
       : (result.stderr.trim().split('\n').at(-1) ?? `exit ${result.exitCode}`);
     throw new Error(`${host.name}: cannot check the bundle cache with node there (${why})`);
   }
-  return { platform, root, states: parseInstallOutput(result.stdout) };
+  return { platform, root, states: parseInstallOutput(result.stdout), cache: cacheUsageOf(lines) };
+}
+
+/** `cache BUNDLES BYTES` and `pruned|prunable N BYTES` from the installer's answer. */
+function cacheUsageOf(lines: readonly string[]): CacheUsage {
+  const numbers = (prefix: RegExp) => {
+    const match = lines.map((l) => prefix.exec(l)).find((m) => m !== null);
+    return match ? [Number(match[1]), Number(match[2])] : [0, 0];
+  };
+  const [bundles, bytes] = numbers(/^cache (\d+) (\d+)$/);
+  const [entries, prunedBytes] = numbers(/^prun(?:ed|able) (\d+) (\d+)$/);
+  return { bundles: bundles!, bytes: bytes!, pruned: { entries: entries!, bytes: prunedBytes! } };
 }
 
 function shellSingle(text: string): string {
@@ -120,23 +153,38 @@ const manifest = (s: Shipment) => ({
   files: s.files.map(({ name, sha256 }) => ({ name, sha256 })),
 });
 
-/** Which shipment the host would get and whether it has it already; copies nothing. */
-export async function probeBundle(
+/** Which shipment the host would get and whether it has it already; changes nothing there. */
+export function probeBundle(
   host: Host,
   bundle: Bundle,
   timeoutMs = 20_000,
   mode: NativeMode = 'auto',
 ): Promise<BundleProbe> {
+  return probeOrUse(host, bundle, timeoutMs, mode, false);
+}
+
+/**
+ * With `use` (a run), the host also touches the candidate it has, so that "newest" means "most
+ * recently used", and prunes older bundles; one ssh session either way.
+ */
+async function probeOrUse(
+  host: Host,
+  bundle: Bundle,
+  timeoutMs: number,
+  mode: NativeMode,
+  use: boolean,
+): Promise<BundleProbe> {
   const withNative = shipmentFor(bundle, bundle.platform, mode);
   const without = shipmentFor(bundle, null);
   const candidates = withNative.hash === without.hash ? [without] : [withNative, without];
-  const answer = await runInstaller(host, { shipments: candidates.map(manifest) }, timeoutMs);
+  const answer = await runInstaller(host, { shipments: candidates.map(manifest), use }, timeoutMs);
   const shipment = shipmentFor(bundle, answer.platform, mode);
   return {
     platform: answer.platform,
     root: answer.root,
     shipment,
     cached: answer.states.get(shipment.hash) === 'cached',
+    cache: answer.cache,
   };
 }
 
@@ -151,7 +199,7 @@ export async function installBundle(
   timeoutMs = 60_000,
   mode: NativeMode = 'auto',
 ): Promise<InstalledBundle> {
-  const probe = await probeBundle(host, bundle, timeoutMs, mode);
+  const probe = await probeOrUse(host, bundle, timeoutMs, mode, true);
   const dir = `${probe.root}/${probe.shipment.hash}`;
   if (probe.cached) {
     host.useLeaderAt?.(`${dir}/${BUNDLE_LEADER}`);
@@ -164,7 +212,11 @@ export async function installBundle(
     // A program (openloop) must stay one there; everything else is read or loaded.
     exec: f.name === BUNDLE_OPENLOOP,
   }));
-  const answer = await runInstaller(host, { shipments: [{ hash: probe.shipment.hash, files }] }, timeoutMs);
+  const answer = await runInstaller(
+    host,
+    { shipments: [{ hash: probe.shipment.hash, files }], use: true },
+    timeoutMs,
+  );
   const state = answer.states.get(probe.shipment.hash);
   if (state !== 'installed' && state !== 'cached')
     throw new Error(
@@ -172,7 +224,16 @@ export async function installBundle(
     );
   const copiedBytes = state === 'installed' ? probe.shipment.files.reduce((sum, f) => sum + f.bytes, 0) : 0;
   host.useLeaderAt?.(`${dir}/${BUNDLE_LEADER}`);
-  return { ...probe, dir, copiedBytes };
+  // Both sessions prune: the second counts the bundle it installed among the newest.
+  const { pruned } = probe.cache;
+  const cache = {
+    ...answer.cache,
+    pruned: {
+      entries: pruned.entries + answer.cache.pruned.entries,
+      bytes: pruned.bytes + answer.cache.pruned.bytes,
+    },
+  };
+  return { ...probe, dir, copiedBytes, cache };
 }
 
 export interface RunDir {
@@ -187,9 +248,15 @@ export interface RunDir {
  * goes when the run closes it, and with the keeper on Ctrl-C or a lost connection; a run that
  * could do neither (SIGKILL of everything) has it swept by the next run's keeper.
  */
-export async function openRunDir(host: Host, timeoutMs = 30_000): Promise<RunDir> {
+export async function openRunDir(
+  host: Host,
+  timeoutMs = 30_000,
+  options: { tmpDir?: string } = {},
+): Promise<RunDir> {
   const id = `run-${Date.now().toString(36)}-${randomBytes(4).toString('hex')}`;
-  const keeper: HostProcess = host.spawn('node', ['-e', KEEPER_JS, id], { graceMs: 2000 });
+  // tmpDir: the parent of scaleup-runs-UID there instead of the host's own (its TMPDIR, /tmp).
+  const env = options.tmpDir === undefined ? {} : { env: { TMPDIR: options.tmpDir } };
+  const keeper: HostProcess = host.spawn('node', ['-e', KEEPER_JS, id], { graceMs: 2000, ...env });
   const dir = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(
       () => reject(new Error(`${host.name}: run directory not ready within ${timeoutMs} ms`)),

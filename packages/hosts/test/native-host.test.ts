@@ -43,7 +43,10 @@ describe('native builds on a host', () => {
     const bundle: Bundle = { dir, hash, files, platform: 'x64-glibc', autocannonVersion: '0.0.0' };
     return {
       bundle,
-      installed: { platform: 'riscv64-musl', root, shipment, cached: true, dir, copiedBytes: 0 },
+      installed: {
+        ...{ platform: 'riscv64-musl', root, shipment, cached: true, dir, copiedBytes: 0 },
+        cache: { bundles: 1, bytes: 0, pruned: { entries: 0, bytes: 0 } },
+      },
     };
   }
 

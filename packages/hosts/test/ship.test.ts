@@ -102,7 +102,9 @@ describe.skipIf(skip !== null)(`bundle shipped over ssh${skip === null ? '' : ` 
     await host.exec('touch', [`${run.dir}/work-file`]);
     expect(existsSync(onHost(`${run.dir}/work-file`))).toBe(true);
     await run.close();
-    expect(readdirSync(runs)).not.toContain(id);
+    expect(existsSync(join(runs, id))).toBe(false);
+    // The last run out takes the parent too; another test file's live run may still hold it.
+    if (existsSync(runs)) expect(readdirSync(runs).length).toBeGreaterThan(0);
   }, 60_000);
 
   it('a lost connection removes the run directory on the host', async () => {

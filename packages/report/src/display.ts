@@ -159,10 +159,14 @@ export function quotaNote(results: ResultsFile): string | null {
   const tail =
     'absolute responses/s are per that share of a core, not what the machine can serve; the ratio to nginx and the efficiency are what compare across machines.';
   if (quota !== null) return `Every server ran under a CPU quota of ${exact(quota, 2)} CPU: ${tail}`;
-  // A calibrated run can cap each payload group at its own quota (then the run records none).
-  const groups = (results.topology.calibration?.groups ?? []).flatMap((g) =>
-    g.serverQuotaCores === null ? [] : [`${g.group}: ${exact(g.serverQuotaCores, 2)} CPU`],
-  );
+  // A calibrated run can cap each payload group at its own quota, and lower it between rounds
+  // (then the run records none).
+  const groups = (results.topology.calibration?.groups ?? []).flatMap((g) => {
+    const lowered = g.adjustments.map((a) => `, ${exact(a.quotaCores, 2)} from round ${a.afterRound + 1}`);
+    if (g.serverQuotaCores === null && lowered.length === 0) return [];
+    const first = g.serverQuotaCores === null ? 'uncapped' : `${exact(g.serverQuotaCores, 2)} CPU`;
+    return [`${g.group}: ${first}${lowered.join('')}`];
+  });
   return groups.length === 0 ? null : `Servers ran under a CPU quota (${groups.join('; ')}): ${tail}`;
 }
 

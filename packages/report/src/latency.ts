@@ -7,7 +7,7 @@ import type {
   StatSummary,
 } from '@scaleup/core';
 import { MARKS, type Marks } from './display.ts';
-import { fmt, intervalText, RATIO_DIGITS } from './format.ts';
+import { confidenceText, fmt, intervalText, RATIO_DIGITS } from './format.ts';
 import { payloadLabel, pointLabel } from './model.ts';
 
 /**
@@ -279,6 +279,18 @@ function capacityFigure(capacity: CapacityAtSlo, curve: LatencyCurve, marks: Mar
   return `${capacity.censored === 'at-highest' ? marks.lower : ''}${fmt(rate.value)}`;
 }
 
+/**
+ * The capacity's interval over rounds, '' when censored or missing. A round whose lowest step
+ * already broke the objective counts as capacity 0; its bound reads "< lowest step", not 0.
+ */
+function capacityInterval(capacity: CapacityAtSlo, curve: LatencyCurve): string {
+  const rate = capacity.ratePerSecond;
+  if (capacity.censored !== null || rate === null) return '';
+  const lowest = curve.points[0]?.offeredPerSecond ?? null;
+  if (rate.ciLow > 0 || lowest === null) return intervalText(rate, 0);
+  return `[< ${fmt(lowest)} – ${fmt(rate.ciHigh)}] ${confidenceText(rate)}`;
+}
+
 /** Whether this capacity or its baseline's at the same objective is censored: the ratio is then a bound. */
 function censoredPair(results: ResultsFile, curve: LatencyCurve, capacity: CapacityAtSlo): boolean {
   const baseline = results.latencyCurves.find(
@@ -302,10 +314,7 @@ export function capacityRows(results: ResultsFile, marks: Marks = MARKS): Capaci
           slo: capacity.slo.text,
           capacity,
           figure: capacityFigure(capacity, curve, marks),
-          interval:
-            capacity.censored === null && capacity.ratePerSecond !== null
-              ? intervalText(capacity.ratePerSecond, 0)
-              : '',
+          interval: capacityInterval(capacity, curve),
           censoredText: censoredText(capacity),
           ratioFigure: curve.baseline ? 'baseline' : r === null ? '–' : fmt(r.ratio, RATIO_DIGITS),
           ratioInterval:

@@ -367,6 +367,8 @@ describe('under a CPU quota', () => {
       toolCpus: null,
       headroomFraction: quota === null ? null : 0.25,
       decision: quota === null ? 'no cap needed' : `servers capped at ${quota} CPU`,
+      rechecks: [],
+      adjustments: [],
     });
     calibrated.topology.calibration = {
       method: 'server-quota',
@@ -376,5 +378,37 @@ describe('under a CPU quota', () => {
     expect(renderMarkdown(calibrated)).toContain(
       'Servers ran under a CPU quota (payload-40: 0.6 CPU): absolute responses/s are per that share of a core',
     );
+  });
+
+  it('names the quotas a group was lowered to between rounds, from the round they held', () => {
+    const calibrated = structuredClone(results);
+    const adjustment = (afterRound: number, quotaCores: number) => ({
+      afterRound,
+      quotaCores,
+      toolBusyFraction: 0.95,
+      why: 'the tool was 95% busy',
+    });
+    calibrated.topology.calibration = {
+      method: 'server-quota',
+      reason: 'two cores',
+      groups: [
+        {
+          group: 'payload-40',
+          costs: [],
+          toolBusyFraction: 0.95,
+          serverQuotaCores: 0.8,
+          toolCpus: null,
+          headroomFraction: 0.2,
+          decision: '',
+          rechecks: [],
+          adjustments: [adjustment(3, 0.7), adjustment(5, 0.62)],
+        },
+      ],
+    };
+    const markdown = renderMarkdown(calibrated);
+    expect(markdown).toContain(
+      'Servers ran under a CPU quota (payload-40: 0.8 CPU, 0.7 from round 4, 0.62 from round 6): absolute responses/s',
+    );
+    expect(markdown.match(/per that share of a core/g)).toHaveLength(1);
   });
 });

@@ -1,16 +1,22 @@
 import {
+  adjustQuota,
   busiestTool,
   type CalibrationChoice,
   type CalibrationCost,
   type CalibrationGroup,
+  type CalibrationRecheck,
   type CalibrationSetting,
   calibrationText,
   chooseCalibration,
   costsText,
+  MAX_EXTRA_RECHECKS,
   type PlanGroup,
+  type PlannedInstance,
   type Profile,
   type Repetition,
+  recheckQuota,
   serverQuotaFor,
+  toolBusyOf,
   toolCoresFor,
 } from '@scaleup/core';
 import { execa } from 'execa';
@@ -24,8 +30,10 @@ import { warmUpGroup } from './warm.ts';
  * Calibration keeps the load tool from being what a figure measures: after a group's warm-up,
  * whose last run per point is measured like a repetition, either the tool's share of the CPUs
  * is sized from what a response costs it against the servers (tool-cores), or every server of
- * the group runs under one cgroup quota that leaves the tool 20% headroom (server-quota). Then
- * one more warm-up run per point says what headroom the choice reached.
+ * the group runs under one cgroup quota that leaves the tool 20% headroom (server-quota; the
+ * only way unpinned, where both share every CPU). Then one more warm-up run per point says what
+ * headroom the choice reached; under a quota that fell short, lowered and re-checked up to twice
+ * more. During the rounds the quota follows the tool (followQuota).
  */
 
 export interface OpenedCalibration {
@@ -104,23 +112,21 @@ export async function warmUpAndCalibrate(
   context.calibration.serverCpus = null;
   const runs = Math.max(1, context.options.profile.warmupRuns);
   const before = await warmUpGroup(context, group, running, { runs, sample: true });
-  const costs = costsOf(group, before);
+  const costs = costsOf(context, group, before);
   const applied =
     method === 'server-quota'
-      ? await applyQuota(context, group, costs, before)
+      ? await applyQuota(context, group, running, costs, before)
       : await applyToolCores(context, group, running, costs);
-  const after = applied.changed
-    ? await warmUpGroup(context, group, running, { runs: 1, sample: true })
-    : before;
-  const busyAfter = busiestTool(costsOf(group, after));
   const record: CalibrationGroup = {
     group: group.key,
     costs,
     toolBusyFraction: busiestTool(costs),
     serverQuotaCores: applied.quotaCores,
     toolCpus: applied.toolCpus,
-    headroomFraction: busyAfter === null ? null : 1 - busyAfter,
+    headroomFraction: applied.busyAfter === null ? null : 1 - applied.busyAfter,
     decision: '',
+    rechecks: applied.rechecks,
+    adjustments: [],
   };
   record.decision = decisionLine(record, applied.why);
   recordCalibration(context, record);
@@ -128,43 +134,123 @@ export async function warmUpAndCalibrate(
   await context.store.save();
 }
 
+/** The CPUs the tool shares with the servers when unpinned; null when each side has its own. */
+function sharedCpus(context: RunContext): number | null {
+  return context.run.profile.pinning === 'none' ? context.run.serverCores : null;
+}
+
+/**
+ * The cores a point's tool can use: pinned, its CPUs (one thread each after tool-cores);
+ * unpinned, its threads when fewer than the CPUs it may run on.
+ */
+function toolCoresOf(context: RunContext, instance: PlannedInstance, rep: Repetition): number {
+  const cpus = rep.load.toolCpu?.cores ?? 1;
+  if (sharedCpus(context) === null) return cpus;
+  return Math.max(1, Math.min(cpus, context.run.profile.threads, instance.point.connections));
+}
+
+/** What each side spent per response in one measured run of a point, and how busy the tool was. */
+function costOf(context: RunContext, instance: PlannedInstance, rep: Repetition): CalibrationCost {
+  const toolCpu = rep.load.toolCpu;
+  const server = rep.cost?.serverCpuMicrosPerResponse ?? null;
+  const shared = sharedCpus(context);
+  const busy =
+    toolCpu === null
+      ? null
+      : shared === null
+        ? toolCpu.utilisation
+        : toolBusyOf({
+            utilisation: toolCpu.utilisation,
+            cpus: toolCpu.cores,
+            toolCores: toolCoresOf(context, instance, rep),
+            sharedCpus: shared,
+            serverCpus: serverCpusOf(rep),
+          });
+  return {
+    resultId: instance.id,
+    serverCpuMicrosPerResponse: server,
+    toolCpuMicrosPerResponse: rep.cost?.toolCpuMicrosPerResponse ?? null,
+    toolBusyFraction: busy,
+  };
+}
+
+/** The CPUs the servers used on average while the load ran; null when not measured. */
+function serverCpusOf(rep: Repetition): number | null {
+  const micros = rep.cost?.serverCpuMicrosPerResponse ?? null;
+  if (micros === null || rep.load.elapsedSeconds <= 0) return null;
+  return (micros * rep.load.requests.succeeded) / 1e6 / rep.load.elapsedSeconds;
+}
+
 /** What each side spent per response in the sampled warm-up run of each point. */
-function costsOf(group: PlanGroup, sampled: Map<string, Repetition>): CalibrationCost[] {
+function costsOf(context: RunContext, group: PlanGroup, sampled: Map<string, Repetition>): CalibrationCost[] {
   return group.instances.flatMap((instance) => {
     const rep = sampled.get(instance.id);
-    if (rep === undefined) return [];
-    return [
-      {
-        resultId: instance.id,
-        serverCpuMicrosPerResponse: rep.cost?.serverCpuMicrosPerResponse ?? null,
-        toolCpuMicrosPerResponse: rep.cost?.toolCpuMicrosPerResponse ?? null,
-        toolBusyFraction: rep.load.toolCpu?.utilisation ?? null,
-      },
-    ];
+    return rep === undefined ? [] : [costOf(context, instance, rep)];
   });
 }
 
 interface Applied {
-  changed: boolean;
   quotaCores: number | null;
   toolCpus: number[] | null;
   why: string;
+  /** The tool's busiest fraction in the last re-check under the choice (null: none run). */
+  busyAfter: number | null;
+  rechecks: CalibrationRecheck[];
 }
 
-/** One quota for every server of the group, from its warm-up costs. */
-async function applyQuota(
-  context: RunContext,
-  group: PlanGroup,
-  costs: CalibrationCost[],
-  sampled: Map<string, Repetition>,
-): Promise<Applied> {
-  const toolCores = Math.max(1, ...[...sampled.values()].map((r) => r.load.toolCpu?.cores ?? 1));
+/** The tool's and the servers' cores for the quota rule, from the runs measured. */
+function quotaCoresOf(context: RunContext, group: PlanGroup, runs: Map<string, Repetition>) {
+  const toolCores = Math.max(
+    1,
+    ...group.instances.flatMap((i) => {
+      const rep = runs.get(i.id);
+      return rep === undefined ? [] : [toolCoresOf(context, i, rep)];
+    }),
+  );
   const serverCores = Math.max(
     ...group.instances.map((i) => i.point.serverCpus?.length ?? context.run.serverCores),
   );
-  const { quotaCores, why } = serverQuotaFor(costs, toolCores, serverCores);
-  if (quotaCores !== null) await context.quotaGroup?.setQuota(quotaCores);
-  return { changed: quotaCores !== null, quotaCores, toolCpus: null, why };
+  return { toolCores, serverCores };
+}
+
+/**
+ * One quota for every server of the group, from its warm-up costs, then re-checked: while the
+ * tool still had less than 20% to spare (at most MAX_EXTRA_RECHECKS times more), the quota is
+ * lowered by the measured ratio and checked again.
+ */
+async function applyQuota(
+  context: RunContext,
+  group: PlanGroup,
+  running: RunningServers,
+  costs: CalibrationCost[],
+  sampled: Map<string, Repetition>,
+): Promise<Applied> {
+  const { toolCores, serverCores } = quotaCoresOf(context, group, sampled);
+  const { quotaCores, why } = serverQuotaFor(costs, toolCores, serverCores, sharedCpus(context));
+  if (quotaCores === null) {
+    return { quotaCores, toolCpus: null, why, busyAfter: busiestTool(costs), rechecks: [] };
+  }
+  const rechecks: CalibrationRecheck[] = [];
+  let quota: number | null = quotaCores;
+  let busy: number | null = null;
+  while (quota !== null && rechecks.length <= MAX_EXTRA_RECHECKS) {
+    await context.quotaGroup?.setQuota(quota);
+    busy = busiestTool(costsOf(context, group, await recheck(context, group, running)));
+    rechecks.push({ quotaCores: quota, toolBusyFraction: busy });
+    quota = recheckQuota(quota, busy);
+  }
+  const last = rechecks.at(-1)!.quotaCores;
+  // More than one re-check: each quota tried and how busy the tool was under it.
+  const tried =
+    rechecks.length > 1
+      ? `; re-checked at ${rechecks.map((r) => `${r.quotaCores} CPU (${r.toolBusyFraction === null ? '?' : percent(r.toolBusyFraction)} busy)`).join(', ')}`
+      : '';
+  return { quotaCores: last, toolCpus: null, why: `${why}${tried}`, busyAfter: busy, rechecks };
+}
+
+/** One warm-up run per point under the choice, measured. */
+function recheck(context: RunContext, group: PlanGroup, running: RunningServers) {
+  return warmUpGroup(context, group, running, { runs: 1, sample: true });
 }
 
 /**
@@ -183,7 +269,13 @@ async function applyToolCores(
   const serverCpus = cpus.slice(0, cpus.length - toolCores);
   const loadCpus = cpus.slice(cpus.length - toolCores);
   if (cpus.length < 2 || loadCpus.join(',') === point?.loadCpus?.join(',')) {
-    return { changed: false, quotaCores: null, toolCpus: point?.loadCpus ?? null, why };
+    return {
+      quotaCores: null,
+      toolCpus: point?.loadCpus ?? null,
+      why,
+      busyAfter: busiestTool(costs),
+      rechecks: [],
+    };
   }
   for (const server of running.values()) {
     for (const p of await server.processes()) {
@@ -197,7 +289,8 @@ async function applyToolCores(
     const result = context.store.result(instance.id);
     result.point = { ...result.point, serverCpus, loadCpus };
   }
-  return { changed: true, quotaCores: null, toolCpus: loadCpus, why };
+  const after = costsOf(context, group, await recheck(context, group, running));
+  return { quotaCores: null, toolCpus: loadCpus, why, busyAfter: busiestTool(after), rechecks: [] };
 }
 
 const percent = (fraction: number) => `${Math.round(fraction * 100)}%`;
@@ -219,13 +312,57 @@ function decisionLine(record: CalibrationGroup, why: string): string {
 
 /** The group's record in results.json, and the topology's line and quota saying what was decided. */
 function recordCalibration(context: RunContext, record: CalibrationGroup): void {
+  const calibration = context.store.results.topology.calibration;
+  if (calibration === null) return;
+  calibration.groups.push(record);
+  describeCalibration(context);
+}
+
+/** The topology's line and run quota from the calibration's records as they stand. */
+function describeCalibration(context: RunContext): void {
   const topology = context.store.results.topology;
   const calibration = topology.calibration;
   if (calibration === null) return;
-  calibration.groups.push(record);
   topology.description = `${context.calibration.description}; ${calibrationText(calibration)}`;
-  // One quota for the whole run is the run's quota, as a profile's would be; otherwise per group.
-  const quotas = new Set(calibration.groups.map((g) => g.serverQuotaCores));
+  // One quota for the whole run (never lowered) is the run's quota, as a profile's would be.
+  const quotas = new Set(
+    calibration.groups.flatMap((g) => [g.serverQuotaCores, ...g.adjustments.map((a) => a.quotaCores)]),
+  );
   const [only] = [...quotas];
   topology.serverCpuQuotaCores = quotas.size === 1 && only !== undefined ? only : null;
+}
+
+/**
+ * After round `round` (1-based) of a group under server-quota, when another follows: if the
+ * tool was TOOL_SATURATED busy in a valid repetition of the round, the quota is lowered for the
+ * next rounds (adjustQuota), recorded in the group and said in one CLI line. Every round's
+ * servers share one quota, so paired ratios stay paired. Rate steps are shares of the capacity
+ * measured under the warm-up's quota: their rounds keep it.
+ */
+export async function followQuota(context: RunContext, group: PlanGroup, round: number): Promise<void> {
+  const quotaGroup = context.quotaGroup;
+  const record = context.store.results.topology.calibration?.groups.find((g) => g.group === group.key);
+  if (context.calibration.method !== 'server-quota' || quotaGroup === null || record === undefined) return;
+  if (context.run.rateTool !== null) return;
+  const runs = new Map<string, Repetition>();
+  for (const instance of group.instances) {
+    const rep = context.store.result(instance.id).repetitions.find((r) => r.round === round - 1);
+    if (rep?.verdict.valid === true) runs.set(instance.id, rep);
+  }
+  const costs = costsOf(context, group, runs);
+  const adjustment = adjustQuota({
+    costs,
+    quotaCores: quotaGroup.quotaCores,
+    ...quotaCoresOf(context, group, runs),
+    sharedCpus: sharedCpus(context),
+    adjustmentsSoFar: record.adjustments.length,
+    round,
+  });
+  if (adjustment === null) return;
+  await quotaGroup.setQuota(adjustment.quotaCores);
+  record.adjustments.push({ afterRound: round, ...adjustment });
+  describeCalibration(context);
+  const decision = `${group.key}: servers capped at ${adjustment.quotaCores} CPU from round ${round + 1}: ${adjustment.why} (µs per response: ${costsText(costs)})`;
+  context.options.onEvent({ type: 'calibration', group: group.key, decision });
+  await context.store.save();
 }

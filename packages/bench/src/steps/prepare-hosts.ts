@@ -427,6 +427,10 @@ function hostEnvironment(checked: Checked, name: string): HostEnvironment {
   };
 }
 
+function mib(bytes: number): string {
+  return `${(bytes / 1_048_576).toFixed(1)} MiB`;
+}
+
 /** What of scaleup ran on the host, for hosts[] in results.json. */
 function hostCode(checked: Checked, name: string): HostEnvironment['code'] {
   const shipped = checked.shipped.get(name);
@@ -449,6 +453,11 @@ function hostCode(checked: Checked, name: string): HostEnvironment['code'] {
   );
   if (addon !== undefined && addon.path === null)
     notes.push(`${addon.reason} on ${installed.platform}: the server writes every response`);
+  const { pruned } = installed.cache;
+  if (pruned.entries > 0)
+    notes.push(
+      `its bundle cache pruned of ${pruned.entries} old ${pruned.entries === 1 ? 'entry' : 'entries'} (${mib(pruned.bytes)})`,
+    );
   return {
     kind: 'bundle',
     version: installed.shipment.hash,

@@ -4,6 +4,7 @@ import { decideRounds } from '../adaptive.ts';
 import { fileSafe } from '../load-spec.ts';
 import { checkAbort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
+import { followQuota } from './calibrate.ts';
 import type { RunContext } from './context.ts';
 import { measureRepetition } from './measure.ts';
 import { measuredLoad } from './rates.ts';
@@ -58,6 +59,8 @@ export async function measureRounds(
       budget?.endGroup(Date.now());
       return;
     }
+    // The next round runs under a lower quota when the tool saturated again in this one.
+    await followQuota(context, group, round);
     // Another round: the runs still expected grow by one round of this group.
     if (round >= minRounds) {
       context.progress.addRound(group.instances.filter((i) => store.result(i.id).skipped === null).length);

@@ -2,6 +2,7 @@ import type { BenchEvent } from '@scaleup/bench';
 import { minimumRepetitionsFor, type ResultsFile, withoutRateStep } from '@scaleup/core';
 import {
   ASCII_MARKS,
+  capacityRows,
   displayName,
   displayResults,
   displayText,
@@ -300,24 +301,24 @@ function curveRows(curve: Curve): string[][] {
   ]);
 }
 
-/** Capacity at each objective: the highest offered rate that kept it, its interval, its ratio. */
-function capacityLines(curve: Curve): string[] {
-  return curve.capacityAtSlo.map((c) => {
-    const rate = c.ratePerSecond;
-    const mark = c.censored === 'at-highest' ? '>= ' : c.censored === 'below-lowest' ? '< ' : '';
-    const lowest = curve.points[0]?.offeredPerSecond;
-    const figure =
-      rate === null
-        ? 'unknown'
-        : c.censored === 'below-lowest' && lowest !== undefined
-          ? `${mark}${formatRate(lowest)}/s (the lowest rate offered already broke it)`
-          : `${mark}${formatRate(rate.value)}/s ${intervalText(rate, 0)}`;
-    const ratio =
-      c.ratioToBaseline === null
-        ? ''
-        : `; ${c.ratioToBaseline.ratio.toFixed(2)}x ${c.ratioToBaseline.baseline} ${intervalText(c.ratioToBaseline, 2)}`;
-    return `  capacity at ${c.slo.text}: ${curveServer(curve)} ${figure}${ratio}`;
-  });
+/**
+ * Capacity at each objective, from the reports' capacity rows (so the terminal says what the
+ * tables say): the highest offered rate that kept it, its interval, its ratio to the baseline,
+ * and "a capacity is censored" where either side's is only a bound.
+ */
+function capacityLines(results: ResultsFile, group: string): string[] {
+  const byScenario = new Map(results.latencyCurves.map((c) => [c.scenarioId, c]));
+  return capacityRows(results, { lower: '>= ', upper: '<= ' })
+    .filter((row) => byScenario.get(row.scenarioId)?.group === group)
+    .map((row) => {
+      const curve = byScenario.get(row.scenarioId)!;
+      const censored = row.censoredText === '' ? row.interval : `(${row.censoredText})`;
+      const ratio =
+        row.baseline || row.ratioFigure === '–'
+          ? ''
+          : `; ${row.ratioFigure}x ${row.capacity.ratioToBaseline?.baseline ?? ''} ${row.ratioInterval}`;
+      return `  capacity at ${row.slo}: ${curveServer(curve)} ${row.figure}/s ${censored}${ratio}`.trimEnd();
+    });
 }
 
 /** Before latency curves are derived (or in a file without them): each rate result's own figures. */
@@ -355,7 +356,7 @@ export function rateTables(input: ResultsFile): string[] {
     return [
       `open loop, ${group}: latency against offered rate (medians over valid repetitions)`,
       ...alignedTable([RATE_HEADER, ...rows]),
-      ...curves.flatMap(capacityLines),
+      ...capacityLines(results, group),
       ...(curves.length > 0 ? skipped.map((s) => `  skipped ${s.id}: ${s.skipped}`) : []),
       '',
     ];

@@ -25,6 +25,7 @@ import {
   type Suite,
   selectScenarios,
   UsageError,
+  withoutRateStep,
 } from '@scaleup/core';
 import { writeReports } from '@scaleup/report';
 import { choiceOption, parseCommandArgs } from '../args.ts';
@@ -82,7 +83,8 @@ every tool run, then results.xlsx, results.pdf, results.html and results.md.
                         servers, not the load tool, are the bottleneck; e.g. 0.6 (no calibration)
   --no-calibrate        keep the even split: no tool share or server quota chosen from the
                         warm-up (the default profile calibrates: the tool keeps 20% headroom,
-                        with a cgroup quota per group on two cores; docs/methodology.md);
+                        with a cgroup quota per group on two cores or unpinned, lowered
+                        between rounds if the tool saturates again; docs/methodology.md);
                         --calibrate asks for it with any profile
   --rates STEPS         open loop: run every point at each offered rate, comma-separated: shares
                         of each server's own closed-loop capacity measured in warm-up (25%,50%,
@@ -141,6 +143,7 @@ function progressPrinter(stream: NodeJS.WriteStream) {
     stream.write(`${line}\n`);
   };
   let current = '';
+  const verifiedLines = new Set<string>();
   return (event: BenchEvent) => {
     switch (event.type) {
       case 'plan':
@@ -157,9 +160,13 @@ function progressPrinter(stream: NodeJS.WriteStream) {
       case 'scenario-skipped':
         print(`skipped ${event.scenarioId}: ${event.reason}`);
         break;
-      case 'server-ready':
-        print(`${event.scenarioId}: verified ${event.url}`);
+      case 'server-ready': {
+        // Every rate step of a server is served by the one server: it is verified once.
+        const line = `${withoutRateStep(event.scenarioId)}: verified ${event.url}`;
+        if (!verifiedLines.has(line)) print(line);
+        verifiedLines.add(line);
         break;
+      }
       case 'warmup':
         print(
           `${event.scenarioId}: warm-up ${event.run}: ${Math.round(event.requestsPerSecond).toLocaleString('en-US')} req/s`,

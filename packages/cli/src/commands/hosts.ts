@@ -9,7 +9,8 @@ Checks other hosts as a run with --load-host/--server-host would, all at once, a
 nothing there. Per host: whether ssh works, node, the load tools and nginx with their versions
 (and the line that installs what is missing on that host's distribution), the tuning below the
 seed's, the clock offset against this machine, and what a run would copy there (the bundle's
-size, whether the host's cache has it already, and whether the native addon goes with it).
+size, whether the host's cache has it already, and whether the native addon goes with it), and
+how much the host's bundle cache holds with what the next run there would prune of it.
 Exit code 0 when every host could run, 1 when one could not, 2 for bad arguments.
 
   DEST               an ssh destination or a Host of the ssh config; repeatable
@@ -37,6 +38,15 @@ const NATIVE_TEXT: Record<NonNullable<HostCheck['copy']>['native'], (platform: s
     `no openloop or zero-copy addon for ${platform}: no C compiler there (the server would use write())`,
 };
 
+/** How much the host's bundle cache holds, and what the next run there would prune of it. */
+function cacheText(cache: NonNullable<HostCheck['copy']>['cache']): string {
+  const { bundles, bytes, prunable } = cache;
+  const held = `${bundles} bundle${bundles === 1 ? '' : 's'}, ${kib(bytes)} in all (native builds too)`;
+  return prunable.entries === 0
+    ? `${held}; nothing to prune`
+    : `${held}; the next run prunes ${prunable.entries} old ${prunable.entries === 1 ? 'entry' : 'entries'} (${kib(prunable.bytes)})`;
+}
+
 function hostLines(check: HostCheck): string[] {
   const lines = [`${clean(check.host)}: ${check.reachable ? 'reachable' : 'NOT reachable'}`];
   for (const p of check.problems) lines.push(`  problem      ${clean(p)}`);
@@ -60,6 +70,7 @@ function hostLines(check: HostCheck): string[] {
       ? '  copy         nothing (a checkout there, or no node to check with)'
       : `  copy         ${copy.cached ? 'nothing: its cache has' : `${kib(copy.bytes)} in ${copy.files} files:`} bundle ${copy.hash.slice(0, 12)}; ${NATIVE_TEXT[copy.native](clean(copy.platform))}`,
   );
+  if (copy !== null) lines.push(`  cache        ${cacheText(copy.cache)}`);
   return lines;
 }
 

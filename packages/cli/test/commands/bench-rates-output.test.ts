@@ -37,7 +37,7 @@ describe('the bench output of a rate sweep', () => {
     const p99 = rated().latencyCurves[0]!.points[2]!.latency!.p99Micros!.median;
     expect(rows[2]![5]).toBe(msText(p99));
     expect(lines).toContain(
-      '  capacity at p99=5ms: 2a >= 22,104/s [22,104 – 22,104] 75%*; 1.40x nginx-2 [1.40 – 1.40] 75%*',
+      '  capacity at p99=5ms: 2a >= 22,104/s (held at the highest rate step: the capacity is at least this); 1.400x nginx-2 [1.400 – 1.400] 75%* (a capacity is censored)',
     );
     expect(lines.filter((l) => l.startsWith('  capacity at '))).toHaveLength(4);
   });
@@ -48,7 +48,23 @@ describe('the bench output of a rate sweep', () => {
     capacity.censored = 'below-lowest';
     capacity.ratePerSecond = { value: 0, ciLow: 0, ciHigh: 0, confidence: 0, confidenceTarget: 0.95 };
     expect(rateTables(results)).toContain(
-      '  capacity at p99=5ms: 2a < 2,000/s (the lowest rate offered already broke it); 1.40x nginx-2 [1.40 – 1.40] 75%*',
+      '  capacity at p99=5ms: 2a < 2,000/s (below the lowest rate step: even it broke the objective); 1.400x nginx-2 [1.400 – 1.400] 75%* (a capacity is censored)',
+    );
+  });
+
+  it('gives a bracketed capacity its interval, a round that broke at the lowest step as "< lowest"', () => {
+    const results = rated();
+    const capacity = results.latencyCurves[0]!.capacityAtSlo[0]!;
+    capacity.censored = null;
+    capacity.ratePerSecond = {
+      value: 7_368,
+      ciLow: 0,
+      ciHigh: 22_104,
+      confidence: 0.75,
+      confidenceTarget: 0.95,
+    };
+    expect(rateTables(results)).toContain(
+      '  capacity at p99=5ms: 2a 7,368/s [< 2,000 – 22,104] 75%*; 1.400x nginx-2 [1.400 – 1.400] 75%* (a capacity is censored)',
     );
   });
 
