@@ -13,7 +13,7 @@ import {
 } from '@scaleup/core';
 import { renderMarkdown } from '@scaleup/report';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findCgroupLayout } from '../src/cgroup.ts';
+import { CPU_QUOTA_PERIOD_MICROSECONDS, findCgroupLayout } from '../src/cgroup.ts';
 import { createDefaultDeps } from '../src/deps.ts';
 import type { BenchEvent, LoadToolPort, RunnerDeps } from '../src/ports.ts';
 import { runBench } from '../src/runner.ts';
@@ -177,7 +177,7 @@ describe('calibration with a load tool that saturates (real servers and wrk, the
     );
     const state = seenInGroup[0];
     expect(state).not.toBeNull();
-    const micros = String(Math.round(expected * 100_000));
+    const micros = String(Math.round(expected * CPU_QUOTA_PERIOD_MICROSECONDS));
     expect(state!.quota.startsWith(micros)).toBe(true);
     expect(state!.procs.length).toBeGreaterThanOrEqual(2);
     for (const scenario of results.scenarios) {
@@ -231,7 +231,7 @@ describe('calibration with a load tool that saturates (real servers and wrk, the
       );
     }
     // Both servers of a round ran under the same quota, the one in force for that round.
-    const micros = (cores: number) => String(Math.round(cores * 100_000));
+    const micros = (cores: number) => String(Math.round(cores * CPU_QUOTA_PERIOD_MICROSECONDS));
     const expected = [
       group.serverQuotaCores!,
       ...group.adjustments.map((a) => a.quotaCores),

@@ -44,16 +44,16 @@ describe('finding a cgroup cpu controller', () => {
     });
   });
 
-  it("writes the quota in each version's format, per 100 ms period", () => {
-    expect(quotaWrites(2, 0.6)).toEqual([['cpu.max', '60000 100000']]);
+  it("writes the quota in each version's format, per 10 ms period (short stalls under the cap)", () => {
+    expect(quotaWrites(2, 0.6)).toEqual([['cpu.max', '6000 10000']]);
     expect(quotaWrites(1, 1.5)).toEqual([
-      ['cpu.cfs_period_us', '100000'],
-      ['cpu.cfs_quota_us', '150000'],
+      ['cpu.cfs_period_us', '10000'],
+      ['cpu.cfs_quota_us', '15000'],
     ]);
   });
 
   it('writes no cap as each version spells it', () => {
-    expect(quotaWrites(2, null)).toEqual([['cpu.max', 'max 100000']]);
+    expect(quotaWrites(2, null)).toEqual([['cpu.max', 'max 10000']]);
     expect(quotaWrites(1, null)).toEqual([['cpu.cfs_quota_us', '-1']]);
   });
 
@@ -62,12 +62,12 @@ describe('finding a cgroup cpu controller', () => {
     const group = await CpuQuotaGroup.create(null, base);
     const cpuMax = () => readFile(join(group.path, 'cpu.max'), 'utf8');
     expect(group.quotaCores).toBeNull();
-    expect(await cpuMax()).toBe('max 100000');
+    expect(await cpuMax()).toBe('max 10000');
     await group.setQuota(0.45);
     expect(group.quotaCores).toBe(0.45);
-    expect(await cpuMax()).toBe('45000 100000');
+    expect(await cpuMax()).toBe('4500 10000');
     await group.setQuota(null);
-    expect(await cpuMax()).toBe('max 100000');
+    expect(await cpuMax()).toBe('max 10000');
   });
 
   it('names the problem when the group cannot be made', async () => {

@@ -8,7 +8,7 @@ import { TOOL_SATURATED } from './summary.ts';
 
 /** The busiest the tool may be: at least 20% of its cores to spare. */
 export const TOOL_BUSY_TARGET = 0.8;
-/** Below a tenth of a CPU the 100 ms quota periods make the servers stutter, not run slower. */
+/** A tenth of a CPU is a 1 ms quota per 10 ms period, the least the kernel takes (cgroup.ts). */
 export const MIN_SERVER_QUOTA_CORES = 0.1;
 
 export interface CalibrationSetting {
