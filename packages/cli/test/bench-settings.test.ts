@@ -84,7 +84,7 @@ describe('bench settings: suite, profile and flags in one chain, validated once'
     expect(profile.rates).toEqual(['25%', '50%', '20k']);
     expect(profile.slo).toEqual(['p99=10ms', 'p99.9=50ms', 'max=1s']);
     const latency = settings({ profile: 'latency' }).profile;
-    expect(latency.rates).toEqual(['25%', '50%', '75%', '90%', '100%']);
+    expect(latency.rates).toEqual(['10%', '25%', '50%', '75%', '90%']);
     expect(latency.slo).toEqual(['p99=1ms', 'p99=10ms']);
     expect(settings({ profile: 'latency', rates: '10k' }).profile.rates).toEqual(['10k']);
     expect(settings({}).profile.rates).toBeUndefined();

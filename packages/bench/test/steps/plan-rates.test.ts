@@ -59,7 +59,7 @@ describe('planning a rate sweep (nothing starts)', () => {
         expect(run.toolName).not.toBe('openloop');
         expect(run.tool.name).toBe(run.toolName);
         expect(run.rateTool?.name).toBe('openloop');
-        expect(run.plan.rates?.map((r) => r.text)).toEqual(['25%', '50%', '75%', '90%', '100%']);
+        expect(run.plan.rates?.map((r) => r.text)).toEqual(['10%', '25%', '50%', '75%', '90%']);
         expect(run.plan.groups[0]!.instances.map((i) => i.id)).toContain('2a@r90%');
       }
     },
