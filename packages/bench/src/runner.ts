@@ -86,6 +86,7 @@ async function runPrepared(
       description: run.topology.description,
       loadCpus: null,
       serverCpus: null,
+      quotas: new Map(),
     },
     profiler: await profilerFor(options, deps, run.place, store),
   };

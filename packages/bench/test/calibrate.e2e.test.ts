@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
+  type CalibrationGroup,
   MAX_EXTRA_RECHECKS,
   MAX_QUOTA_ADJUSTMENTS,
   type Profile,
@@ -81,6 +82,37 @@ function alwaysSaturatedTool(real: LoadToolPort): LoadToolPort {
       if (load.requests.succeeded === 0 || load.elapsedSeconds <= 0) return load;
       const seconds = 0.97 * load.elapsedSeconds;
       return { ...load, toolCpu: { userSeconds: seconds, systemSeconds: 0, cores: 1, utilisation: 0.97 } };
+    },
+  };
+}
+
+/**
+ * saturatingTool with a cost per response that grows with connections, as wrk's does (three
+ * times as much at 1024 as at 16 here): at 64 connections each response costs it twice what it
+ * costs at 16, so the two points of a connection sweep need different quotas.
+ */
+function costlierWithConnections(real: LoadToolPort): LoadToolPort {
+  const costByPoint = new Map<string, number>();
+  return {
+    ...real,
+    async run(spec, options) {
+      const load = await real.run(spec, options);
+      const responses = load.requests.succeeded;
+      if (responses === 0 || load.elapsedSeconds <= 0) return load;
+      const key = `${spec.url} ${spec.connections}`;
+      const factor = spec.connections >= 64 ? 2 : 1;
+      const cost = costByPoint.get(key) ?? (factor * 0.97 * load.elapsedSeconds) / responses;
+      costByPoint.set(key, cost);
+      const seconds = Math.min(load.elapsedSeconds, cost * responses);
+      return {
+        ...load,
+        toolCpu: {
+          userSeconds: seconds,
+          systemSeconds: 0,
+          cores: 1,
+          utilisation: seconds / load.elapsedSeconds,
+        },
+      };
     },
   };
 }
@@ -250,6 +282,51 @@ describe('calibration with a load tool that saturates (real servers and wrk, the
     );
     expect(renderMarkdown(results)).toContain(`${group.adjustments[0]!.quotaCores} from round 2`);
   }, 180_000);
+
+  it.skipIf(!canCap)(
+    'gives each point of a connection sweep its own quota, set before every run of that point',
+    async () => {
+      const smoke = (await loadProfiles()).smoke!;
+      const quotaAtStart: [string, number, string][] = [];
+      const results = await calibratedRun(
+        { ...smoke, repetitions: 2, connections: [16, 64], calibrate: true },
+        (event) => {
+          if (event.type !== 'rep-start') return;
+          quotaAtStart.push([event.scenarioId, event.round, groupState()?.quota ?? 'none']);
+        },
+        costlierWithConnections,
+      );
+      const groups = results.topology.calibration!.groups;
+      expect(groups.map((g) => g.group)).toEqual(['40B c16', '40B c64']);
+      for (const group of groups) {
+        const point = group.group.split(' ')[1]!;
+        expect(group.costs.map((c) => c.resultId).sort()).toEqual([`2a@${point}`, `nginx-2@${point}`]);
+      }
+      const [c16, c64] = groups as [CalibrationGroup, CalibrationGroup];
+      // The quota in force in a round (0-based): the calibrated one, or the last lowered before it.
+      const quotaIn = (g: CalibrationGroup, round: number) =>
+        g.adjustments.filter((a) => a.afterRound <= round).at(-1)?.quotaCores ?? g.serverQuotaCores!;
+      // Twice the tool's cost per response: about half the quota.
+      expect(c16.serverQuotaCores).not.toBeNull();
+      expect(c64.serverQuotaCores).not.toBeNull();
+      expect(c64.serverQuotaCores!).toBeLessThan(c16.serverQuotaCores!);
+      const micros = (cores: number) => String(Math.round(cores * CPU_QUOTA_PERIOD_MICROSECONDS));
+      expect(quotaAtStart).toHaveLength(2 * 4);
+      for (const [scenarioId, round, quota] of quotaAtStart) {
+        const expected = quotaIn(scenarioId.endsWith('@c16') ? c16 : c64, round);
+        expect(quota.split(' ')[0], `${scenarioId} round ${round}`).toBe(micros(expected));
+      }
+      // One quota for the whole run cannot be said: each point has its own.
+      expect(results.topology.serverCpuQuotaCores).toBeNull();
+      for (const scenario of results.scenarios) {
+        expect(
+          scenario.repetitions.map((r) => r.verdict.valid),
+          scenario.id,
+        ).toEqual([true, true]);
+      }
+    },
+    180_000,
+  );
 
   it('keeps the even split with calibration off: method none, no quota, no line', async () => {
     const smoke = (await loadProfiles()).smoke!;

@@ -18,6 +18,7 @@ import {
   serverQuotaFor,
   toolBusyOf,
   toolCoresFor,
+  withoutRateStep,
 } from '@scaleup/core';
 import { execa } from 'execa';
 import { CpuQuotaGroup, findCgroupLayout } from '../cgroup.ts';
@@ -110,15 +111,55 @@ export async function warmUpAndCalibrate(
   await context.quotaGroup?.setQuota(null);
   context.calibration.loadCpus = null;
   context.calibration.serverCpus = null;
+  for (const instance of group.instances) context.calibration.quotas.delete(instance.id);
   const runs = Math.max(1, context.options.profile.warmupRuns);
   const before = await warmUpGroup(context, group, running, { runs, sample: true });
-  const costs = costsOf(context, group, before);
-  const applied =
-    method === 'server-quota'
-      ? await applyQuota(context, group, running, costs, before)
-      : await applyToolCores(context, group, running, costs);
+  // A CPU split is one for the whole group; a quota is chosen for each sweep point.
+  const units = method === 'server-quota' ? calibrationUnits(group) : [group];
+  for (const unit of units) {
+    const costs = costsOf(context, unit, before);
+    const applied =
+      method === 'server-quota'
+        ? await applyQuota(context, unit, running, costs, before)
+        : await applyToolCores(context, unit, running, costs);
+    await recordUnit(context, unit, costs, applied);
+  }
+}
+
+/**
+ * The parts of a group that get a quota of their own: its servers at one sweep point (workers,
+ * connections, accept, CPUs; rate steps share their server's warm-up, so their point's). A group
+ * of one point is one unit under the group's own key.
+ */
+export function calibrationUnits(group: PlanGroup): PlanGroup[] {
+  const byUnit = new Map<string, PlannedInstance[]>();
+  for (const instance of group.instances) {
+    const key = unitKeyOf(group, instance);
+    byUnit.set(key, [...(byUnit.get(key) ?? []), instance]);
+  }
+  return [...byUnit].map(([key, instances]) => ({ ...group, key, instances }));
+}
+
+/** "40B" for a group of one point, "40B c16" for the servers at 16 connections of a sweep. */
+export function unitKeyOf(group: PlanGroup, instance: PlannedInstance): string {
+  const point = withoutRateStep(instance.id).split('@')[1];
+  return point === undefined || point === '' ? group.key : `${group.key} ${point}`;
+}
+
+/** A unit's quota, set before each run of its instances from now on (quotaBeforeRun). */
+function setUnitQuota(context: RunContext, unit: PlanGroup, quota: number | null): void {
+  for (const instance of unit.instances) context.calibration.quotas.set(instance.id, quota);
+}
+
+/** A unit's record in results.json and its CLI line. */
+async function recordUnit(
+  context: RunContext,
+  unit: PlanGroup,
+  costs: CalibrationCost[],
+  applied: Applied,
+): Promise<void> {
   const record: CalibrationGroup = {
-    group: group.key,
+    group: unit.key,
     costs,
     toolBusyFraction: busiestTool(costs),
     serverQuotaCores: applied.quotaCores,
@@ -130,7 +171,7 @@ export async function warmUpAndCalibrate(
   };
   record.decision = decisionLine(record, applied.why);
   recordCalibration(context, record);
-  context.options.onEvent({ type: 'calibration', group: group.key, decision: record.decision });
+  context.options.onEvent({ type: 'calibration', group: unit.key, decision: record.decision });
   await context.store.save();
 }
 
@@ -228,13 +269,15 @@ async function applyQuota(
   const { toolCores, serverCores } = quotaCoresOf(context, group, sampled);
   const { quotaCores, why } = serverQuotaFor(costs, toolCores, serverCores, sharedCpus(context));
   if (quotaCores === null) {
+    setUnitQuota(context, group, null);
     return { quotaCores, toolCpus: null, why, busyAfter: busiestTool(costs), rechecks: [] };
   }
   const rechecks: CalibrationRecheck[] = [];
   let quota: number | null = quotaCores;
   let busy: number | null = null;
   while (quota !== null && rechecks.length <= MAX_EXTRA_RECHECKS) {
-    await context.quotaGroup?.setQuota(quota);
+    // The re-check's warm-up runs set it before each of the unit's runs (quotaBeforeRun).
+    setUnitQuota(context, group, quota);
     busy = busiestTool(costsOf(context, group, await recheck(context, group, running)));
     rechecks.push({ quotaCores: quota, toolBusyFraction: busy });
     quota = recheckQuota(quota, busy);
@@ -340,29 +383,36 @@ function describeCalibration(context: RunContext): void {
  * measured under the warm-up's quota: their rounds keep it.
  */
 export async function followQuota(context: RunContext, group: PlanGroup, round: number): Promise<void> {
-  const quotaGroup = context.quotaGroup;
-  const record = context.store.results.topology.calibration?.groups.find((g) => g.group === group.key);
-  if (context.calibration.method !== 'server-quota' || quotaGroup === null || record === undefined) return;
+  if (context.calibration.method !== 'server-quota' || context.quotaGroup === null) return;
   if (context.run.rateTool !== null) return;
+  for (const unit of calibrationUnits(group)) await followUnitQuota(context, unit, round);
+}
+
+/** followQuota for one unit: its servers at one sweep point, under their own quota. */
+async function followUnitQuota(context: RunContext, unit: PlanGroup, round: number): Promise<void> {
+  const record = context.store.results.topology.calibration?.groups.find((g) => g.group === unit.key);
+  const quotaCores = context.calibration.quotas.get(unit.instances[0]?.id ?? '');
+  if (record === undefined || quotaCores === undefined) return;
   const runs = new Map<string, Repetition>();
-  for (const instance of group.instances) {
+  for (const instance of unit.instances) {
     const rep = context.store.result(instance.id).repetitions.find((r) => r.round === round - 1);
     if (rep?.verdict.valid === true) runs.set(instance.id, rep);
   }
-  const costs = costsOf(context, group, runs);
+  const costs = costsOf(context, unit, runs);
   const adjustment = adjustQuota({
     costs,
-    quotaCores: quotaGroup.quotaCores,
-    ...quotaCoresOf(context, group, runs),
+    quotaCores,
+    ...quotaCoresOf(context, unit, runs),
     sharedCpus: sharedCpus(context),
     adjustmentsSoFar: record.adjustments.length,
     round,
   });
   if (adjustment === null) return;
-  await quotaGroup.setQuota(adjustment.quotaCores);
+  // Set before each of the unit's runs from the next round on (quotaBeforeRun).
+  setUnitQuota(context, unit, adjustment.quotaCores);
   record.adjustments.push({ afterRound: round, ...adjustment });
   describeCalibration(context);
-  const decision = `${group.key}: servers capped at ${adjustment.quotaCores} CPU from round ${round + 1}: ${adjustment.why} (µs per response: ${costsText(costs)})`;
-  context.options.onEvent({ type: 'calibration', group: group.key, decision });
+  const decision = `${unit.key}: servers capped at ${adjustment.quotaCores} CPU from round ${round + 1}: ${adjustment.why} (µs per response: ${costsText(costs)})`;
+  context.options.onEvent({ type: 'calibration', group: unit.key, decision });
   await context.store.save();
 }

@@ -37,6 +37,12 @@ export interface CalibrationState {
   readonly description: string;
   loadCpus: number[] | null;
   serverCpus: number[] | null;
+  /**
+   * Under server-quota, each result's quota (the same for every server at one sweep point,
+   * calibrate.ts calibrationUnits), set before each of its runs (quota.ts): points of one group
+   * can need very different quotas (wrk at 1024 connections costs three times what it does at 16).
+   */
+  readonly quotas: Map<string, number | null>;
 }
 
 /** Everything a group's steps share; what changes as the run goes lives in its own objects. */

@@ -7,6 +7,7 @@ import { BenchInterrupted, checkAbort, type LoadToolPort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
 import type { RunContext } from './context.ts';
 import { windowBoundSeconds } from './measure.ts';
+import { quotaBeforeRun } from './quota.ts';
 import { measuredLoad } from './rates.ts';
 import type { RunningServers } from './start.ts';
 
@@ -27,6 +28,7 @@ export async function profileGroup(
     const result = store.result(instance.id);
     if (server === undefined || result.skipped !== null) continue;
     checkAbort(options.signal);
+    await quotaBeforeRun(context, instance);
     const outcome =
       profiler.perf === null
         ? { profile: null, problem: profiler.problem }

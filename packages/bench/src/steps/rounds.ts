@@ -7,6 +7,7 @@ import type { ServerUnderTest } from '../servers.ts';
 import { followQuota } from './calibrate.ts';
 import type { RunContext } from './context.ts';
 import { measureRepetition } from './measure.ts';
+import { quotaBeforeRun } from './quota.ts';
 import { measuredLoad } from './rates.ts';
 import type { RunningServers } from './start.ts';
 import { serverCoresOf } from './warm.ts';
@@ -35,6 +36,7 @@ export async function measureRounds(
     for (const planned of roundOf(group, round)) {
       const server = running.get(planned.instance.serverKey);
       if (server === undefined || store.result(planned.instanceId).skipped !== null) continue;
+      await quotaBeforeRun(context, planned.instance);
       await measureInstance(context, planned.instance, server, round, Math.max(minRounds, round + 1));
     }
     round += 1;

@@ -11,6 +11,7 @@ import { checkAbort } from '../ports.ts';
 import type { ServerUnderTest } from '../servers.ts';
 import type { RunContext } from './context.ts';
 import { measureRepetition } from './measure.ts';
+import { quotaBeforeRun } from './quota.ts';
 import type { RunningServers } from './start.ts';
 
 /** The load input of one point on its running server, on the tool CPUs a calibration chose. */
@@ -58,6 +59,7 @@ export async function warmUpGroup(
     // The rate steps of one server share its warm-up: one capacity is what their shares are of.
     if (warmed.has(warmupKeyOf(instance))) continue;
     warmed.add(warmupKeyOf(instance));
+    await quotaBeforeRun(context, instance);
     result.warmup ??= { runs: 0, requestsPerSecond: [] };
     for (let run = 0; run < how.runs; run++) {
       checkAbort(context.options.signal);
