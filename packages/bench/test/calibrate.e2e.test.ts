@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   type CalibrationGroup,
+  type LoadSpec,
   MAX_EXTRA_RECHECKS,
   MAX_QUOTA_ADJUSTMENTS,
   type Profile,
@@ -32,16 +33,17 @@ afterEach(async () => {
  * (its first run against that server). Under a quota the servers serve less and the same cost
  * per response leaves it room, as a real tool's would.
  */
-function saturatingTool(real: LoadToolPort): LoadToolPort {
-  const costByUrl = new Map<string, number>();
+function saturatingTool(real: LoadToolPort, factor: (spec: LoadSpec) => number = () => 1): LoadToolPort {
+  const costByPoint = new Map<string, number>();
   return {
     ...real,
     async run(spec, options) {
       const load = await real.run(spec, options);
       const responses = load.requests.succeeded;
       if (responses === 0 || load.elapsedSeconds <= 0) return load;
-      const cost = costByUrl.get(spec.url) ?? (0.97 * load.elapsedSeconds) / responses;
-      costByUrl.set(spec.url, cost);
+      const key = `${spec.url} ${spec.connections}`;
+      const cost = costByPoint.get(key) ?? (factor(spec) * 0.97 * load.elapsedSeconds) / responses;
+      costByPoint.set(key, cost);
       const seconds = Math.min(load.elapsedSeconds, cost * responses);
       return {
         ...load,
@@ -91,31 +93,8 @@ function alwaysSaturatedTool(real: LoadToolPort): LoadToolPort {
  * times as much at 1024 as at 16 here): at 64 connections each response costs it twice what it
  * costs at 16, so the two points of a connection sweep need different quotas.
  */
-function costlierWithConnections(real: LoadToolPort): LoadToolPort {
-  const costByPoint = new Map<string, number>();
-  return {
-    ...real,
-    async run(spec, options) {
-      const load = await real.run(spec, options);
-      const responses = load.requests.succeeded;
-      if (responses === 0 || load.elapsedSeconds <= 0) return load;
-      const key = `${spec.url} ${spec.connections}`;
-      const factor = spec.connections >= 64 ? 2 : 1;
-      const cost = costByPoint.get(key) ?? (factor * 0.97 * load.elapsedSeconds) / responses;
-      costByPoint.set(key, cost);
-      const seconds = Math.min(load.elapsedSeconds, cost * responses);
-      return {
-        ...load,
-        toolCpu: {
-          userSeconds: seconds,
-          systemSeconds: 0,
-          cores: 1,
-          utilisation: seconds / load.elapsedSeconds,
-        },
-      };
-    },
-  };
-}
+const costlierWithConnections = (real: LoadToolPort) =>
+  saturatingTool(real, (spec) => (spec.connections >= 64 ? 2 : 1));
 
 async function calibratedRun(
   profile: Profile,
