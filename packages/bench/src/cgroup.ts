@@ -1,5 +1,5 @@
 import { existsSync, readFileSync } from 'node:fs';
-import { mkdir, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { waitFor } from '@scaleup/core/io';
 
@@ -45,6 +45,29 @@ export function quotaWrites(version: 1 | 2, cores: number | null): [file: string
 }
 
 /**
+ * The empty groups of runs that are gone: a run killed outright, or one whose exit outran its
+ * servers' (the group cannot go while a process is in it). rmdir removes a cgroup only when no
+ * process is in it, so a live run's group, or one still emptying, stays.
+ */
+async function removeDeadRunsGroups(root: string): Promise<void> {
+  const names = await readdir(root).catch(() => [] as string[]);
+  for (const name of names) {
+    const pid = /^scaleup-bench-(\d+)$/.exec(name)?.[1];
+    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
+    await rmdir(join(root, name)).catch(() => {});
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/**
  * A cgroup that caps the servers under test at a fraction of a CPU, so that on a small machine
  * they, not the load tool, are the bottleneck: with both servers held to the same budget, the
  * ratio of their req/s is the ratio of their efficiency, whatever the tool costs.
@@ -65,6 +88,7 @@ export class CpuQuotaGroup {
     const layout = findCgroupLayout(base);
     if (layout.version === null) throw new Error(`cannot cap the servers' CPU: ${layout.reason}`);
     const path = join(layout.root, `scaleup-bench-${process.pid}`);
+    await removeDeadRunsGroups(layout.root);
     try {
       await mkdir(path, { recursive: true });
       for (const [file, content] of quotaWrites(layout.version, cores))

@@ -70,6 +70,20 @@ describe('finding a cgroup cpu controller', () => {
     expect(await cpuMax()).toBe('max 10000');
   });
 
+  it("removes the empty groups of runs that are gone, not a live run's", async () => {
+    const base = await fakeTree({ 'cgroup.controllers': 'cpu memory\n' });
+    // A pid past pid_max is never alive; the test runner's parent always is.
+    const dead = join(base, 'scaleup-bench-4194305');
+    const live = join(base, `scaleup-bench-${process.ppid}`);
+    const other = join(base, 'someone-else');
+    for (const dir of [dead, live, other]) await mkdir(dir);
+    const group = await CpuQuotaGroup.create(null, base);
+    expect(existsSync(dead)).toBe(false);
+    expect(existsSync(live)).toBe(true);
+    expect(existsSync(other)).toBe(true);
+    expect(existsSync(group.path)).toBe(true);
+  });
+
   it('names the problem when the group cannot be made', async () => {
     const none = await fakeTree({});
     await expect(CpuQuotaGroup.create(0.5, none)).rejects.toThrow(
