@@ -219,13 +219,16 @@ function repetitionPercentile(
 }
 
 /**
- * Each complete round's capacity: the highest offered rate at which, and at every lower rate, the
- * round's repetition was valid and within the objective; 0 when the lowest rate was measured and
- * broke it. A round says nothing when its lowest rate could not be judged (an invalid repetition,
- * e.g. the tool fell behind, or a percentile the tool did not report): 0 would claim the server
- * broke the objective. Further up, an unjudged step ends the round where it stands, at a rate that
- * was proven. Only rounds in which every measured step ran count: a round cut short (time budget,
- * a run still in progress) would otherwise read as a failure at the steps it never reached.
+ * Each complete round's capacity: the highest offered rate at which the round's repetition was
+ * valid and within the objective, with every lower judged rate within it too; 0 when the lowest
+ * rate was judged and broke it. A step that cannot be judged (an invalid repetition, e.g. the
+ * tool fell behind its schedule, or a percentile the tool did not report) says nothing either way
+ * and is passed over: latency does not fall as the offered rate rises, so a higher rate that kept
+ * the objective vouches for it, and a lower one that kept it is what the round has proven below
+ * a failure. A round whose first judged step broke the objective above an unjudged one says
+ * nothing (its capacity is below that step, perhaps above the lowest), nor does a round with no
+ * judged step. Only rounds in which every measured step ran count: a round cut short (time
+ * budget, a run still in progress) would otherwise read as a failure at the steps it never reached.
  */
 function roundCapacities(
   steps: readonly Step[],
@@ -236,20 +239,26 @@ function roundCapacities(
   if (steps.length === 0) return capacities;
   const rounds = [...steps[0]!.byRound.keys()].filter((r) => steps.every((s) => s.byRound.has(r)));
   for (const round of rounds.sort((a, b) => a - b)) {
-    let capacity: number | null = null;
-    for (const step of steps) {
-      const rep = step.byRound.get(round)!;
-      const latency = rep.verdict.valid ? repetitionPercentile(rep, slo.percentile, percentiles) : null;
-      if (latency === null) break;
-      if (latency > slo.boundMicros) {
-        capacity ??= 0;
-        break;
-      }
-      capacity = step.offered;
-    }
+    const capacity = roundCapacity(steps, round, slo, percentiles);
     if (capacity !== null) capacities.set(round, capacity);
   }
   return capacities;
+}
+
+function roundCapacity(steps: readonly Step[], round: number, slo: Slo, percentiles: readonly number[]) {
+  let capacity: number | null = null;
+  let unjudgedBelow = false;
+  for (const step of steps) {
+    const rep = step.byRound.get(round)!;
+    const latency = rep.verdict.valid ? repetitionPercentile(rep, slo.percentile, percentiles) : null;
+    if (latency === null) {
+      unjudgedBelow ||= capacity === null;
+      continue;
+    }
+    if (latency > slo.boundMicros) return capacity ?? (unjudgedBelow ? null : 0);
+    capacity = step.offered;
+  }
+  return capacity;
 }
 
 /** The median of the rounds' capacities with its interval, and which side it is censored on. */

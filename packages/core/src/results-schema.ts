@@ -631,10 +631,11 @@ export const CapacityAtSloSchema = z
     slo: SloSchema,
     /**
      * Median over rounds of each round's capacity: the highest offered rate whose percentile
-     * stayed within the bound at it and at every lower rate (an invalid repetition breaks it),
-     * with the interval the rounds give; 0 in a round where even the lowest rate broke it. A round
-     * whose lowest rate could not be judged (invalid, or the percentile unknown) takes no part;
-     * null when no round could (core/latency-curves.ts).
+     * stayed within the bound at it and at every lower judged rate, with the interval the rounds
+     * give; 0 in a round where even the lowest rate broke it. A step that could not be judged
+     * (invalid, e.g. the tool fell behind, or the percentile unknown) is passed over; a round whose
+     * first judged step broke it above such a step takes no part; null when no round could
+     * (core/latency-curves.ts).
      */
     ratePerSecond: EstimateSchema.nullable(),
     /**

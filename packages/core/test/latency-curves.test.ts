@@ -198,24 +198,35 @@ describe('capacity at a latency objective', () => {
     expect(max).toMatchObject({ ratePerSecond: { value: 3000, ciLow: 3000, ciHigh: 4000 }, censored: null });
   });
 
-  it('ends a round at an invalid repetition, even when a higher rate kept the objective', () => {
+  it('passes over an invalid repetition: a higher rate that kept the objective vouches for it', () => {
+    // Round 2 invalid at 2000: 1000 and 3000 kept the objective, so its capacity is still 3000.
     const [curve] = latencyCurves(sweep('2a', BRACKETED, { invalid: [[2, 1]] }), [slo('p99=1ms')]);
-    // Rounds: 3000, 2000, 1000 (invalid at 2000), 4000, 3000.
-    expect(curve!.capacityAtSlo[0]!.ratePerSecond).toMatchObject({ value: 3000, ciLow: 1000, ciHigh: 4000 });
-    const [lowest] = latencyCurves(
+    expect(curve!.capacityAtSlo[0]!.ratePerSecond).toMatchObject({ value: 3000, ciLow: 2000, ciHigh: 4000 });
+    // Invalid at 2000 in every round: round 1 broke it at 3000, so only 1000 is proven there.
+    const [passed] = latencyCurves(
       sweep('2a', BRACKETED, { invalid: [0, 1, 2, 3, 4].map((r) => [r, 1] as [number, number]) }),
       [slo('p99=1ms')],
     );
-    expect(lowest!.capacityAtSlo[0]!.ratePerSecond).toMatchObject({ value: 1000, ciLow: 1000, ciHigh: 1000 });
-    expect(lowest!.capacityAtSlo[0]!.censored).toBeNull();
+    expect(passed!.capacityAtSlo[0]!.ratePerSecond).toMatchObject({ value: 3000, ciLow: 1000, ciHigh: 4000 });
+    expect(passed!.capacityAtSlo[0]!.censored).toBeNull();
   });
 
-  it('learns nothing from a round whose lowest rate could not be judged: it did not break the objective', () => {
-    // Round 0 invalid at 1000/s (the tool fell behind): not a capacity of 0, no capacity at all.
+  it('judges a round whose lowest rate could not be judged from the next, never as a failure there', () => {
+    // Round 0 invalid at 1000/s (the tool fell behind): 2000 and 3000 kept it, its capacity is 3000.
     const [curve] = latencyCurves(sweep('2a', BRACKETED, { invalid: [[0, 0]] }), [slo('p99=1ms')]);
     expect(curve!.capacityAtSlo[0]!.ratePerSecond).toMatchObject({ value: 3000, ciLow: 2000, ciHigh: 4000 });
-    const everyRound = [0, 1, 2, 3, 4].map((r) => [r, 0] as [number, number]);
-    const [none] = latencyCurves(sweep('2a', BRACKETED, { invalid: everyRound }), [slo('p99=1ms')]);
+    // Its first judged step broke it above the unjudged one: below 2000, maybe above 1000, so nothing.
+    const broke = BRACKETED.map((row, r) => (r === 0 ? [200, 3000, 3000, 5000] : row));
+    const [unknown] = latencyCurves(sweep('2a', broke, { invalid: [[0, 0]] }), [slo('p99=1ms')]);
+    // Rounds 1-4 only: 2000, 3000, 4000, 3000.
+    expect(unknown!.capacityAtSlo[0]!.ratePerSecond).toMatchObject({
+      value: 3000,
+      ciLow: 2000,
+      ciHigh: 4000,
+    });
+    expect(unknown!.capacityAtSlo[0]!.ratePerSecond!.confidence).toBeLessThan(0.9375);
+    const everyStep = [0, 1, 2, 3, 4].flatMap((r) => [0, 1, 2, 3].map((st) => [r, st] as [number, number]));
+    const [none] = latencyCurves(sweep('2a', BRACKETED, { invalid: everyStep }), [slo('p99=1ms')]);
     expect(none!.capacityAtSlo[0]).toMatchObject({
       ratePerSecond: null,
       censored: null,
@@ -450,12 +461,17 @@ describe('properties', () => {
             { baseline: true, invalid: invalid(theirs) },
           ),
         ];
-        // The rule written out plainly: null when the round's lowest rate was not judged.
+        // The rule written out plainly: unjudged steps passed over; null when the first judged
+        // step broke it above an unjudged one, or no step was judged.
         const capacityOfRound = (g: [number, boolean][][], r: number) => {
           let capacity: number | null = null;
+          let unjudgedBelow = false;
           for (const [s, [p99, valid]] of g[r]!.entries()) {
-            if (!valid) break;
-            if (p99 > 1000) return capacity ?? 0;
+            if (!valid) {
+              if (capacity === null) unjudgedBelow = true;
+              continue;
+            }
+            if (p99 > 1000) return capacity ?? (unjudgedBelow ? null : 0);
             capacity = RATES[s]!;
           }
           return capacity;
