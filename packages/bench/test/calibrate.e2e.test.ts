@@ -285,10 +285,13 @@ describe('calibration with a load tool that saturates (real servers and wrk, the
       // The quota in force in a round (0-based): the calibrated one, or the last lowered before it.
       const quotaIn = (g: CalibrationGroup, round: number) =>
         g.adjustments.filter((a) => a.afterRound <= round).at(-1)?.quotaCores ?? g.serverQuotaCores!;
-      // Twice the tool's cost per response: about half the quota.
-      expect(c16.serverQuotaCores).not.toBeNull();
-      expect(c64.serverQuotaCores).not.toBeNull();
-      expect(c64.serverQuotaCores!).toBeLessThan(c16.serverQuotaCores!);
+      // Each point's quota comes from its own costs alone (on a busy machine the fake tool's
+      // cost per response follows the throughput of its first run, so which point gets the
+      // lower quota is not fixed; that each is its own is).
+      for (const unit of [c16, c64]) {
+        expect(unit.serverQuotaCores, unit.group).not.toBeNull();
+        expect(unit.rechecks[0]?.quotaCores, unit.group).toBe(serverQuotaFor(unit.costs, 1, 1).quotaCores);
+      }
       const micros = (cores: number) => String(Math.round(cores * CPU_QUOTA_PERIOD_MICROSECONDS));
       expect(quotaAtStart).toHaveLength(2 * 4);
       for (const [scenarioId, round, quota] of quotaAtStart) {
