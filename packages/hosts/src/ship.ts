@@ -62,7 +62,10 @@ prune(m)});`;
  * removes the directories of runs whose keeper is gone
  * (a SIGKILLed harness, a host rebooted), prints `ready DIR`, and removes its own directory when
  * it is stopped: by the group leader when the run ends, on Ctrl-C, and when the connection is
- * lost (the leader's stdin closes or its heartbeat stops). The last run out removes the parent
+ * lost (the leader's stdin closes or its heartbeat stops). A watcher in a session of its own
+ * removes the directory within 0.1 s of the keeper's end, however it ends: a lost link has the
+ * group leader escalate to SIGKILL, which a keeper slow to run (a loaded host) never hears as
+ * TERM. The last run out removes the parent
  * too (rmdir: only when empty, so a concurrent run's directory keeps it); a keeper that finds
  * the parent removed between its mkdir calls by such a last run makes both again.
  */
@@ -73,6 +76,7 @@ const own=fs.lstatSync(runs);if(!own.isDirectory()||own.uid!==process.getuid())t
 fs.mkdirSync(dir,{mode:0o711})};
 for(let i=0;;i++){try{make();break}catch(e){if(e.code!=='ENOENT'||i>=5)throw e}}
 fs.chmodSync(dir,0o711);fs.writeFileSync(path.join(dir,'.keeper'),String(process.pid));
+require('child_process').spawn('sh',['-c','while kill -0 "$1" 2>/dev/null; do sleep 0.1; done; rm -rf "$2"; rmdir "$3" 2>/dev/null; exit 0','sh',String(process.pid),dir,runs],{detached:true,stdio:'ignore'}).unref();
 const keeps=(pid,run)=>{try{return fs.readFileSync('/proc/'+pid+'/cmdline','utf8').includes(run)}catch{return false}};
 for(const run of fs.readdirSync(runs)){if(run===id)continue;const p=path.join(runs,run);let pid=NaN,age=0;
 try{age=Date.now()-fs.statSync(p).mtimeMs;pid=Number(fs.readFileSync(path.join(p,'.keeper'),'utf8'))}catch{}
