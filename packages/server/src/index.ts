@@ -12,7 +12,7 @@ export {
   type RequestHead,
 } from './http-parser.ts';
 export { DEFAULT_TIMEOUTS, type HttpCounters, HttpServer, type HttpTimeouts } from './http-server.ts';
-export { respawnDelayMs, runServer, type ServerIo } from './master.ts';
+export { type ExitingProcess, followExit, respawnDelayMs, runServer, type ServerIo } from './master.ts';
 export { readSomaxconn } from './master-setup.ts';
 export { DEFAULT_MIME_TYPE, MIME_TYPES, mimeTypeFor } from './mime.ts';
 export {

@@ -25,6 +25,13 @@ export interface ServerIo {
 /** Workers get this long to finish in-flight requests; the master kills what is left soon after. */
 const WORKER_GRACE_MS = 3_800;
 const FORCE_KILL_MS = 4_400;
+/**
+ * A worker asked to stop before it listened may not have heard (its message handler comes with its
+ * server): it is asked again when it listens, and until then only this bound kills it.
+ */
+const STARTING_KILL_MS = 30_000;
+/** An exited worker's IPC channel normally closes at once; this bounds the wait when it does not. */
+const CHANNEL_CLOSE_MS = 300;
 /** A worker that dies sooner than this after starting counts towards the crash-loop back-off. */
 const FAST_FAILURE_MS = 5_000;
 const MAX_BACKOFF_MS = 10_000;
@@ -36,6 +43,39 @@ const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
 export function respawnDelayMs(fastFailures: number): number {
   if (fastFailures <= 1) return 0;
   return Math.min(100 * 2 ** (fastFailures - 2), MAX_BACKOFF_MS);
+}
+
+/** What followExit needs of a worker's process. */
+export interface ExitingProcess {
+  readonly connected: boolean;
+  on(event: 'exit', listener: (code: number | null, signal: NodeJS.Signals | null) => void): unknown;
+  once(event: 'disconnect', listener: () => void): unknown;
+}
+
+/**
+ * Calls `gone` once for a worker that exited, after its IPC channel closed so its last messages are
+ * read, or CHANNEL_CLOSE_MS after the exit if the channel never reports closing (a message cut
+ * mid-way by SIGKILL leaves it waiting). The timer holds the event loop: when it was unref'd and
+ * the worker was the last thing alive, the master ended with no 'stopped' snapshot and exit 0.
+ */
+export function followExit(
+  worker: ExitingProcess,
+  gone: (code: number | null, signal: NodeJS.Signals | null) => void,
+): void {
+  let called = false;
+  const once = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (called) return;
+    called = true;
+    gone(code, signal);
+  };
+  worker.on('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+    if (!worker.connected) return once(code, signal);
+    const timer = setTimeout(() => once(code, signal), CHANNEL_CLOSE_MS);
+    worker.once('disconnect', () => {
+      clearTimeout(timer);
+      once(code, signal);
+    });
+  });
 }
 
 /**
@@ -68,6 +108,8 @@ interface Slot {
   /** What the current worker said when it gave up, to explain its exit. */
   fatal: string | undefined;
   respawnTimer: NodeJS.Timeout | undefined;
+  /** While stopping: kills the worker if it has not stopped by itself in time. */
+  killTimer: NodeJS.Timeout | undefined;
   /** Called at the worker's next sample or exit: a stats collection waiting for it. */
   waiters: (() => void)[];
   /** The previous printed sample, for the per-interval rate. */
@@ -85,6 +127,7 @@ function newSlot(index: number): Slot {
     listening: false,
     fatal: undefined,
     respawnTimer: undefined,
+    killTimer: undefined,
     waiters: [],
     previous: null,
   };
@@ -118,7 +161,6 @@ class Supervisor {
   #launch: ((config: WorkerConfig) => ChildProcess) | undefined;
   #statsChain: Promise<void> = Promise.resolve();
   #intervalTimer: NodeJS.Timeout | undefined;
-  #forceTimer: NodeJS.Timeout | undefined;
   readonly #finished: Promise<number>;
   #settle: { resolve: (code: number) => void; reject: (error: Error) => void } | undefined;
 
@@ -147,10 +189,13 @@ class Supervisor {
 
   /** Starts the workers; resolves to the exit code once they are all gone after a stop. */
   async run(): Promise<number> {
-    await this.#writeStats('starting');
-    this.#launch = workerLauncher(this.#options, this.#setup.listenVia);
+    // Handlers first: a signal that comes once 'starting' is visible must find them installed, or
+    // it ends the master with the default action, with no stop and no 'stopped' snapshot.
     for (const signal of SIGNALS) process.on(signal, this.#onStopSignal);
     process.on('SIGUSR2', this.#onSnapshotSignal);
+    await this.#writeStats('starting');
+    if (this.#stopping) return this.#finished;
+    this.#launch = workerLauncher(this.#options, this.#setup.listenVia);
     const first = this.#portPending ? this.#slots.slice(0, 1) : this.#slots;
     for (const slot of first) this.#spawn(slot);
     return this.#finished;
@@ -211,19 +256,13 @@ class Supervisor {
       if (isWorkerMessage(message) && slot.worker === worker) this.#onMessage(slot, worker, message);
     });
     worker.on('error', () => {});
-    // Exit can be reported before the last IPC messages are read; wait for the channel to close.
-    const gone = (code: number | null, signal: string | null) => {
+    worker.on('exit', () => {
+      exited = true;
+    });
+    followExit(worker, (code, signal) => {
       if (slot.worker !== worker) return;
       slot.worker = null;
       this.#onWorkerGone(slot, worker, code, signal);
-    };
-    worker.on('exit', (code: number | null, signal: string | null) => {
-      exited = true;
-      if (!worker.connected) gone(code, signal);
-      else {
-        worker.once('disconnect', () => gone(code, signal));
-        setTimeout(() => gone(code, signal), 300).unref();
-      }
     });
     worker.on('disconnect', () => {
       // A worker that closed its channel but lives on would be unmanageable: end it.
@@ -245,6 +284,10 @@ class Supervisor {
 
   #onListening(slot: Slot, worker: ChildProcess, port: number): void {
     slot.listening = true;
+    if (this.#stopping) {
+      this.#askToStop(slot, worker);
+      return;
+    }
     const portWasPending = this.#portPending;
     this.#context.port = port;
     if (portWasPending) {
@@ -252,7 +295,7 @@ class Supervisor {
     }
     if (this.#phase === 'starting') {
       if (this.#slots.every((s) => s.listening)) this.#becomeReady();
-    } else if (this.#phase === 'serving' || this.#phase === 'stopping') {
+    } else if (this.#phase === 'serving') {
       this.#note(`worker ${slot.index} respawned as pid ${worker.pid} (restart ${slot.restarts})`);
       void this.#writeStats('interval');
     }
@@ -260,6 +303,8 @@ class Supervisor {
 
   #onWorkerGone(slot: Slot, worker: ChildProcess, code: number | null, signal: string | null): void {
     for (const waiter of slot.waiters.splice(0)) waiter();
+    clearTimeout(slot.killTimer);
+    slot.killTimer = undefined;
     if (this.#stopping) {
       if (this.#slots.every((s) => s.worker === null)) void this.#finish();
       return;
@@ -413,19 +458,31 @@ class Supervisor {
     for (const slot of this.#slots) {
       if (slot.respawnTimer !== undefined) clearTimeout(slot.respawnTimer);
       slot.respawnTimer = undefined;
-      if (slot.worker !== null) send(slot.worker, { type: 'shutdown', graceMs: WORKER_GRACE_MS });
+      if (slot.worker !== null) this.#askToStop(slot, slot.worker);
     }
-    this.#forceTimer = setTimeout(() => {
-      for (const slot of this.#slots) slot.worker?.kill('SIGKILL');
-    }, FORCE_KILL_MS);
     if (this.#slots.every((s) => s.worker === null)) void this.#finish();
+  }
+
+  /** Sends the shutdown request and (re)arms the worker's deadline: short once it listens. */
+  #askToStop(slot: Slot, worker: ChildProcess): void {
+    send(worker, { type: 'shutdown', graceMs: WORKER_GRACE_MS });
+    clearTimeout(slot.killTimer);
+    const deadlineMs = slot.listening ? FORCE_KILL_MS : STARTING_KILL_MS;
+    slot.killTimer = setTimeout(() => {
+      slot.killTimer = undefined;
+      if (slot.worker !== worker) return;
+      this.#note(
+        `worker ${slot.index} (pid ${worker.pid}) did not stop within ${deadlineMs / 1000} s; killed`,
+      );
+      worker.kill('SIGKILL');
+    }, deadlineMs);
   }
 
   /** The last worker is gone: final stats, give back the port and the root, settle run(). */
   async #finish(): Promise<void> {
     if (this.#phase === 'stopped') return;
     this.#phase = 'stopped';
-    if (this.#forceTimer !== undefined) clearTimeout(this.#forceTimer);
+    for (const slot of this.#slots) clearTimeout(slot.killTimer);
     for (const signal of SIGNALS) process.off(signal, this.#onStopSignal);
     process.off('SIGUSR2', this.#onSnapshotSignal);
     await this.#writeStats('stopped');

@@ -100,7 +100,8 @@ A master process owns one listening socket; worker processes accept on it direct
   -h, --help            this text
 
 Prints one 'scaleup server ready: ...' line once every worker listens; SIGINT/SIGTERM stop it
-gracefully within 5 s; SIGUSR2 writes a fresh --stats-file snapshot at once.`;
+gracefully within 5 s once the workers listen; SIGUSR2 writes a fresh --stats-file snapshot
+at once.`;
 
 const OPTION_SPEC = {
   port: { type: 'string' },

@@ -20,7 +20,7 @@ const execFileAsync = promisify(execFile);
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 /** tsx's loader by path: a server started from another directory cannot resolve the bare name. */
-const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+export const TSX = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 const READY =
   /^scaleup server ready: http:\/\/(.+):(\d+)\/ \((\d+) workers, accept=(\w+), resource=(\w+), payload=(\d+) B, send=(write|sendfile from \d+ B), master pid (\d+)\)$/m;
 
