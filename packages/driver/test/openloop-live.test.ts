@@ -235,16 +235,31 @@ describe('openloop cost per response at saturation', () => {
         expectedBodyBytes: 40,
       };
       const costs = { wrk: [] as number[], openloop: [] as number[] };
-      // Interleaved pairs, order alternating: each openloop run offers what wrk just got, so both
-      // drive the worker flat out and the cost is compared at the same load.
-      for (let pair = 0; pair < 3; pair++) {
-        const closed = await runLoad({ ...base, connections: 64, cpus: [cpus[1]!] }, { tool: 'wrk' });
-        const open = await runLoad(
-          { ...base, connections: 64, cpus: [cpus[1]!], ratePerSecond: Math.round(closed.requestsPerSecond) },
+      // Saturation for both: openloop offers a quarter more than wrk just got, on as many
+      // connections as wrk holds, so the worker is flat out and neither tool pays for more
+      // connections than the other (unbounded, an overloaded open loop opens thousands).
+      // Pairs interleaved, the order alternating.
+      const closedLoop = () => runLoad({ ...base, connections: 64, cpus: [cpus[1]!] }, { tool: 'wrk' });
+      const openLoop = (ratePerSecond: number) =>
+        runLoad(
+          { ...base, connections: 64, maxConnections: 64, cpus: [cpus[1]!], ratePerSecond },
           { tool: 'openloop' },
         );
-        costs.wrk.push(toolMicrosPerResponse(closed));
-        costs.openloop.push(toolMicrosPerResponse(open));
+      let lastClosedRate = 0;
+      for (let pair = 0; pair < 4; pair++) {
+        if (pair % 2 === 1) {
+          const open = await openLoop(Math.round(lastClosedRate * 1.25));
+          const closed = await closedLoop();
+          lastClosedRate = closed.requestsPerSecond;
+          costs.openloop.push(toolMicrosPerResponse(open));
+          costs.wrk.push(toolMicrosPerResponse(closed));
+        } else {
+          const closed = await closedLoop();
+          lastClosedRate = closed.requestsPerSecond;
+          const open = await openLoop(Math.round(lastClosedRate * 1.25));
+          costs.wrk.push(toolMicrosPerResponse(closed));
+          costs.openloop.push(toolMicrosPerResponse(open));
+        }
       }
       const ratio = median(costs.openloop) / median(costs.wrk);
       process.stdout.write(
