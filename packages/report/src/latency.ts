@@ -291,13 +291,56 @@ function capacityInterval(capacity: CapacityAtSlo, curve: LatencyCurve): string 
   return `[< ${fmt(lowest)} – ${fmt(rate.ciHigh)}] ${confidenceText(rate)}`;
 }
 
-/** Whether this capacity or its baseline's at the same objective is censored: the ratio is then a bound. */
-function censoredPair(results: ResultsFile, curve: LatencyCurve, capacity: CapacityAtSlo): boolean {
+function baselineOf(results: ResultsFile, curve: LatencyCurve, capacity: CapacityAtSlo) {
   const baseline = results.latencyCurves.find(
     (c) => c.baseline && c.scenarioId === curve.baselineScenarioId && c.payloadBytes === curve.payloadBytes,
   );
   const theirs = baseline?.capacityAtSlo.find((c) => c.slo.text === capacity.slo.text);
-  return capacity.censored !== null || (theirs?.censored ?? null) !== null;
+  return baseline === undefined || theirs === undefined ? null : { curve: baseline, capacity: theirs };
+}
+
+const lowestStep = (curve: LatencyCurve): number | null => curve.points[0]?.offeredPerSecond ?? null;
+
+/**
+ * The ratio to the baseline's capacity as a figure and its interval. A censored capacity makes it
+ * a bound, and says which side: a round that broke the objective at the lowest step counts as
+ * capacity 0, so the paired ratio would read 0 where the truth is "below lowest / theirs".
+ */
+function ratioParts(
+  results: ResultsFile,
+  curve: LatencyCurve,
+  capacity: CapacityAtSlo,
+  marks: Marks,
+): { figure: string; interval: string } {
+  if (curve.baseline) return { figure: 'baseline', interval: '' };
+  const theirs = baselineOf(results, curve, capacity);
+  const ours = capacity.censored;
+  const base = theirs?.capacity.censored ?? null;
+  const oursValue = capacity.ratePerSecond?.value ?? null;
+  const theirsValue = theirs?.capacity.ratePerSecond?.value ?? null;
+  const none = { figure: '–', interval: '' };
+  if (ours === 'below-lowest' || base === 'below-lowest') {
+    if (ours === base || theirs === null) return none;
+    if (ours === 'below-lowest') {
+      const lowest = lowestStep(curve);
+      if (lowest === null || theirsValue === null || theirsValue <= 0) return none;
+      return { figure: `< ${fmt(lowest / theirsValue, RATIO_DIGITS)}`, interval: '(below our lowest step)' };
+    }
+    const lowest = lowestStep(theirs.curve);
+    if (lowest === null || oursValue === null || lowest <= 0) return none;
+    return {
+      figure: `> ${fmt(oursValue / lowest, RATIO_DIGITS)}`,
+      interval: "(below the baseline's lowest step)",
+    };
+  }
+  const r = capacity.ratioToBaseline;
+  // Both held at their highest steps: neither capacity is known, nor their ratio.
+  if (r === null || (ours === 'at-highest' && base === 'at-highest')) return none;
+  const mark = ours === 'at-highest' ? marks.lower : base === 'at-highest' ? marks.upper : '';
+  return {
+    figure: `${mark}${fmt(r.ratio, RATIO_DIGITS)}`,
+    interval: `${intervalText(r, RATIO_DIGITS)}${mark === '' ? '' : ' (a capacity is censored)'}`,
+  };
 }
 
 /** Every server's capacity at every objective, per payload group, our servers before nginx. */
@@ -305,7 +348,7 @@ export function capacityRows(results: ResultsFile, marks: Marks = MARKS): Capaci
   return latencyGroups(results).flatMap((g) =>
     g.servers.flatMap(({ name, curve }) =>
       curve.capacityAtSlo.map((capacity): CapacityRow => {
-        const r = capacity.ratioToBaseline;
+        const ratio = ratioParts(results, curve, capacity, marks);
         return {
           server: name,
           scenarioId: curve.scenarioId,
@@ -316,11 +359,8 @@ export function capacityRows(results: ResultsFile, marks: Marks = MARKS): Capaci
           figure: capacityFigure(capacity, curve, marks),
           interval: capacityInterval(capacity, curve),
           censoredText: censoredText(capacity),
-          ratioFigure: curve.baseline ? 'baseline' : r === null ? '–' : fmt(r.ratio, RATIO_DIGITS),
-          ratioInterval:
-            r === null
-              ? ''
-              : `${intervalText(r, RATIO_DIGITS)}${censoredPair(results, curve, capacity) ? ' (a capacity is censored)' : ''}`,
+          ratioFigure: ratio.figure,
+          ratioInterval: ratio.interval,
         };
       }),
     ),

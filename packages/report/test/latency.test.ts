@@ -111,11 +111,41 @@ describe('the latency model of a rate sweep', () => {
     const below = row('2b', 'p99=1ms');
     expect(below.figure).toBe('< 5,000');
     expect(below.censoredText).toContain('below the lowest rate step');
-    expect(below.ratioFigure).toBe('–');
+    // Below our lowest step (5,000/s) against nginx's 30,000/s: less than a sixth, not 0.
+    expect(below.ratioFigure).toBe('< 0.167');
+    expect(below.ratioInterval).toBe('(below our lowest step)');
     const above = row('nginx-2', 'p99=10ms');
     expect(above.figure).toBe('≥ 40,000');
     expect(above.censoredText).toContain('held at the highest rate step');
     expect(above.ratioFigure).toBe('baseline');
+  });
+
+  it('capacity ratios with a censored side are bounds, marked on the side they leave open', () => {
+    const capacityOf = (results: ResultsFile, id: string, slo: string) =>
+      results.latencyCurves.find((c) => c.scenarioId === id)!.capacityAtSlo.find((c) => c.slo.text === slo)!;
+    const ratioOf = (results: ResultsFile) => {
+      const row = capacityRows(results).find((r) => r.scenarioId === '1a' && r.slo === 'p99=1ms')!;
+      return [row.ratioFigure, row.ratioInterval];
+    };
+    const oursHeld = structuredClone(sweep);
+    capacityOf(oursHeld, '1a', 'p99=1ms').censored = 'at-highest';
+    expect(ratioOf(oursHeld)).toEqual(['≥ 0.579', expect.stringMatching(/\(a capacity is censored\)$/)]);
+    const theirsHeld = structuredClone(sweep);
+    capacityOf(theirsHeld, 'nginx-1', 'p99=1ms').censored = 'at-highest';
+    expect(ratioOf(theirsHeld)[0]).toBe('≤ 0.579');
+    const bothHeld = structuredClone(theirsHeld);
+    capacityOf(bothHeld, '1a', 'p99=1ms').censored = 'at-highest';
+    expect(ratioOf(bothHeld)).toEqual(['–', '']);
+    // nginx broke the objective at its lowest step: ours over that step is a floor, strictly.
+    const theirsBelow = structuredClone(sweep);
+    const nginx = theirsBelow.latencyCurves.find((c) => c.scenarioId === 'nginx-1')!;
+    capacityOf(theirsBelow, 'nginx-1', 'p99=1ms').censored = 'below-lowest';
+    const ours = capacityOf(theirsBelow, '1a', 'p99=1ms').ratePerSecond!.value;
+    const lowest = nginx.points[0]!.offeredPerSecond!;
+    expect(ratioOf(theirsBelow)).toEqual([
+      `> ${(ours / lowest).toFixed(3)}`,
+      "(below the baseline's lowest step)",
+    ]);
   });
 
   it('reads the curves core derives from the repetitions: without histograms, curves but no spectra', async () => {
