@@ -124,7 +124,6 @@ export function latencyChartSpec(input: LatencyDatum[], given: LatencyChartOptio
           field: 'series',
           type: 'nominal',
           scale: { domain: series, range: SERIES_COLOURS },
-          legend: null,
         },
         opacity: { value: 1 },
         ...tooltipEncoding(data),

@@ -1,7 +1,7 @@
 import { latencyCurves, parseResults, type ResultsFile, serializeResults } from '@scaleup/core';
 import ExcelJS from 'exceljs';
 import { strFromU8, unzipSync } from 'fflate';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { comparedLatency } from '../src/compare-latency.ts';
 import { buildComparison } from '../src/compare-model.ts';
 import { renderComparisonPdf } from '../src/compare-pdf.ts';
@@ -118,6 +118,19 @@ describe('the latency model of a rate sweep', () => {
     expect(above.figure).toBe('≥ 40,000');
     expect(above.censoredText).toContain('held at the highest rate step');
     expect(above.ratioFigure).toBe('baseline');
+  });
+
+  // Regression: the p99 points' fill channel hid its legend while the colour channel, on the same
+  // field, showed one; vega-lite merged them and warned 'Conflicting legend property "disable"'
+  // on stderr, twice per report format, in every bench run with rates.
+  it('draws every chart of the report without a vega-lite warning', async () => {
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      await renderHtml(sweep);
+      expect(warn.mock.calls.map((call) => call.join(' '))).toEqual([]);
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('capacity ratios with a censored side are bounds, marked on the side they leave open', () => {
