@@ -1,4 +1,5 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { REPO_DIR } from '@scaleup/bench';
@@ -39,6 +40,28 @@ async function allGone(timeoutMs: number, what: string) {
     timeoutMs,
     what,
   });
+}
+
+/** The bench's server work directories in /tmp: those whose stats name a master among `pids`. */
+async function serverWorkDirsOf(pids: ReadonlySet<number>): Promise<string[]> {
+  const found: string[] = [];
+  for (const name of await readdir(tmpdir())) {
+    if (!name.startsWith('scaleup-bench-server-')) continue;
+    const dir = join(tmpdir(), name);
+    const stats = await readFile(join(dir, 'stats.json'), 'utf8').catch(() => null);
+    const master = stats === null ? undefined : (JSON.parse(stats) as { masterPid?: number }).masterPid;
+    if (master !== undefined && pids.has(master)) found.push(dir);
+  }
+  return found;
+}
+
+/** The node process running `bench` among `pids` (pnpm's script, below its shell). */
+async function benchProcessOf(pids: number[]): Promise<number | undefined> {
+  for (const pid of pids) {
+    const argv = (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (argv.some((a) => a.endsWith('cli/src/bin.ts')) && argv.includes('bench')) return pid;
+  }
+  return undefined;
 }
 
 function pnpm(args: string[]): ResultPromise {
@@ -117,6 +140,48 @@ describe('dying with the launcher', () => {
       expect(results.interrupted).toMatch(/SIGTERM/);
       // Stopped long before 30 rounds x 2 scenarios.
       expect(results.scenarios.flatMap((s) => s.repetitions).length).toBeLessThan(20);
+    },
+    150_000,
+  );
+
+  // Regression: `kill` of pnpm and the bench together (a process group, a supervisor signalling
+  // every pid) reached the bench twice: its own SIGTERM, then the launcher watcher's for pnpm's
+  // death, which it took for an impatient second signal. It exited at once: no partial results
+  // marked interrupted, and the servers' work directories (their stats files) left in /tmp.
+  it.skipIf(!hasPnpm)(
+    'SIGTERM to `pnpm bench` and to the bench itself at once: still one clean stop',
+    async () => {
+      const out = await mkdtemp(join(tmpdir(), 'scaleup-launcher-'));
+      dirs.push(out);
+      const child = pnpm([
+        ...['bench', '--profile', 'smoke', '--reps', '30', '--only', '2a,nginx-2'],
+        ...['--out', out, '--no-report'],
+      ]);
+      const workDirs = new Set<string>();
+      await waitFor(
+        async () => {
+          await remember(child.pid!);
+          for (const dir of await serverWorkDirsOf(seen)) workDirs.add(dir);
+          try {
+            const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+            return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
+          } catch {
+            return undefined;
+          }
+        },
+        { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
+      );
+      await remember(child.pid!);
+      const bench = await benchProcessOf([...seen]);
+      expect(bench).toBeDefined();
+      expect(workDirs.size).toBeGreaterThan(0);
+      child.kill('SIGTERM');
+      process.kill(bench!, 'SIGTERM');
+      await child;
+      await allGone(15_000, 'the bench, its servers, nginx and the load tool to exit');
+      const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+      expect(results.interrupted).toMatch(/SIGTERM/);
+      expect([...workDirs].filter((dir) => existsSync(dir))).toEqual([]);
     },
     150_000,
   );

@@ -1,7 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import cluster from 'node:cluster';
 import type { ServerStatsFile } from '@scaleup/core';
-import { writeFileAtomic } from '@scaleup/core/io';
+import { noteStopping, writeFileAtomic } from '@scaleup/core/io';
 import { type MasterSetup, prepareMaster, workerLauncher } from './master-setup.ts';
 import type { ServerOptions } from './options.ts';
 import {
@@ -436,6 +436,7 @@ class Supervisor {
       for (const slot of this.#slots) slot.worker?.kill('SIGKILL');
       return;
     }
+    noteStopping();
     this.#beginStop();
     void this.#writeStats('stopping');
     this.#stopWorkers();

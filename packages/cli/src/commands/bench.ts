@@ -27,6 +27,7 @@ import {
   UsageError,
   withoutRateStep,
 } from '@scaleup/core';
+import { noteStopping } from '@scaleup/core/io';
 import { writeReports } from '@scaleup/report';
 import { choiceOption, parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -337,6 +338,7 @@ async function runWithSignals(
       process.exit(signal === 'SIGINT' ? 130 : 143);
     }
     signalled = signal;
+    noteStopping();
     process.stderr.write(
       `\nscaleup bench: ${signal}: stopping load tools and servers, keeping partial results\n`,
     );

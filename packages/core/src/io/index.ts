@@ -7,7 +7,7 @@ export {
   type ResponseFormsProbe,
   rawResponseBytes,
 } from './http-probe.ts';
-export { launcherPids, watchLauncher } from './launcher.ts';
+export { launcherPids, noteStopping, watchLauncher } from './launcher.ts';
 export {
   type BuildResult,
   buildNative,

@@ -48,6 +48,18 @@ export function launcherPids(pid = process.pid, parent = process.ppid): number[]
   return pids;
 }
 
+let stopping = false;
+
+/**
+ * A command that has begun to stop on a signal says so. The launcher's death usually comes with
+ * that same signal (`kill` of the process group, a supervisor signalling every pid), and the
+ * watcher must not then signal again: the command would take it for an impatient second signal
+ * and exit at once, skipping its cleanup.
+ */
+export function noteStopping(): void {
+  stopping = true;
+}
+
 /**
  * Calls `onGone` once, soon after the process that launched this one has gone (the parent was
  * reaped and this process reparented, or the launcher behind a wrapper shell died). Returns a
@@ -62,6 +74,7 @@ export function watchLauncher(onGone: (why: string) => void, intervalMs = 250): 
     const dead = watched.find((pid) => !alive(pid));
     if (!reparented && dead === undefined) return;
     clearInterval(timer);
+    if (stopping) return;
     onGone(reparented ? `its parent (pid ${parent}) went away` : `its launcher (pid ${dead}) went away`);
   }, intervalMs);
   timer.unref();
