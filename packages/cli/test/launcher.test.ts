@@ -64,6 +64,34 @@ async function benchProcessOf(pids: number[]): Promise<number | undefined> {
   return undefined;
 }
 
+/**
+ * `pnpm bench` on the smoke profile with far more repetitions than a test waits for, until its
+ * first measured repetition is in results.json; `poll` runs at every look, its processes are seen.
+ */
+async function benchUntilFirstRepetition(poll: () => Promise<void> = async () => {}) {
+  const out = await mkdtemp(join(tmpdir(), 'scaleup-launcher-'));
+  dirs.push(out);
+  const child = pnpm([
+    ...['bench', '--profile', 'smoke', '--reps', '30', '--only', '2a,nginx-2'],
+    ...['--out', out, '--no-report'],
+  ]);
+  await waitFor(
+    async () => {
+      await remember(child.pid!);
+      await poll();
+      try {
+        const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
+        return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+    { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
+  );
+  await remember(child.pid!);
+  return { out, child };
+}
+
 function pnpm(args: string[]): ResultPromise {
   const child = execa('pnpm', args, { cwd: REPO_DIR, reject: false, timeout: 120_000, all: true });
   children.push(child);
@@ -113,25 +141,7 @@ describe('dying with the launcher', () => {
   it.skipIf(!hasPnpm)(
     'SIGTERM to `pnpm bench` stops the run, keeps the partial results, and leaves nothing',
     async () => {
-      const out = await mkdtemp(join(tmpdir(), 'scaleup-launcher-'));
-      dirs.push(out);
-      const child = pnpm([
-        ...['bench', '--profile', 'smoke', '--reps', '30', '--only', '2a,nginx-2'],
-        ...['--out', out, '--no-report'],
-      ]);
-      await waitFor(
-        async () => {
-          await remember(child.pid!);
-          try {
-            const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
-            return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
-          } catch {
-            return undefined;
-          }
-        },
-        { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
-      );
-      await remember(child.pid!);
+      const { out, child } = await benchUntilFirstRepetition();
       child.kill('SIGTERM');
       await child;
       await allGone(15_000, 'the bench, its servers, nginx and the load tool to exit');
@@ -151,27 +161,10 @@ describe('dying with the launcher', () => {
   it.skipIf(!hasPnpm)(
     'SIGTERM to `pnpm bench` and to the bench itself at once: still one clean stop',
     async () => {
-      const out = await mkdtemp(join(tmpdir(), 'scaleup-launcher-'));
-      dirs.push(out);
-      const child = pnpm([
-        ...['bench', '--profile', 'smoke', '--reps', '30', '--only', '2a,nginx-2'],
-        ...['--out', out, '--no-report'],
-      ]);
       const workDirs = new Set<string>();
-      await waitFor(
-        async () => {
-          await remember(child.pid!);
-          for (const dir of await serverWorkDirsOf(seen)) workDirs.add(dir);
-          try {
-            const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
-            return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
-          } catch {
-            return undefined;
-          }
-        },
-        { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
-      );
-      await remember(child.pid!);
+      const { out, child } = await benchUntilFirstRepetition(async () => {
+        for (const dir of await serverWorkDirsOf(seen)) workDirs.add(dir);
+      });
       const bench = await benchProcessOf([...seen]);
       expect(bench).toBeDefined();
       expect(workDirs.size).toBeGreaterThan(0);
