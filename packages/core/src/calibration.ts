@@ -182,14 +182,42 @@ export function toolBusyOf(run: {
 export const MAX_EXTRA_RECHECKS = 2;
 
 /**
- * The quota for one more re-check when the last one left the tool busier than TOOL_BUSY_TARGET:
- * lowered by the measured ratio, Q * 0.8 / busy, rounded down to 0.01 CPU (at least
- * MIN_SERVER_QUOTA_CORES); null when the tool had its headroom or the quota cannot go lower.
+ * Below this busy share a re-check raises the quota: the warm-up costs over-capped the servers.
+ * wrk's cost per response grows as the server it drives slows down (fewer responses per wake-up),
+ * so a quota from uncapped costs can leave the tool far more than its 20%: at 1024 connections
+ * 0.22 CPU left it 61% (2026-12-03).
  */
-export function recheckQuota(quotaCores: number, busy: number | null): number | null {
-  if (busy === null || busy <= TOOL_BUSY_TARGET) return null;
-  const lower = quotaOf((quotaCores * TOOL_BUSY_TARGET) / busy);
-  return lower < quotaCores ? lower : null;
+export const TOOL_BUSY_RAISE_BELOW = 0.6;
+
+/**
+ * The quota for one more re-check, by the measured ratio Q * 0.8 / busy (rounded down to 0.01
+ * CPU, at least MIN_SERVER_QUOTA_CORES): lower when the last one left the tool less than its 20%,
+ * higher (never to `serverCores` or above: that is no cap) when it left it more than 40%; null
+ * when the quota stands or cannot move.
+ */
+export function recheckQuota(quotaCores: number, busy: number | null, serverCores = Infinity): number | null {
+  if (busy === null || busy <= 0) return null;
+  const next = quotaOf((quotaCores * TOOL_BUSY_TARGET) / busy);
+  if (busy > TOOL_BUSY_TARGET) return next < quotaCores ? next : null;
+  if (busy >= TOOL_BUSY_RAISE_BELOW) return null;
+  const raised = Math.min(next, quotaOf(serverCores - 0.01));
+  return raised > quotaCores ? raised : null;
+}
+
+/**
+ * The re-check a group keeps: the highest quota that left the tool its 20%, so the servers are
+ * capped no more than needed; when none did, the lowest tried (the nearest to it).
+ */
+export function settledRecheck<T extends { quotaCores: number; toolBusyFraction: number | null }>(
+  rechecks: readonly T[],
+): T {
+  const withHeadroom = rechecks.filter(
+    (r) => r.toolBusyFraction !== null && r.toolBusyFraction <= TOOL_BUSY_TARGET,
+  );
+  const pool = withHeadroom.length > 0 ? withHeadroom : rechecks;
+  const pick = withHeadroom.length > 0 ? Math.max : Math.min;
+  const quota = pick(...pool.map((r) => r.quotaCores));
+  return pool.find((r) => r.quotaCores === quota)!;
 }
 
 /** Mid-group quota changes at most, so a noisy machine cannot walk the quota down for ever. */

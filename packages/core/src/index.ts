@@ -14,6 +14,8 @@ export {
   type QuotaChoice,
   recheckQuota,
   serverQuotaFor,
+  settledRecheck,
+  TOOL_BUSY_RAISE_BELOW,
   TOOL_BUSY_TARGET,
   type ToolCoresChoice,
   toolBusyOf,

@@ -10,6 +10,7 @@ import {
   type QuotaAdjustmentInput,
   recheckQuota,
   serverQuotaFor,
+  settledRecheck,
   toolBusyOf,
   toolCoresFor,
 } from '../src/calibration.ts';
@@ -193,11 +194,54 @@ describe('recheckQuota', () => {
     // The 40 B re-check of 2026-12-03: 0.78 CPU left wrk 16% of its core (84% busy).
     expect(recheckQuota(0.78, 0.84)).toBe(0.74);
     expect(recheckQuota(0.78, 0.8)).toBeNull();
-    expect(recheckQuota(0.78, 0.5)).toBeNull();
+    expect(recheckQuota(0.78, 0.6)).toBeNull();
     expect(recheckQuota(0.78, null)).toBeNull();
     // Never below 0.1, and no change is no re-check.
     expect(recheckQuota(0.11, 0.99)).toBe(0.1);
     expect(recheckQuota(0.1, 0.99)).toBeNull();
+  });
+
+  // Regression: re-checks only lowered, so a quota from uncapped costs that over-capped the
+  // servers stayed: 40 B at 1024 connections, 0.22 CPU left wrk 61% of its core (39% busy).
+  it('raises the quota by the same ratio while the tool had more than 40% to spare, below no cap', () => {
+    expect(recheckQuota(0.22, 0.39, 1)).toBe(0.45);
+    expect(recheckQuota(0.78, 0.5, 1)).toBe(0.99);
+    expect(recheckQuota(0.99, 0.5, 1)).toBeNull();
+    expect(recheckQuota(0.5, 0.59, 2)).toBe(0.67);
+  });
+});
+
+describe('settledRecheck', () => {
+  it('keeps the highest quota that left the tool its 20%, else the lowest tried', () => {
+    const tried = (pairs: [number, number | null][]) =>
+      pairs.map(([quotaCores, toolBusyFraction]) => ({ quotaCores, toolBusyFraction }));
+    expect(
+      settledRecheck(
+        tried([
+          [0.22, 0.39],
+          [0.45, 0.85],
+          [0.42, 0.78],
+        ]),
+      ).quotaCores,
+    ).toBe(0.42);
+    expect(
+      settledRecheck(
+        tried([
+          [0.22, 0.39],
+          [0.45, 0.7],
+        ]),
+      ).quotaCores,
+    ).toBe(0.45);
+    expect(
+      settledRecheck(
+        tried([
+          [0.78, 0.84],
+          [0.74, 0.82],
+          [0.72, 0.81],
+        ]),
+      ).quotaCores,
+    ).toBe(0.72);
+    expect(settledRecheck(tried([[0.5, null]])).quotaCores).toBe(0.5);
   });
 });
 

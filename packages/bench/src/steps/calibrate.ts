@@ -16,6 +16,7 @@ import {
   type Repetition,
   recheckQuota,
   serverQuotaFor,
+  settledRecheck,
   toolBusyOf,
   toolCoresFor,
   withoutRateStep,
@@ -256,8 +257,9 @@ function quotaCoresOf(context: RunContext, group: PlanGroup, runs: Map<string, R
 
 /**
  * One quota for every server of the group, from its warm-up costs, then re-checked: while the
- * tool still had less than 20% to spare (at most MAX_EXTRA_RECHECKS times more), the quota is
- * lowered by the measured ratio and checked again.
+ * tool had less than 20% to spare, or more than 40% (at most MAX_EXTRA_RECHECKS times more), the
+ * quota is moved by the measured ratio and checked again. The group keeps the highest quota that
+ * left the tool its 20%.
  */
 async function applyQuota(
   context: RunContext,
@@ -274,21 +276,27 @@ async function applyQuota(
   }
   const rechecks: CalibrationRecheck[] = [];
   let quota: number | null = quotaCores;
-  let busy: number | null = null;
   while (quota !== null && rechecks.length <= MAX_EXTRA_RECHECKS) {
     // The re-check's warm-up runs set it before each of the unit's runs (quotaBeforeRun).
     setUnitQuota(context, group, quota);
-    busy = busiestTool(costsOf(context, group, await recheck(context, group, running)));
+    const busy = busiestTool(costsOf(context, group, await recheck(context, group, running)));
     rechecks.push({ quotaCores: quota, toolBusyFraction: busy });
-    quota = recheckQuota(quota, busy);
+    quota = recheckQuota(quota, busy, serverCores);
   }
-  const last = rechecks.at(-1)!.quotaCores;
+  const settled = settledRecheck(rechecks);
+  setUnitQuota(context, group, settled.quotaCores);
   // More than one re-check: each quota tried and how busy the tool was under it.
   const tried =
     rechecks.length > 1
       ? `; re-checked at ${rechecks.map((r) => `${r.quotaCores} CPU (${r.toolBusyFraction === null ? '?' : percent(r.toolBusyFraction)} busy)`).join(', ')}`
       : '';
-  return { quotaCores: last, toolCpus: null, why: `${why}${tried}`, busyAfter: busy, rechecks };
+  return {
+    quotaCores: settled.quotaCores,
+    toolCpus: null,
+    why: `${why}${tried}`,
+    busyAfter: settled.toolBusyFraction,
+    rechecks,
+  };
 }
 
 /** One warm-up run per point under the choice, measured. */
