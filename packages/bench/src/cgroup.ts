@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rmdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { waitFor } from '@scaleup/core/io';
+import { processExists, waitFor } from '@scaleup/core/io';
 
 /**
  * The CFS period the quota is expressed in: 10 ms, not the kernel's default 100 ms. A capped
@@ -53,17 +53,8 @@ async function removeDeadRunsGroups(root: string): Promise<void> {
   const names = await readdir(root).catch(() => [] as string[]);
   for (const name of names) {
     const pid = /^scaleup-bench-(\d+)$/.exec(name)?.[1];
-    if (pid === undefined || Number(pid) === process.pid || processAlive(Number(pid))) continue;
+    if (pid === undefined || Number(pid) === process.pid || processExists(Number(pid))) continue;
     await rmdir(join(root, name)).catch(() => {});
-  }
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

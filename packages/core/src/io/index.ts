@@ -24,6 +24,7 @@ export {
   ProcessCpuReader,
   parseProcessCpu,
   pidsMatching,
+  processExists,
   procStatFields,
   readProcessCpu,
 } from './proc.ts';

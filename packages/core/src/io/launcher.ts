@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { procStatFields } from './proc.ts';
+import { processExists, procStatFields } from './proc.ts';
 
 /** Shells a package manager puts between itself and a script (`pnpm x` runs `sh -c '...'`). */
 const WRAPPER_SHELLS = new Set(['sh', 'dash', 'bash']);
@@ -18,15 +18,6 @@ function parentOf(pid: number): number | null {
     return Number.isInteger(parent) && parent > 0 ? parent : null;
   } catch {
     return null;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
@@ -71,7 +62,7 @@ export function watchLauncher(onGone: (why: string) => void, intervalMs = 250): 
   if (watched.length === 0) return () => {};
   const timer = setInterval(() => {
     const reparented = process.ppid !== parent;
-    const dead = watched.find((pid) => !alive(pid));
+    const dead = watched.find((pid) => !processExists(pid));
     if (!reparented && dead === undefined) return;
     clearInterval(timer);
     if (stopping) return;

@@ -97,6 +97,19 @@ export async function childPids(pid: number): Promise<number[]> {
   return [...children];
 }
 
+/**
+ * Whether a process with this pid exists, by signal 0 (EPERM: it does, someone else's); a zombie
+ * counts. Synchronous, for a timer's tick or a sweep.
+ */
+export function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /** Whether a pid is alive and not a zombie. */
 export async function isAlive(pid: number): Promise<boolean> {
   try {
