@@ -1,4 +1,6 @@
-import type { LoadResult } from '@scaleup/core';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type LoadResult, parseResults } from '@scaleup/core';
 
 /** A clean h2load result: 1000 responses of 40 B in 2 s; tests override what they study. */
 export function loadResult(overrides: Partial<LoadResult> = {}): LoadResult {
@@ -30,4 +32,17 @@ export function loadResult(overrides: Partial<LoadResult> = {}): LoadResult {
     rawOutputPath: null,
     ...overrides,
   };
+}
+
+/**
+ * For waitFor: true once `dir/results.json` holds a measured repetition, undefined while it is
+ * absent, half-written or holds none yet (a run in progress).
+ */
+export async function firstRepetitionIn(dir: string): Promise<true | undefined> {
+  try {
+    const results = parseResults(await readFile(join(dir, 'results.json'), 'utf8'));
+    return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
+  } catch {
+    return undefined;
+  }
 }

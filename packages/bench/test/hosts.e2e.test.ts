@@ -8,6 +8,7 @@ import { execa } from 'execa';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLab, type NetnsLab, netnsSkipReason } from '../../hosts/test/support/netns.ts';
 import { scaleupCliCommand } from '../src/servers.ts';
+import { firstRepetitionIn } from './helpers.ts';
 
 /**
  * Servers and load tools on other hosts, for real: two network namespaces with their own sshd,
@@ -320,16 +321,11 @@ describe.skipIf(skip !== null)(
         ],
       ]);
       const child = execa(cli.file, cli.args, { reject: false, timeout: 240_000 });
-      await waitFor(
-        async () => {
-          try {
-            return (await resultsIn(out)).scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
-          } catch {
-            return undefined;
-          }
-        },
-        { timeoutMs: 180_000, intervalMs: 200, what: 'a first measured repetition' },
-      );
+      await waitFor(() => firstRepetitionIn(out), {
+        timeoutMs: 180_000,
+        intervalMs: 200,
+        what: 'a first measured repetition',
+      });
       // Now a tool runs on both hosts.
       await waitFor(
         async () => ((await leftoversIn(0)).some((p) => /wrk|h2load|autocannon/.test(p)) ? true : undefined),

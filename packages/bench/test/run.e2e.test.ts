@@ -7,6 +7,7 @@ import { execa } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
 import { findCgroupLayout } from '../src/cgroup.ts';
 import { scaleupCliCommand } from '../src/servers.ts';
+import { firstRepetitionIn } from './helpers.ts';
 
 const dirs: string[] = [];
 const started: number[] = [];
@@ -103,12 +104,7 @@ describe('bench end to end (real server, real nginx, real load tool)', () => {
     await waitFor(
       async () => {
         for (const pid of await descendantsOf(child.pid!)) seen.add(pid);
-        try {
-          const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
-          return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
-        } catch {
-          return undefined;
-        }
+        return firstRepetitionIn(out);
       },
       { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
     );

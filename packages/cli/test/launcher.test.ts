@@ -7,6 +7,7 @@ import { parseResults } from '@scaleup/core';
 import { allocatePort, childPids, isAlive, waitFor } from '@scaleup/core/io';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, describe, expect, it } from 'vitest';
+import { firstRepetitionIn } from '../../bench/test/helpers.ts';
 
 /**
  * pnpm does not forward SIGTERM to the script it runs: supervisors, CI runners and `kill` signal
@@ -79,12 +80,7 @@ async function benchUntilFirstRepetition(poll: () => Promise<void> = async () =>
     async () => {
       await remember(child.pid!);
       await poll();
-      try {
-        const results = parseResults(await readFile(join(out, 'results.json'), 'utf8'));
-        return results.scenarios.some((s) => s.repetitions.length > 0) ? true : undefined;
-      } catch {
-        return undefined;
-      }
+      return firstRepetitionIn(out);
     },
     { timeoutMs: 90_000, intervalMs: 100, what: 'a first measured repetition' },
   );
